@@ -1,0 +1,317 @@
+"""The one table of IMDS knowledge: endpoints, api-versions and fields.
+
+Everything else reads this module: the CLI resolves friendly names here, the
+client takes its default api-version and endpoint paths from here, the emulator
+gates fields by the api-version they appeared in, and the README/man page table
+and the tests are generated or parametrized from it.  Nothing else spells an
+IMDS path by hand.
+
+Facts come from ../shared/imds-reference.md (sections 3, 6, 7, 9, 10).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Tuple
+
+# --------------------------------------------------------------------------
+# Endpoints and api-versions
+# --------------------------------------------------------------------------
+
+#: Instance-category api-versions, oldest first (reference section 3.1).
+#: 2017-07-01 was withdrawn and is deliberately absent.
+INSTANCE_VERSIONS: Tuple[str, ...] = (
+    "2017-03-01", "2017-04-02", "2017-08-01", "2017-10-01", "2017-12-01",
+    "2018-02-01", "2018-04-02", "2018-10-01",
+    "2019-02-01", "2019-03-11", "2019-04-30", "2019-06-01", "2019-06-04",
+    "2019-08-01", "2019-08-15", "2019-11-01",
+    "2020-06-01", "2020-07-15", "2020-09-01", "2020-10-01", "2020-12-01",
+    "2021-01-01", "2021-02-01", "2021-03-01", "2021-05-01", "2021-08-01",
+    "2021-10-01", "2021-11-01", "2021-11-15", "2021-12-13",
+    "2023-07-01", "2023-11-15",
+    "2024-03-15", "2024-07-17",
+    "2025-04-07",
+)
+
+#: The newest instance api-version this release knows; the client's default.
+DEFAULT_API_VERSION = INSTANCE_VERSIONS[-1]
+
+#: Scheduled Events has its own version list (reference section 7.1).
+SCHEDULED_EVENTS_VERSIONS: Tuple[str, ...] = (
+    "2017-03-01", "2017-08-01", "2017-11-01", "2019-01-01",
+    "2019-04-01", "2019-08-01", "2020-07-01",
+)
+SCHEDULED_EVENTS_API_VERSION = SCHEDULED_EVENTS_VERSIONS[-1]
+
+#: Managed identity: every SDK sends 2018-02-01 (reference section 9.1).
+IDENTITY_API_VERSION = "2018-02-01"
+
+#: Load balancer metadata: the documented version (reference section 10).
+LOADBALANCER_API_VERSION = "2020-10-01"
+
+DEFAULT_ENDPOINT = "http://169.254.169.254"
+
+#: The URL path of each endpoint family.
+INSTANCE_PATH = "/metadata/instance"
+VERSIONS_PATH = "/metadata/versions"
+ATTESTED_PATH = "/metadata/attested/document"
+IDENTITY_TOKEN_PATH = "/metadata/identity/oauth2/token"
+IDENTITY_INFO_PATH = "/metadata/identity/info"
+SCHEDULED_EVENTS_PATH = "/metadata/scheduledevents"
+LOADBALANCER_PATH = "/metadata/loadbalancer"
+
+
+def version_key(version: str) -> Tuple[int, ...]:
+    """Sort key for YYYY-MM-DD api-versions; malformed ones sort first."""
+    try:
+        return tuple(int(p) for p in version.split("-"))
+    except ValueError:
+        return (0,)
+
+
+# --------------------------------------------------------------------------
+# The schema of /metadata/instance, with the api-version each key appeared in
+# --------------------------------------------------------------------------
+#
+# Paths are IMDS route paths relative to /metadata/instance; ``*`` stands for
+# any array index.  A key not listed here inherits its parent's version.
+
+SCHEMA_SINCE: Tuple[Tuple[str, str], ...] = (
+    ("compute", "2017-04-02"),
+    ("network", "2017-04-02"),
+    # compute, reference section 6.1
+    ("compute/additionalCapabilities", "2021-11-01"),
+    ("compute/azEnvironment", "2018-10-01"),
+    ("compute/customData", "2019-02-01"),
+    ("compute/evictionPolicy", "2020-12-01"),
+    ("compute/extendedLocation", "2021-03-01"),
+    ("compute/host", "2021-11-15"),
+    ("compute/hostGroup", "2021-11-15"),
+    ("compute/isHostCompatibilityLayerVm", "2020-06-01"),
+    ("compute/licenseType", "2020-09-01"),
+    ("compute/location", "2017-04-02"),
+    ("compute/name", "2017-04-02"),
+    ("compute/offer", "2017-04-02"),
+    ("compute/osProfile", "2020-07-15"),
+    ("compute/osProfile/disablePasswordAuthentication", "2020-10-01"),
+    ("compute/osType", "2017-04-02"),
+    ("compute/physicalZone", "2023-11-15"),
+    ("compute/placementGroupId", "2017-08-01"),
+    ("compute/plan", "2018-04-02"),
+    ("compute/platformFaultDomain", "2017-04-02"),
+    ("compute/platformSubFaultDomain", "2021-10-01"),
+    ("compute/platformUpdateDomain", "2017-04-02"),
+    ("compute/priority", "2020-12-01"),
+    ("compute/provider", "2018-10-01"),
+    ("compute/publicKeys", "2018-04-02"),
+    ("compute/publisher", "2017-04-02"),
+    ("compute/resourceGroupName", "2017-08-01"),
+    ("compute/resourceId", "2019-03-11"),
+    ("compute/securityProfile", "2020-06-01"),
+    ("compute/securityProfile/encryptionAtHost", "2021-11-01"),
+    ("compute/securityProfile/securityType", "2021-12-13"),
+    ("compute/sku", "2017-04-02"),
+    ("compute/storageProfile", "2019-06-01"),
+    ("compute/storageProfile/imageReference/communityGalleryImageId", "2023-07-01"),
+    ("compute/storageProfile/imageReference/sharedGalleryImageId", "2023-07-01"),
+    ("compute/storageProfile/imageReference/exactVersion", "2023-07-01"),
+    ("compute/storageProfile/osDisk/encryptionSettings/diskEncryptionKey", "2021-11-01"),
+    ("compute/storageProfile/osDisk/encryptionSettings/keyEncryptionKey", "2021-11-01"),
+    ("compute/storageProfile/dataDisks/*/bytesPerSecondThrottle", "2021-05-01"),
+    ("compute/storageProfile/dataDisks/*/diskCapacityBytes", "2021-05-01"),
+    ("compute/storageProfile/dataDisks/*/isSharedDisk", "2021-05-01"),
+    ("compute/storageProfile/dataDisks/*/isUltraDisk", "2021-05-01"),
+    ("compute/storageProfile/dataDisks/*/opsPerSecondThrottle", "2021-05-01"),
+    ("compute/storageProfile/resourceDisk", "2021-02-01"),
+    ("compute/subscriptionId", "2017-08-01"),
+    ("compute/tags", "2017-08-01"),
+    ("compute/tagsList", "2019-06-04"),
+    ("compute/userData", "2021-01-01"),
+    ("compute/version", "2017-04-02"),
+    ("compute/virtualMachineScaleSet", "2021-03-01"),
+    ("compute/vmId", "2017-04-02"),
+    ("compute/vmScaleSetName", "2017-12-01"),
+    ("compute/vmSize", "2017-04-02"),
+    ("compute/zone", "2017-12-01"),
+)
+
+_SINCE = {tuple(p.split("/")): v for p, v in SCHEMA_SINCE}
+
+
+def _pattern(parts: Sequence[str]) -> Tuple[str, ...]:
+    return tuple("*" if p.isdigit() else p for p in parts)
+
+
+def since(path: str) -> Optional[str]:
+    """The api-version in which ``path`` (or its nearest listed ancestor)
+    appeared, or None when the catalog does not know the path."""
+    parts = _pattern([p for p in path.strip("/").split("/") if p])
+    for n in range(len(parts), 0, -1):
+        version = _SINCE.get(parts[:n])
+        if version is not None:
+            return version
+    return None
+
+
+def own_since(parts: Sequence[str]) -> Optional[str]:
+    """The version listed for exactly this path (indices as ``*``), if any."""
+    return _SINCE.get(_pattern(parts))
+
+
+def walk(document: object, route: str) -> object:
+    """Follow an IMDS route (``network/interface/0/macAddress``) through a
+    document the way IMDS does: case-sensitive keys, 0-based list indices.
+    Raises LookupError when the route leads nowhere."""
+    node = document
+    for part in route.strip("/").split("/"):
+        if not part:
+            continue
+        if isinstance(node, dict):
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit():
+            node = node[int(part)]
+        else:
+            raise LookupError(part)
+    return node
+
+
+# --------------------------------------------------------------------------
+# Friendly fields of `imdsctl compute` and `imdsctl network`
+# --------------------------------------------------------------------------
+
+
+class Field(NamedTuple):
+    """One friendly field: how the CLI names it and where IMDS keeps it."""
+
+    name: str                 #: kebab-case name, e.g. ``vm-id``
+    path: str                 #: route under /metadata/instance; may hold {nic} and {ip}
+    help: str
+    leaf: bool = True         #: a string leaf (fetched with format=text)
+    sensitive: bool = False   #: redacted in support bundles
+    aliases: Tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The IMDS key (last path segment)."""
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def since(self) -> Optional[str]:
+        return since(self.path.replace("{nic}", "0").replace("{ip}", "0"))
+
+    def route(self, nic: int = 0, ip: int = 0) -> str:
+        return self.path.format(nic=nic, ip=ip)
+
+
+def kebab(name: str) -> str:
+    """``resourceGroupName`` -> ``resource-group-name``; ``vmId`` -> ``vm-id``."""
+    name = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", name)
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1-\2", name)
+    return name.lower()
+
+
+def _c(key: str, help: str, leaf: bool = True, sensitive: bool = False,
+       aliases: Tuple[str, ...] = ()) -> Field:
+    return Field(kebab(key), "compute/" + key, help, leaf, sensitive, aliases)
+
+
+#: Every top-level key of ``compute`` in the newest schema (reference 6.1).
+COMPUTE_FIELDS: Tuple[Field, ...] = (
+    _c("additionalCapabilities", "Additional capabilities (hibernationEnabled).", leaf=False),
+    _c("azEnvironment", "Azure cloud the VM runs in, e.g. AzurePublicCloud."),
+    _c("customData", "Deprecated; always empty in IMDS (use user-data).", sensitive=True),
+    _c("evictionPolicy", "Spot eviction policy (Deallocate/Delete); empty otherwise."),
+    _c("extendedLocation", "Extended location (type, name), e.g. an edge zone.", leaf=False),
+    _c("host", "Dedicated host (id).", leaf=False),
+    _c("hostGroup", "Dedicated host group (id).", leaf=False),
+    _c("isHostCompatibilityLayerVm", "Whether the VM runs on the host compatibility layer."),
+    _c("licenseType", "Azure Hybrid Benefit license type; empty if none."),
+    _c("location", "Azure region, e.g. westeurope."),
+    _c("name", "Name of the VM."),
+    _c("offer", "Marketplace image offer."),
+    _c("osProfile", "OS profile (adminUsername, computerName, ...).", leaf=False, sensitive=True),
+    _c("osType", "Linux or Windows."),
+    _c("physicalZone", "Physical availability zone, e.g. westeurope-AZ02."),
+    _c("placementGroupId", "Scale set placement group id."),
+    _c("plan", "Marketplace plan (name, product, publisher).", leaf=False),
+    _c("platformFaultDomain", "Fault domain the VM runs in.", aliases=("fault-domain",)),
+    _c("platformSubFaultDomain", "Sub fault domain the VM runs in.", aliases=("sub-fault-domain",)),
+    _c("platformUpdateDomain", "Update domain the VM runs in.", aliases=("update-domain",)),
+    _c("priority", "Regular or Spot."),
+    _c("provider", "Resource provider, Microsoft.Compute."),
+    _c("publicKeys", "SSH public keys (keyData, path).", leaf=False, sensitive=True),
+    _c("publisher", "Marketplace image publisher."),
+    _c("resourceGroupName", "Resource group of the VM.", aliases=("resource-group",)),
+    _c("resourceId", "Full Azure resource id of the VM."),
+    _c("securityProfile", "Security profile (secure boot, vTPM, ...).", leaf=False),
+    _c("sku", "Marketplace image SKU."),
+    _c("storageProfile", "OS disk, data disks, image reference, resource disk.", leaf=False),
+    _c("subscriptionId", "Azure subscription of the VM."),
+    _c("tags", "Tags as an object (from tagsList; the legacy string on old api-versions).",
+       leaf=False),
+    _c("tagsList", "Tags as IMDS lists them: [{name, value}].", leaf=False),
+    _c("userData", "User data (base64) given at creation; see --decode.", sensitive=True),
+    _c("version", "Marketplace image version."),
+    _c("virtualMachineScaleSet", "Flexible scale set (id).", leaf=False),
+    _c("vmId", "Unique id of the VM."),
+    _c("vmScaleSetName", "Name of the scale set; empty if none."),
+    _c("vmSize", "VM size, e.g. Standard_D2s_v5."),
+    _c("zone", "Availability zone; empty if not zonal."),
+)
+
+_NIC = "network/interface/{nic}"
+
+#: The friendly fields of ``imdsctl network`` (one NIC, one IP at a time).
+NETWORK_FIELDS: Tuple[Field, ...] = (
+    Field("public-ip", _NIC + "/ipv4/ipAddress/{ip}/publicIpAddress",
+          "Instance-level (Basic SKU) public IPv4 address of the selected IP configuration."),
+    Field("private-ip", _NIC + "/ipv4/ipAddress/{ip}/privateIpAddress",
+          "Private IPv4 address of the selected IP configuration."),
+    Field("mac", _NIC + "/macAddress", "MAC address of the NIC (upper-case hex, no separators)."),
+    Field("subnet", _NIC + "/ipv4/subnet/{ip}",
+          "Subnet of the NIC as CIDR, e.g. 10.0.0.0/24.", leaf=False),
+    Field("prefix", _NIC + "/ipv4/subnet/{ip}/prefix", "Subnet prefix length, e.g. 24."),
+    Field("ipv6", _NIC + "/ipv6/ipAddress/{ip}/privateIpAddress",
+          "Private IPv6 address of the selected IP configuration."),
+    Field("interfaces", "network/interface", "All NICs: MAC, private and public IPs, subnets.",
+          leaf=False),
+)
+
+
+def all_fields() -> Iterator[Tuple[str, Field]]:
+    """(group, field) pairs, for docs and tests."""
+    for f in COMPUTE_FIELDS:
+        yield "compute", f
+    for f in NETWORK_FIELDS:
+        yield "network", f
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def lookup(fields: Iterable[Field], name: str) -> Optional[Field]:
+    """Find a field by IMDS key (case-insensitive), kebab-case name or alias."""
+    wanted = _norm(name)
+    for f in fields:
+        if wanted in {_norm(f.name), _norm(f.key)} | {_norm(a) for a in f.aliases}:
+            return f
+    return None
+
+
+def names(fields: Iterable[Field]) -> list:
+    """Every name a user may type for these fields (kebab names and aliases)."""
+    out = []
+    for f in fields:
+        out.append(f.name)
+        out.extend(f.aliases)
+    return out
+
+
+#: Paths of sensitive values anywhere in the instance document, for redaction.
+SENSITIVE_PATHS: Tuple[str, ...] = (
+    "compute/userData",
+    "compute/customData",
+    "compute/publicKeys",
+    "compute/osProfile/adminUsername",
+)

@@ -1,0 +1,106 @@
+"""Exit codes and the typed errors that carry them.
+
+The exit codes are a contract with the scripts that call imdsctl: they appear
+in --help, the README and the man page (all generated from EXIT_CODES below)
+and each one has a test.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Optional, Tuple
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1
+    USAGE = 2
+    NOT_FOUND = 3
+    REFUSED = 4
+    UNAVAILABLE = 5
+    UNREACHABLE = 6
+    NOT_IMDS = 7
+    INTERRUPTED = 130
+
+
+#: (code, meaning) in the order they are documented.
+EXIT_CODES: Tuple[Tuple[ExitCode, str], ...] = (
+    (ExitCode.OK, "success"),
+    (ExitCode.INTERNAL, "internal error (a bug in imdsctl; please report it)"),
+    (ExitCode.USAGE, "usage error: bad option, bad --query, unknown field"),
+    (ExitCode.NOT_FOUND, "not found: IMDS answered 404, or the field is absent"),
+    (ExitCode.REFUSED, "IMDS refused the request (400, 403, 405 or another 4xx)"),
+    (ExitCode.UNAVAILABLE,
+     "IMDS kept failing (410, 429, 5xx, dropped answers) until the time budget ran out"),
+    (ExitCode.UNREACHABLE, "IMDS unreachable or timed out (not on Azure, no route, firewall)"),
+    (ExitCode.NOT_IMDS, "something other than IMDS answered (redirect, HTML, malformed or oversized body)"),
+    (ExitCode.INTERRUPTED, "interrupted (Ctrl-C)"),
+)
+
+
+def exit_code_text(indent: str = "  ") -> str:
+    """The exit-code table as plain text, for --help epilogs."""
+    return "\n".join(f"{indent}{int(code):<4}{meaning}" for code, meaning in EXIT_CODES)
+
+
+class ImdsctlError(Exception):
+    """Base of every expected failure. ``str(err)`` is the one-line message;
+    ``hint`` an optional second line telling the user what to try."""
+
+    exit_code = ExitCode.INTERNAL
+
+    def __init__(self, message: str, hint: Optional[str] = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class UsageError(ImdsctlError):
+    exit_code = ExitCode.USAGE
+
+
+class NotFoundError(ImdsctlError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class ImdsHttpError(ImdsctlError):
+    """IMDS answered with an error status."""
+
+    exit_code = ExitCode.REFUSED
+
+    def __init__(self, message: str, hint: Optional[str] = None, *, status: int = 0,
+                 body: object = None, url: str = ""):
+        super().__init__(message, hint)
+        self.status = status
+        self.body = body
+        self.url = url
+
+
+class RefusedError(ImdsHttpError):
+    exit_code = ExitCode.REFUSED
+
+
+class ImdsNotFoundError(ImdsHttpError):
+    """IMDS answered 404 for the path."""
+
+    exit_code = ExitCode.NOT_FOUND
+
+
+class UnavailableError(ImdsHttpError):
+    """IMDS kept answering 410/429/5xx until the time budget ran out."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class UnreachableError(ImdsctlError):
+    exit_code = ExitCode.UNREACHABLE
+
+
+class NotImdsError(ImdsctlError):
+    """The answer did not come from IMDS: redirect, HTML, malformed, oversized."""
+
+    exit_code = ExitCode.NOT_IMDS
+
+
+class Interrupted(ImdsctlError):
+    exit_code = ExitCode.INTERRUPTED
