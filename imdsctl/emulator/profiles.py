@@ -1,0 +1,135 @@
+"""Profiles: the JSON documents the emulator serves.
+
+A profile is either a raw instance document, exactly what ``imdsctl get -o
+json`` prints or a VM returns for ``/metadata/instance``::
+
+    {"compute": {...}, "network": {...}}
+
+or the extended form, which can also describe the other endpoint families::
+
+    {"description": "...", "instance": {...}, "loadbalancer": {...} | null}
+
+``loadbalancer`` is the object IMDS nests under ``"loadbalancer"`` in its
+answer (reference section 10); absent or null means "no Standard load
+balancer", and the endpoint answers 404.  The built-in profiles live in
+``profiles/*.json`` next to this module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Union
+
+#: The profile served when none is named.
+DEFAULT_PROFILE = "linux-2025"
+
+#: Keys of the extended form.  Scheduled events, identity and attested data
+#: will add theirs here when the emulator serves those families.
+EXTENDED_KEYS = ("description", "instance", "loadbalancer")
+
+ProfileSource = Union[str, Path, Mapping[str, Any]]
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be loaded; the message names the file and JSON path."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated profile."""
+
+    name: str
+    description: str
+    instance: Dict[str, Any]                 #: the full /metadata/instance document
+    loadbalancer: Optional[Dict[str, Any]]   #: None: no Standard load balancer
+
+
+BUILTIN_DIR = Path(__file__).with_name("profiles")
+
+
+def builtin_names() -> List[str]:
+    """Names of the built-in profiles, sorted."""
+    return sorted(path.stem for path in BUILTIN_DIR.glob("*.json"))
+
+
+def list_profiles() -> Dict[str, str]:
+    """Built-in profile names, sorted, mapped to their one-line descriptions."""
+    return {name: load_profile(name).description for name in builtin_names()}
+
+
+def load_profile(source: ProfileSource = DEFAULT_PROFILE) -> Profile:
+    """Load and validate a profile: a built-in name, a path to a JSON file, or
+    an already parsed document (dict).  Raises ProfileError."""
+    if isinstance(source, Mapping):
+        return from_document(source, "<dict>")
+    name = str(source)
+    path = Path(name)
+    is_name = re.fullmatch(r"[A-Za-z0-9_-]+", name) is not None
+    if is_name and name in builtin_names():
+        path = BUILTIN_DIR / f"{name}.json"
+    elif is_name and not path.is_file():
+        raise ProfileError(f"unknown profile '{name}' (built-in: {', '.join(builtin_names())}; "
+                           "or give the path of a JSON file)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ProfileError(f"{path}: not valid JSON: {exc}") from None
+    return from_document(document, name)
+
+
+def from_document(document: Any, name: str) -> Profile:
+    """Validate a parsed profile document (raw or extended form)."""
+    if not isinstance(document, Mapping):
+        raise ProfileError(f"{name}: a profile must be a JSON object")
+    if "instance" not in document:  # the raw form: the instance document itself
+        document = {"instance": document}
+    unknown = sorted(set(document) - set(EXTENDED_KEYS))
+    if unknown:
+        raise ProfileError(f"{name}: unknown profile key '{unknown[0]}' "
+                           f"(expected: {', '.join(EXTENDED_KEYS)})")
+    description = document.get("description", "")
+    if not isinstance(description, str):
+        raise ProfileError(f"{name}: description: expected a JSON string")
+    instance = document["instance"]
+    if not isinstance(instance, Mapping):
+        raise ProfileError(f"{name}: instance: expected a JSON object")
+    _check_strings(instance, f"{name}: instance")
+    loadbalancer = document.get("loadbalancer")
+    if loadbalancer is not None:
+        if not isinstance(loadbalancer, Mapping):
+            raise ProfileError(f"{name}: loadbalancer: expected a JSON object or null")
+        _check_ports(loadbalancer, f"{name}: loadbalancer")
+    return Profile(name, description, dict(instance), None if loadbalancer is None else dict(loadbalancer))
+
+
+def _children(node: Any):
+    return node.items() if isinstance(node, Mapping) else enumerate(node)
+
+
+def _check_strings(node: Any, where: str) -> None:
+    """Every primitive under /metadata/instance is a JSON string (reference 5)."""
+    for key, value in _children(node):
+        path = f"{where}/{key}"
+        if isinstance(value, (Mapping, list)):
+            _check_strings(value, path)
+        elif not isinstance(value, str):
+            raise ProfileError(f"{path}: expected a JSON string, got {json.dumps(value)} "
+                               f"(every /metadata/instance value is a string, e.g. \"0\", \"false\")")
+
+
+def _check_ports(node: Any, where: str) -> None:
+    """Load balancer ports are JSON numbers (reference 10)."""
+    for key, value in _children(node):
+        path = f"{where}/{key}"
+        if isinstance(value, (Mapping, list)):
+            _check_ports(value, path)
+        elif isinstance(key, str) and key.endswith("Port") and (
+                isinstance(value, bool) or not isinstance(value, int)):
+            raise ProfileError(f"{path}: expected a JSON number, got {json.dumps(value)}")
