@@ -1,0 +1,386 @@
+"""ImdsClient: the one way imdsctl talks to the Instance Metadata Service.
+
+Usable as a library::
+
+    from imdsctl.client import ImdsClient
+    with ImdsClient(timeout=10) as imds:
+        vm_id = imds.leaf("compute/vmId")
+        doc = imds.instance()
+
+What it guarantees (each rule has a test in tests/test_client.py):
+
+* ``Metadata: true`` on every request, never ``X-Forwarded-For``;
+* proxies are never used, whatever HTTP_PROXY/HTTPS_PROXY/ALL_PROXY/NO_PROXY
+  say (``trust_env=False``, no proxy mounts), redirects are never followed;
+* one time budget per client bounds every attempt and every back-off sleep;
+  connection errors, dropped or truncated answers, 410, 429 and 5xx are
+  retried with exponential back-off and jitter, other 4xx never;
+* an answer that cannot be IMDS (a redirect, an HTML page, a body that is
+  not the JSON or text asked for, a body over the size cap) raises
+  NotImdsError instead of being trusted;
+* every failure is an ImdsctlError subclass carrying its exit code.
+
+This module imports neither click nor rich.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import httpx
+
+from . import __version__, catalog
+from .errors import (
+    ImdsHttpError,
+    ImdsNotFoundError,
+    NotImdsError,
+    RefusedError,
+    UnavailableError,
+    UnreachableError,
+    UsageError,
+)
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 2.0
+MAX_BODY = 1 << 20  # 1 MiB: the whole instance document is a few KiB
+
+#: Statuses worth another attempt: IMDS updating (410), throttled (429), server errors.
+RETRY_STATUSES = frozenset({410, 429}) | frozenset(range(500, 600))
+
+_BACKOFF_BASE = 0.25
+_BACKOFF_CAP = 8.0
+
+
+class Answer:
+    """A validated IMDS answer: status, headers and the decoded body."""
+
+    __slots__ = ("status", "headers", "body", "elapsed")
+
+    def __init__(self, status: int, headers: httpx.Headers, body: Any, elapsed: float):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.elapsed = elapsed
+
+
+def _error_text(body: Any) -> str:
+    """The message inside an IMDS error body ({"error"} or OAuth style)."""
+    if isinstance(body, dict):
+        parts = [str(body[k]) for k in ("error", "error_description") if body.get(k)]
+        if parts:
+            return ": ".join(parts)
+    if isinstance(body, (bytes, str)):
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+        text = " ".join(text.split())
+        return text[:200] + ("..." if len(text) > 200 else "")
+    return json.dumps(body)[:200]
+
+
+def _looks_like_html(content_type: str, raw: bytes) -> bool:
+    head = raw[:512].lstrip().lower()
+    return "html" in content_type.lower() or head.startswith((b"<!doctype", b"<html", b"<head", b"<body"))
+
+
+class ImdsClient:
+    """A client of IMDS for one invocation (one httpx.Client, one time budget).
+
+    ``api_version``: None means the newest version this release knows, with a
+    single fall-back to the newest version IMDS lists if it refuses that one;
+    ``"latest"`` resolves the newest from /metadata/versions; any other value
+    is used as given and never changed.
+    """
+
+    def __init__(
+        self,
+        endpoint: Optional[str] = None,
+        api_version: Optional[str] = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        debug: Optional[Callable[[str], None]] = None,
+        max_body: int = MAX_BODY,
+        transport: Optional[httpx.BaseTransport] = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ):
+        endpoint = (endpoint or catalog.DEFAULT_ENDPOINT).rstrip("/")
+        if not endpoint.startswith(("http://", "https://")):
+            raise UsageError(f"endpoint {endpoint!r} is not an http:// URL",
+                             "pass e.g. --endpoint http://127.0.0.1:8169")
+        if timeout <= 0:
+            raise UsageError(f"timeout must be positive, got {timeout}")
+        self.endpoint = endpoint
+        self._explicit_version = api_version not in (None, "")
+        self._api_version = api_version or catalog.DEFAULT_API_VERSION
+        self._fell_back = False
+        self.timeout = float(timeout)
+        self.connect_timeout = float(connect_timeout)
+        self._debug = debug
+        self.max_body = max_body
+        self._sleep, self._clock, self._jitter = sleep, clock, jitter
+        self._deadline = clock() + self.timeout
+        if transport is None:
+            # IMDS is plain HTTP: skip loading a CA bundle unless someone points us at https.
+            transport = httpx.HTTPTransport(verify=endpoint.startswith("https://"), retries=0)
+        self._http = httpx.Client(
+            base_url=endpoint,
+            headers={"Metadata": "true", "User-Agent": f"imdsctl/{__version__}"},
+            trust_env=False,
+            follow_redirects=False,
+            transport=transport,
+        )
+        #: (method, url, status or error, seconds) of every attempt, for collect/doctor.
+        self.log: List[Tuple[str, str, str, float]] = []
+
+    # -- context management -------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ImdsClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- public API ---------------------------------------------------------
+
+    @property
+    def api_version(self) -> str:
+        """The instance api-version requests use (after any resolution)."""
+        if self._api_version == "latest":
+            self._api_version = self.versions()[-1]
+        return self._api_version
+
+    def remaining(self) -> float:
+        """Seconds left of this client's time budget."""
+        return self._deadline - self._clock()
+
+    def versions(self) -> List[str]:
+        """The api-versions IMDS offers, oldest first."""
+        answer = self.request("GET", catalog.VERSIONS_PATH, versioned=False)
+        versions = answer.body.get("apiVersions") if isinstance(answer.body, dict) else None
+        if not isinstance(versions, list) or not all(isinstance(v, str) for v in versions):
+            raise NotImdsError(
+                f"GET {catalog.VERSIONS_PATH} returned JSON without an apiVersions list",
+                "something other than IMDS may be answering on " + self.endpoint)
+        return sorted(versions, key=catalog.version_key)
+
+    def instance(self, route: str = "") -> Any:
+        """The JSON of /metadata/instance or of a container below it."""
+        return self.request("GET", _instance_path(route)).body
+
+    def leaf(self, route: str) -> str:
+        """A leaf value below /metadata/instance, fetched with format=text."""
+        return self.request("GET", _instance_path(route), params={"format": "text"},
+                            expect="text").body
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Optional[Dict[str, str]] = None,
+        expect: str = "json",
+        versioned: bool = True,
+        api_version: Optional[str] = None,
+        json_body: Any = None,
+        retry_statuses: frozenset = RETRY_STATUSES,
+    ) -> Answer:
+        """Send one logical request (with retries) and return a validated Answer.
+
+        ``api_version`` overrides the instance api-version for endpoint
+        families with their own version sets (scheduled events, identity).
+        """
+        while True:
+            query: Dict[str, str] = {}
+            if versioned:
+                query["api-version"] = api_version or self.api_version
+            query.update(params or {})
+            try:
+                return self._with_retries(method, path, query, expect, json_body, retry_statuses)
+            except RefusedError as err:
+                newest = _newest_versions(err.body)
+                if api_version or not newest or not versioned:
+                    raise
+                if self._explicit_version or self._fell_back:
+                    raise RefusedError(
+                        f"IMDS refused api-version {query['api-version']} for {method} {path}; "
+                        f"it offers {', '.join(newest)}",
+                        "pass --api-version with one of those, or --api-version latest",
+                        status=err.status, body=err.body, url=err.url) from None
+                self._fell_back = True
+                self._say(f"api-version {self._api_version} refused; falling back to {newest[0]}")
+                self._api_version = newest[0]
+
+    # -- internals ------------------------------------------------------------
+
+    def _say(self, message: str) -> None:
+        if self._debug is not None:
+            self._debug(message)
+
+    def _with_retries(self, method: str, path: str, query: Dict[str, str], expect: str,
+                      json_body: Any, retry_statuses: frozenset) -> Answer:
+        attempt = 0
+        answered: Optional[ImdsHttpError] = None  # the last failure IMDS itself caused
+        while True:
+            remaining = self.remaining()
+            where = f"{method} {path}"
+            try:
+                if remaining <= 0:
+                    raise _BudgetSpent()
+                return self._attempt(method, path, query, expect, json_body, remaining,
+                                     retry_statuses)
+            except _Retryable as failure:
+                reason, retry_after = failure.reason, failure.retry_after
+                if failure.http_error is not None:
+                    answered = failure.http_error
+            except _BudgetSpent:
+                reason, retry_after = "time budget spent", None
+            attempt += 1
+            delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2 ** (attempt - 1)) * (0.5 + self._jitter() / 2)
+            if retry_after is not None:
+                delay = max(delay, retry_after)
+            remaining = self.remaining()
+            if delay >= remaining:
+                self._say(f"giving up on {where} after {attempt} attempt(s): {reason}; "
+                          f"{max(remaining, 0):.2f}s of the {self.timeout:g}s budget left")
+                spent = f"{self.timeout:g}s"
+                if answered is not None:
+                    raise UnavailableError(
+                        f"IMDS kept failing for {where} ({reason}; {attempt} attempt(s) in {spent})",
+                        "IMDS may be updating (410 lasts up to 70 s) or throttling: "
+                        "wait and retry, or raise --timeout",
+                        status=answered.status, body=answered.body, url=answered.url)
+                raise UnreachableError(
+                    f"IMDS at {self.endpoint} did not answer {where}: {reason} "
+                    f"({attempt} attempt(s) in {spent})",
+                    "not on an Azure VM, or no route to 169.254.169.254 "
+                    "(firewall, missing route, not the primary NIC), or raise --timeout")
+            self._say(f"retrying {where} in {delay:.2f}s ({reason}; attempt {attempt + 1}, "
+                      f"{remaining:.2f}s left)")
+            self._sleep(delay)
+
+    def _attempt(self, method: str, path: str, query: Dict[str, str], expect: str,
+                 json_body: Any, remaining: float, retry_statuses: frozenset) -> Answer:
+        timeout = httpx.Timeout(remaining, connect=min(self.connect_timeout, remaining))
+        started = self._clock()
+        url = f"{self.endpoint}{path}"
+        try:
+            with self._http.stream(method, path, params=query, json=json_body,
+                                   timeout=timeout) as resp:
+                url = str(resp.request.url)
+                raw = self._read_capped(resp, url)
+        except httpx.TimeoutException as exc:
+            what = "timed out connecting" if isinstance(exc, httpx.ConnectTimeout) \
+                else "timed out waiting for the answer"
+            self._record(method, url, what, started)
+            raise _Retryable(what) from None
+        except httpx.ConnectError as exc:
+            self._record(method, url, "connect error", started)
+            raise _Retryable(f"cannot connect ({_short(exc)})") from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            self._record(method, url, "dropped", started)
+            # Something listens and began to answer: a broken IMDS, not an absent one.
+            reason = f"connection dropped or answer truncated ({_short(exc)})"
+            raise _Retryable(reason, ImdsHttpError(reason, url=url)) from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise UsageError(f"bad endpoint {self.endpoint!r}: {_short(exc)}") from None
+        elapsed = self._clock() - started
+        self._record(method, url, str(resp.status_code), started)
+        self._say(f"{method} {url} -> {resp.status_code} ({elapsed * 1000:.1f} ms, {len(raw)} bytes)")
+        return self._validate(method, path, url, resp, raw, expect, elapsed, retry_statuses)
+
+    def _read_capped(self, resp: httpx.Response, url: str) -> bytes:
+        declared = resp.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            raise NotImdsError(f"the answer to GET {url} declares {declared} bytes, "
+                               f"over the {self.max_body}-byte cap: not an IMDS answer")
+        chunks, size = [], 0
+        for chunk in resp.iter_bytes():
+            size += len(chunk)
+            if size > self.max_body:
+                raise NotImdsError(f"the answer to {resp.request.method} {url} is over the "
+                                   f"{self.max_body}-byte cap: not an IMDS answer")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _validate(self, method: str, path: str, url: str, resp: httpx.Response, raw: bytes,
+                  expect: str, elapsed: float, retry_statuses: frozenset) -> Answer:
+        status = resp.status_code
+        content_type = resp.headers.get("content-type", "")
+        where = f"{method} {path}"
+        if 300 <= status < 400:
+            raise NotImdsError(
+                f"{where} was redirected ({status}) to {resp.headers.get('location', '?')}: "
+                "IMDS never redirects, so something else answered",
+                "check for a proxy or a captive portal; imdsctl ignores proxy variables")
+        if _looks_like_html(content_type, raw):
+            raise NotImdsError(
+                f"{where} got an HTML page (HTTP {status}) instead of IMDS's JSON",
+                "a proxy, captive portal or local web server is answering on " + self.endpoint)
+        body: Any = raw
+        if status == 200 and expect == "text":
+            try:
+                body = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise NotImdsError(f"{where} returned text that is not UTF-8") from None
+            return Answer(status, resp.headers, body, elapsed)
+        if raw.strip() or status == 200:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                if status == 200:
+                    raise NotImdsError(
+                        f"{where} returned a body that is not JSON: {_error_text(raw)!r}",
+                        "something other than IMDS may be answering on " + self.endpoint) from None
+        if status == 200:
+            return Answer(status, resp.headers, body, elapsed)
+        reason = f"{status} {resp.reason_phrase}".strip()
+        detail = _error_text(body) if raw.strip() else ""
+        described = reason + (f": {detail}" if detail else "")
+        kwargs = dict(status=status, body=body, url=url)
+        if status in retry_statuses:
+            retry_after = resp.headers.get("retry-after", "")
+            raise _Retryable(described, ImdsHttpError(described, **kwargs),
+                             float(retry_after) if retry_after.isdigit() else None)
+        if status == 404:
+            raise ImdsNotFoundError(f"IMDS has nothing at {where} ({described})",
+                                    "check the path: keys are case-sensitive, indices 0-based",
+                                    **kwargs)
+        raise RefusedError(f"IMDS refused {where}: {described}", None, **kwargs)
+
+    def _record(self, method: str, url: str, outcome: str, started: float) -> None:
+        self.log.append((method, url, outcome, self._clock() - started))
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, http_error: Optional[ImdsHttpError] = None,
+                 retry_after: Optional[float] = None):
+        super().__init__(reason)
+        self.reason, self.http_error, self.retry_after = reason, http_error, retry_after
+
+
+class _BudgetSpent(Exception):
+    pass
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:160]
+
+
+def _newest_versions(body: Any) -> List[str]:
+    versions = body.get("newest-versions") if isinstance(body, dict) else None
+    if isinstance(versions, list) and versions and all(isinstance(v, str) for v in versions):
+        return versions
+    return []
+
+
+def _instance_path(route: str) -> str:
+    route = route.strip("/")
+    return catalog.INSTANCE_PATH + ("/" + route if route else "")

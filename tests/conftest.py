@@ -1,0 +1,102 @@
+"""Shared fixtures, and the guard that keeps every test off the real IMDS.
+
+The guard (autouse, every test): IMDSCTL_ENDPOINT points at a closed loopback
+port, so a command that forgets its mock or emulator fails fast instead of
+reaching 169.254.169.254; and socket connects to any address outside
+127.0.0.0/8 and ::1 fail the test before a packet leaves. Unit tests mock
+httpx with pytest-httpx; end-to-end tests use the emulator on port 0.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import pytest
+from click.testing import CliRunner
+
+from imdsctl.cli import cli
+
+
+def _closed_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+CLOSED_PORT = _closed_loopback_port()
+
+
+def _check_address(address: object) -> None:
+    if not isinstance(address, tuple):  # AF_UNIX paths and the like
+        return
+    host = str(address[0])
+    if host == "localhost":
+        return
+    try:
+        ip = ipaddress.ip_address(host.split("%")[0])
+    except ValueError:
+        pytest.fail(f"test tried to connect to host name {host!r}; tests may only use loopback")
+    if not ip.is_loopback:
+        pytest.fail(f"test tried to connect to {host}: only 127.0.0.0/8 and ::1 are allowed "
+                    "(never the real IMDS at 169.254.169.254)")
+
+
+@pytest.fixture(autouse=True)
+def no_real_imds(monkeypatch):
+    """The guard: a closed default endpoint, and no connect outside loopback."""
+    for name in list(os.environ):
+        if name.startswith("IMDSCTL_") or name.lower() in (
+                "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("IMDSCTL_ENDPOINT", f"http://127.0.0.1:{CLOSED_PORT}")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "100")
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def connect(self, address):
+        _check_address(address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        _check_address(address)
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
+class Run:
+    """Invoke the CLI in-process the way a shell would."""
+
+    def __init__(self):
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str = None, env: dict = None):
+        return self.runner.invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
+
+
+@pytest.fixture
+def run():
+    return Run()
+
+
+class FakeTime:
+    """A clock that only moves when the client sleeps: retries run instantly."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_time():
+    return FakeTime()
