@@ -1,0 +1,113 @@
+# bash completion for imdsctl: generated from the click tree by `python -m imdsctl._docgen --write` (make docs); do not edit.
+# Use: source this file, or copy it to ~/.local/share/bash-completion/completions/imdsctl.
+
+# _imdsctl_spec PATH [OPTION]: what the command PATH takes: subcommands (cmds), options (opts),
+# the options that take a value (valued), argument values (args), whether the first argument
+# ends the options (stop), and OPTION's values (vals). Values are words, or @file / @dir for paths.
+_imdsctl_spec() {
+    vals='' stop=''
+    case $1 in
+        'imdsctl')
+            cmds='compute emulate emulator get network versions'
+            opts='--version -h --help'
+            valued=''
+            args='' ;;
+        'imdsctl compute')
+            cmds=''
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            args='additional-capabilities az-environment custom-data eviction-policy extended-location host host-group is-host-compatibility-layer-vm license-type location name offer os-profile os-type physical-zone placement-group-id plan platform-fault-domain fault-domain platform-sub-fault-domain sub-fault-domain platform-update-domain update-domain priority provider public-keys publisher resource-group-name resource-group resource-id security-profile sku storage-profile subscription-id tags tags-list user-data version virtual-machine-scale-set vm-id vm-scale-set-name vm-size zone'
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl emulate')
+            cmds=''
+            opts='--profile --no-throttle --rate --fault --control -v --verbose -h --help'
+            valued='--profile --rate --fault'
+            args=''
+            stop=1 ;;
+        'imdsctl emulator')
+            cmds='profiles serve'
+            opts='-h --help'
+            valued=''
+            args='' ;;
+        'imdsctl emulator profiles')
+            cmds=''
+            opts='-h --help'
+            valued=''
+            args='' ;;
+        'imdsctl emulator serve')
+            cmds=''
+            opts='--host --port --profile --no-throttle --rate --fault --control -v --verbose -h --help'
+            valued='--host --port --profile --rate --fault'
+            args='' ;;
+        'imdsctl get')
+            cmds=''
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl network')
+            cmds=''
+            opts='--nic --ip --mac --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--nic --ip --mac --endpoint --api-version --timeout -o --output -q --query --prefix'
+            args='public-ip private-ip mac subnet prefix ipv6 interfaces'
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl versions')
+            cmds=''
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+    esac
+}
+
+# _imdsctl_reply WORDS: complete $cur from WORDS, or from paths for @file and @dir.
+_imdsctl_reply() {
+    case $1 in
+        @file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
+        @dir) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
+        *) mapfile -t COMPREPLY < <(compgen -W "$1" -- "$cur") ;;
+    esac
+}
+
+_imdsctl() {
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+    local path=imdsctl word opt i=1 dashdash='' cmds opts valued args stop vals
+    _imdsctl_spec "$path"
+    # Follow the subcommands typed before the cursor, skipping option values.
+    while ((i < COMP_CWORD)); do
+        word=${COMP_WORDS[i]}
+        if [[ $dashdash ]]; then
+            :
+        elif [[ $word == -- ]]; then
+            dashdash=1
+        elif [[ " $valued " == *" $word "* ]]; then
+            ((i++))
+            [[ ${COMP_WORDS[i]} == = ]] && ((i++))
+        elif [[ " $cmds " == *" $word "* ]]; then
+            path+=" $word"
+            _imdsctl_spec "$path"
+        elif [[ $stop && $word != -* ]]; then
+            dashdash=1
+        fi
+        ((i++))
+    done
+    # An option's value: "--opt <TAB>", "--opt=<TAB>" (cur is "=") or "--opt=v<TAB>".
+    opt=$prev
+    if [[ $cur == = ]]; then
+        cur=''
+    elif [[ $prev == = ]]; then
+        opt=${COMP_WORDS[COMP_CWORD-2]}
+    fi
+    if [[ ! $dashdash && " $valued " == *" $opt "* ]]; then
+        _imdsctl_spec "$path" "$opt"
+        _imdsctl_reply "$vals"
+    elif [[ ! $dashdash && $cur == -* ]]; then
+        _imdsctl_reply "$opts"
+    elif [[ $cmds ]]; then
+        _imdsctl_reply "$cmds"
+    else
+        _imdsctl_reply "$args"
+    fi
+}
+
+complete -F _imdsctl imdsctl
