@@ -1,0 +1,46 @@
+#!/bin/sh
+# A short tour of imdsctl, run by `make demo` inside `imdsctl emulate`, which has
+# started the IMDS emulator on 127.0.0.1 and set IMDSCTL_ENDPOINT to it.
+set -u
+
+step() {
+    printf '\n\033[1m# %s\033[0m\n' "$1"
+}
+
+show() {
+    printf '$ %s\n' "$*"
+    sh -c "$*"
+    code=$?
+    [ "$code" -eq 0 ] || printf '(exit code %s)\n' "$code"
+}
+
+echo "IMDS emulator at $IMDSCTL_ENDPOINT (this machine is not an Azure VM)"
+
+step "A value for scripts: bare, one newline, nothing else"
+show 'imdsctl compute vm-id'
+show 'printf "[%s]\n" "$(imdsctl network public-ip)"'
+
+step "A table for people (what a terminal gets by default)"
+show 'imdsctl compute -o table -q "{name: name, size: vmSize, location: location, zone: zone, priority: priority}"'
+show 'imdsctl network interfaces -o table'
+
+step "--query in the style of the az CLI, and tags as an object (tagsList, not the k:v;k:v string)"
+show 'imdsctl compute tags -o json'
+show 'imdsctl compute tags -q backup'
+
+step "Several fields from ONE request, as shell variables safe to eval"
+show 'imdsctl get -o env compute/vmId compute/location compute/resourceGroupName'
+show 'eval "$(imdsctl get -o env compute/location)"; echo "deploying to $IMDS_COMPUTE_LOCATION"'
+
+step "Errors: one line on stderr, and an exit code a script can branch on"
+show 'imdsctl compute vmidd'
+show 'imdsctl get compute/noSuchKey'
+show 'imdsctl compute user-data --api-version 2019-06-01'
+
+step "IMDS answers 410 while it updates: imdsctl retries within its time budget"
+show "imdsctl emulate --fault '410*2' -- imdsctl compute vm-id --debug"
+
+step "...and says so when the budget runs out"
+show "imdsctl emulate --fault '503*inf' -- imdsctl compute vm-id --timeout 2"
+
+printf '\nDone. Exit codes: imdsctl --help; the emulator: imdsctl emulator serve --help\n'

@@ -1,0 +1,141 @@
+"""imdsctl as a shell runs it: the installed command, real pipes, a real terminal.
+
+These start the `imdsctl` console script as a process against an emulator on
+an ephemeral loopback port.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from imdsctl.emulator import load_profile
+
+pytestmark = pytest.mark.e2e
+
+IMDSCTL = shutil.which("imdsctl", path=os.path.dirname(sys.executable)) or shutil.which("imdsctl")
+VMID = load_profile("linux-2025").instance["compute"]["vmId"]
+
+
+@pytest.fixture
+def env(imds_emulator):
+    return dict(os.environ)
+
+
+def sh(args, env, **kwargs):
+    return subprocess.run([IMDSCTL, *args], env=env, capture_output=True, text=True, timeout=60,
+                          **kwargs)
+
+
+def on_a_terminal(args, env, timeout=20.0):
+    """Run imdsctl with stdout and stderr on a pseudo-terminal; return (code, output)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        os.execve(IMDSCTL, [IMDSCTL, *args], env)
+    chunks, deadline = [], time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode()
+
+
+def test_piped_value_is_bare(env):
+    result = sh(["compute", "vm-id"], env)
+    assert (result.returncode, result.stdout, result.stderr) == (0, VMID + "\n", "")
+
+
+def test_piped_container_is_json_without_escape_codes(env):
+    env.pop("NO_COLOR", None)
+    env["TERM"] = "xterm-256color"
+    result = sh(["get"], env)
+    assert json.loads(result.stdout)["compute"]["vmId"] == VMID
+    table = sh(["get", "-o", "table"], env).stdout
+    assert "compute.vmId" in table and "\x1b" not in table
+
+
+def test_terminal_gets_a_table(env):
+    env.pop("NO_COLOR", None)
+    env["TERM"] = "xterm-256color"
+    code, screen = on_a_terminal(["compute", "-q", "{name: name, size: vmSize}"], env)
+    assert code == 0
+    assert "name" in screen and "web-01" in screen and "\x1b[" in screen
+
+
+def test_terminal_with_no_color_has_no_escape_codes(env):
+    env["NO_COLOR"] = "1"
+    code, screen = on_a_terminal(["network", "interfaces"], env)
+    assert code == 0 and "macAddress" in screen and "\x1b" not in screen
+
+
+def test_terminal_value_is_still_bare(env):
+    code, screen = on_a_terminal(["compute", "vm-id"], env)
+    assert (code, screen) == (0, VMID + "\r\n")  # the terminal turns \n into \r\n
+
+
+def test_closed_pipe_exits_quietly(env):
+    proc = subprocess.Popen([IMDSCTL, "get", "-o", "text"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # like `| head -0`: the reader is gone before imdsctl writes
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0
+    assert stderr == b""
+
+
+def test_error_goes_to_stderr_only(env):
+    result = sh(["get", "compute/nothing"], env)
+    assert (result.returncode, result.stdout) == (3, "")
+    assert result.stderr.startswith("imdsctl: IMDS has no compute/nothing")
+
+
+def test_emulate_runs_a_boot_script_and_returns_its_code(tmp_path):
+    script = tmp_path / "boot.sh"
+    script.write_text('vm=$(imdsctl compute vm-id) || exit 9\n'
+                      'test "$vm" = "$EXPECTED" || exit 8\n'
+                      'case "$IMDSCTL_ENDPOINT" in http://127.0.0.1:*) ;; *) exit 7 ;; esac\n'
+                      'exit 3\n')
+    env = dict(os.environ, EXPECTED=VMID, PATH=os.path.dirname(IMDSCTL) + os.pathsep + os.environ["PATH"])
+    result = subprocess.run([IMDSCTL, "emulate", "--", "sh", str(script)], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3, result.stderr
+
+
+HOSTILE = {
+    "name": "it's \"quoted\" $(touch PWNED) `touch PWNED` $HOME",
+    "location": "line one\nIMDS_COMPUTE_VMID=injected\n",
+    "vmId": "';touch PWNED;'",
+}
+
+
+@pytest.mark.parametrize("shell", ["bash", "dash"])
+def test_env_output_is_safe_to_eval_with_hostile_values(shell, tmp_path):
+    if shutil.which(shell) is None:
+        pytest.skip(f"{shell} is not installed")
+    profile = load_profile("linux-2025").instance
+    profile["compute"].update(HOSTILE)
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(profile))
+    script = ('eval "$(imdsctl get -o env compute/name compute/location compute/vmId)"\n'
+              'printf "%s\\0" "$IMDS_COMPUTE_NAME" "$IMDS_COMPUTE_LOCATION" "$IMDS_COMPUTE_VMID"\n')
+    env = dict(os.environ, PATH=os.path.dirname(IMDSCTL) + os.pathsep + os.environ["PATH"])
+    result = subprocess.run([IMDSCTL, "emulate", "--profile", str(path), "--", shell, "-c", script],
+                            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\0")[:3] == [HOSTILE["name"], HOSTILE["location"], HOSTILE["vmId"]]
+    assert not (tmp_path / "PWNED").exists()
