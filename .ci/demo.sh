@@ -3,8 +3,10 @@
 # started the IMDS emulator on 127.0.0.1 and set IMDSCTL_ENDPOINT to it.
 set -u
 
+if [ -t 1 ] && [ -z "${NO_COLOR+set}" ]; then bold='\033[1m' plain='\033[0m'; else bold='' plain=''; fi
+
 step() {
-    printf '\n\033[1m# %s\033[0m\n' "$1"
+    printf "\n${bold}# %s${plain}\n" "$1"
 }
 
 show() {

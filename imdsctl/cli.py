@@ -238,12 +238,15 @@ def cli() -> None:
 
 def main() -> None:
     """Console-script entry point."""
+    # Pay only for what a command uses (measured with python -X importtime):
     # httpx's __init__ imports httpx._main, its own command line, which pulls in
-    # rich and pygments whenever they are installed: ~35 ms of every request
-    # command spent on code imdsctl never runs. httpx guards that import with
-    # `except ImportError` (for installs without its CLI extra); a None entry in
-    # sys.modules takes that documented path. Only the imdsctl process is affected.
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+    # rich and pygments whenever they are installed (~35 ms), and httpcore
+    # imports anyio for its async primitives (~8 ms); imdsctl runs neither.
+    # Both imports are guarded by `except ImportError` in those libraries (for
+    # installs without them), and a None entry in sys.modules takes that path.
+    # Only the imdsctl process is affected, never a program importing imdsctl.
+    for unused in ("httpx._main", "anyio"):
+        sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
     cli.main(prog_name="imdsctl")
 
 
@@ -272,8 +275,11 @@ def _absent(imds: Session, route: str, err: ImdsctlError) -> NotFoundError:
     if appeared and catalog.version_key(appeared) > catalog.version_key(used):
         return NotFoundError(f"{route} is not in api-version {used}: it appeared in {appeared}",
                              f"pass --api-version {appeared} or newer")
+    parent = route.rsplit("/", 1)[0] if "/" in route else ""
+    hint = err.hint or (f"keys are case-sensitive, indices 0-based; "
+                        f"'imdsctl get {parent} -o json' shows what is there")
     return NotFoundError(f"IMDS has no {route} on this VM ({err.message})" if err.message
-                         else f"IMDS has no {route} on this VM", err.hint)
+                         else f"IMDS has no {route} on this VM", hint)
 
 
 def _fetch(imds: Session, route: str, leaf: bool) -> Any:

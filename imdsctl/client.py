@@ -342,6 +342,8 @@ class ImdsClient:
             return Answer(status, resp.headers, body, elapsed)
         reason = f"{status} {resp.reason_phrase}".strip()
         detail = _error_text(body) if raw.strip() else ""
+        if detail.lower() == resp.reason_phrase.lower():
+            detail = ""  # {"error": "Gone"} says nothing the status line did not
         described = reason + (f": {detail}" if detail else "")
         kwargs = dict(status=status, body=body, url=url)
         if status in retry_statuses:

@@ -286,8 +286,11 @@ def test_exit_4_refused(imds, run):
     imds.add_response(url=url("compute/vmId", text=True), status_code=403, json={"error": "Forbidden"})
     result = ok(run("compute", "vmid"), 4)
     assert result.stdout == ""
-    assert result.stderr == "imdsctl: IMDS refused GET /metadata/instance/compute/vmId: " \
-                            "403 Forbidden: Forbidden\n"
+    assert result.stderr == "imdsctl: IMDS refused GET /metadata/instance/compute/vmId: 403 Forbidden\n"
+    imds.add_response(url=url("compute/vmId", text=True), status_code=405,
+                      json={"error": "Http method isn't allowed"})
+    stderr = ok(run("compute", "vmid"), 4).stderr
+    assert stderr.endswith(": 405 Method Not Allowed: Http method isn't allowed\n")
 
 
 def test_exit_4_explicit_version_refused_lists_versions(imds, run):

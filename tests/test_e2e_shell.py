@@ -139,3 +139,19 @@ def test_env_output_is_safe_to_eval_with_hostile_values(shell, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\0")[:3] == [HOSTILE["name"], HOSTILE["location"], HOSTILE["vmId"]]
     assert not (tmp_path / "PWNED").exists()
+
+
+def test_a_leaf_query_imports_only_what_it_uses(env):
+    """Startup cost: no rich, PyYAML, jmespath, anyio or httpx's own CLI for a bare value."""
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: sys.stderr.write(' '.join(\n"
+            "    name for name, module in sys.modules.items() if module is not None)))\n"
+            "from imdsctl.cli import main\n"
+            "sys.argv = ['imdsctl', 'compute', 'vm-id']\n"
+            "main()\n")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.stdout == VMID + "\n"
+    loaded = set(result.stderr.split())
+    assert {"httpx", "click"} <= loaded
+    assert not loaded & {"rich", "yaml", "jmespath", "anyio", "pygments", "httpx._main"}
