@@ -100,9 +100,16 @@ def _debug_line(message: str) -> None:
     click.echo(f"debug: {message}", err=True)
 
 
-def imds_command(fn: Callable[..., Any]) -> Callable[..., Any]:
+def imds_command(fn: Optional[Callable[..., Any]] = None, *,
+                 timeout: float = 30.0) -> Any:
     """Add the shared options to a command whose function takes (imds, **params)
-    and returns data, and render that data. ``imds`` is a Session."""
+    and returns data, and render that data. ``imds`` is a Session.
+
+    Use as ``@imds_command`` or ``@imds_command(timeout=150)`` for a command
+    whose default time budget differs (IMDSCTL_TIMEOUT and --timeout still win).
+    """
+    if fn is None:
+        return functools.partial(imds_command, timeout=timeout)
 
     @click.option("--endpoint", envvar="IMDSCTL_ENDPOINT", default=catalog.DEFAULT_ENDPOINT,
                   show_default=True, metavar="URL", help="IMDS base URL.")
@@ -110,7 +117,7 @@ def imds_command(fn: Callable[..., Any]) -> Callable[..., Any]:
                   help=f"Instance api-version (default {catalog.DEFAULT_API_VERSION}, "
                        "or 'latest' to ask IMDS).")
     @click.option("--timeout", envvar="IMDSCTL_TIMEOUT", type=click.FloatRange(min=0, min_open=True),
-                  default=30.0, show_default=True, metavar="SECONDS",
+                  default=timeout, show_default=True, metavar="SECONDS",
                   help="Total time budget for all attempts and retries.")
     @click.option("-o", "--output", envvar="IMDSCTL_OUTPUT", type=click.Choice(FORMATS),
                   help="Output format [default: text for a value; table on a terminal, "

@@ -156,6 +156,13 @@ class ImdsClient:
             self._api_version = self.versions()[-1]
         return self._api_version
 
+    def reset_budget(self, timeout: Optional[float] = None) -> None:
+        """Start a new time budget (``timeout`` seconds, default the client's),
+        for long-running callers that make one logical request after another."""
+        if timeout is not None:
+            self.timeout = float(timeout)
+        self._deadline = self._clock() + self.timeout
+
     def remaining(self) -> float:
         """Seconds left of this client's time budget."""
         return self._deadline - self._clock()

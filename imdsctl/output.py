@@ -239,6 +239,16 @@ def make_console(stream: Optional[TextIO] = None, stderr: bool = False):
     )
 
 
+def spinner(message: str):
+    """A spinner on stderr while a person watches (stderr a terminal); a no-op
+    context otherwise, so scripts and logs see nothing."""
+    if not _isatty(sys.stderr):
+        import contextlib
+
+        return contextlib.nullcontext()
+    return make_console(stderr=True).status(message, spinner="dots")
+
+
 _FORMATTERS: Dict[str, Callable[[Any, TextIO], str]] = {
     "json": _json,
     "jsonc": _jsonc,

@@ -272,3 +272,14 @@ def test_guard_stops_real_imds_traffic():
 
     with pytest.raises(pytest.fail.Exception, match="169.254.169.254"):
         socket.create_connection(("169.254.169.254", 80), timeout=0.1)
+
+
+def test_reset_budget_starts_a_new_budget(httpx_mock, make, fake_time):
+    httpx_mock.add_response(url=VMID_URL, text=VMID, is_reusable=True)
+    client = make(timeout=5)
+    fake_time.now += 10
+    assert client.remaining() == -5
+    client.reset_budget()
+    assert client.remaining() == 5
+    client.reset_budget(60)
+    assert client.remaining() == 60 and client.leaf("compute/vmId") == VMID

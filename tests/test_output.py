@@ -175,3 +175,11 @@ def test_env_is_safe_to_eval(shell, tmp_path):
 
 def test_shell_quote():
     assert shell_quote("a'b") == "'a'\"'\"'b'"
+
+
+def test_spinner_is_silent_unless_stderr_is_a_terminal(capsys):
+    from imdsctl.output import spinner
+
+    with spinner("waiting for IMDS"):
+        pass
+    assert capsys.readouterr().err == ""
