@@ -8,14 +8,14 @@ _imdsctl_spec() {
     vals='' stop=''
     case $1 in
         'imdsctl')
-            cmds='compute emulate emulator get network versions'
+            cmds='compute emulate emulator get loadbalancer network versions'
             opts='--version -h --help'
             valued=''
             args='' ;;
         'imdsctl compute')
             cmds=''
-            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--decode --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
             args='additional-capabilities az-environment custom-data eviction-policy extended-location host host-group is-host-compatibility-layer-vm license-type location name offer os-profile os-type physical-zone placement-group-id plan platform-fault-domain fault-domain platform-sub-fault-domain sub-fault-domain platform-update-domain update-domain priority provider public-keys publisher resource-group-name resource-group resource-id security-profile sku storage-profile subscription-id tags tags-list user-data version virtual-machine-scale-set vm-id vm-scale-set-name vm-size zone'
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl emulate')
@@ -41,14 +41,20 @@ _imdsctl_spec() {
             args='' ;;
         'imdsctl get')
             cmds=''
+            opts='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl loadbalancer')
+            cmds=''
             opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
             valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
             args=''
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl network')
             cmds=''
-            opts='--nic --ip --mac --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--nic --ip --mac --endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--nic --ip --mac --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--nic --ip --mac --max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
             args='public-ip private-ip mac subnet prefix ipv6 interfaces'
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl versions')

@@ -8,6 +8,7 @@ function __imdsctl_path
         'imdsctl emulate' \
         'imdsctl emulator' \
         'imdsctl get' \
+        'imdsctl loadbalancer' \
         'imdsctl network' \
         'imdsctl versions' \
         'imdsctl emulator profiles' \
@@ -42,12 +43,15 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'compute' -d 'The compute fac
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'emulate' -d 'Run COMMAND against an emulator on a free loopback port.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'emulator' -d 'Run a local Azure IMDS emulator, for tests and demos.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'get' -d 'Read raw paths under /metadata/instance, e.g. compute/vmId.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'loadbalancer' -d 'The Standard load balancer\'s view of this VM: public IPs, inbound and...'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'network' -d 'The network facts of this VM, or one FIELD of one NIC.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'versions' -d 'The api-versions IMDS offers, oldest first.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l version -d 'Show the version and exit.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl compute
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l decode -d 'Base64-decode user-data or custom-data and write the bytes as they are.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l max-age -x -d 'Answer from a snapshot of the instance document younger than this, kept per boot in a private runtime directory (default 0: always ask IMDS).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l endpoint -x -d 'IMDS base URL.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l timeout -x -d 'Total time budget for all attempts and retries.'
@@ -87,6 +91,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -s v -l verbose -
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl get
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l max-age -x -d 'Answer from a snapshot of the instance document younger than this, kept per boot in a private runtime directory (default 0: always ask IMDS).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l endpoint -x -d 'IMDS base URL.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l timeout -x -d 'Total time budget for all attempts and retries.'
@@ -96,10 +101,21 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l prefix -x -d 'Variable na
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -s h -l help -d 'Show this message and exit.'
 
+# imdsctl loadbalancer
+complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -s h -l help -d 'Show this message and exit.'
+
 # imdsctl network
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l nic -x -d 'NIC index (IMDS does not guarantee NIC order: prefer --mac).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l ip -x -d 'IP configuration index on the NIC.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l mac -x -d 'Select the NIC by MAC address, in any notation.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l max-age -x -d 'Answer from a snapshot of the instance document younger than this, kept per boot in a private runtime directory (default 0: always ask IMDS).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l endpoint -x -d 'IMDS base URL.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l timeout -x -d 'Total time budget for all attempts and retries.'

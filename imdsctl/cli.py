@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import Any, Callable, Dict, List, NamedTuple, Optional
+from typing import Any, Callable, List, NamedTuple, Optional
 
 import click
 
-from . import __version__, catalog
-from .errors import ExitCode, ImdsctlError, Interrupted, NotFoundError, UsageError, exit_code_text
+from . import __version__, catalog, views
+from .errors import ExitCode, ImdsctlError, Interrupted, UsageError, exit_code_text
 from .output import FORMATS, compile_query, render
+from .views import Result
 
 ENV_VARS = (
     ("IMDSCTL_ENDPOINT", f"IMDS base URL (default {catalog.DEFAULT_ENDPOINT})"),
@@ -62,11 +63,14 @@ class Settings(NamedTuple):
 
 class Session:
     """What a command talks to: IMDS through one ImdsClient, created on first
-    use (so a command that needs no request never imports httpx)."""
+    use (so a command that needs no request never imports httpx), or, after
+    use_cache(), a snapshot of the instance document (imdsctl.cache)."""
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.output = settings.output
         self._client: Any = None
+        self._document: Any = None
 
     @property
     def client(self) -> Any:
@@ -80,13 +84,47 @@ class Session:
 
     @property
     def api_version(self) -> str:
+        if self._document is not None and self.settings.api_version != "latest":
+            return self.settings.api_version or catalog.DEFAULT_API_VERSION
         return self.client.api_version
 
+    def explain(self, message: str) -> None:
+        """A --debug line about where an answer came from."""
+        if self.settings.debug:
+            _debug_line(message)
+
+    def use_cache(self, max_age: float) -> None:
+        """Answer instance reads from a snapshot younger than max_age seconds,
+        taking (and saving) a fresh one with a single request when there is none."""
+        if max_age <= 0:
+            return
+        from .cache import Cache
+
+        cache = Cache(self.settings.endpoint, self.settings.api_version or catalog.DEFAULT_API_VERSION)
+        self._document = cache.load(max_age)
+        if self._document is not None:
+            self.explain(f"answered from the snapshot {cache.path}")
+            return
+        self.explain(f"cache: {cache.why_not}; fetching the instance document")
+        self._document = self.client.instance()
+        if not cache.store(self._document):
+            self.explain(f"cache: {cache.why_not}")
+
     def instance(self, route: str = "") -> Any:
-        return self.client.instance(route)
+        if self._document is None:
+            return self.client.instance(route)
+        return snapshot_walk(self._document, route)
 
     def leaf(self, route: str) -> str:
-        return self.client.leaf(route)
+        if self._document is None:
+            return self.client.leaf(route)
+        return snapshot_walk(self._document, route)
+
+    def loadbalancer(self) -> Any:
+        answer = self.client.request("GET", catalog.LOADBALANCER_PATH,
+                                     api_version=catalog.LOADBALANCER_API_VERSION)
+        body = answer.body
+        return body.get("loadbalancer", body) if isinstance(body, dict) else body
 
     def versions(self) -> List[str]:
         return self.client.versions()
@@ -94,6 +132,16 @@ class Session:
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+def snapshot_walk(document: Any, route: str) -> Any:
+    """A route in a snapshot, failing the way IMDS's 404 does."""
+    try:
+        return catalog.walk(document, route)
+    except LookupError:
+        from .errors import ImdsNotFoundError
+
+        raise ImdsNotFoundError(f"the snapshot has no {route}") from None
 
 
 def _debug_line(message: str) -> None:
@@ -156,13 +204,6 @@ def imds_command(fn: Optional[Callable[..., Any]] = None, *,
                               "this is a bug in imdsctl; rerun with --debug and report it"), debug)
 
     return command
-
-
-class Result(tuple):
-    """Data plus the IMDS path it came from (names variables for -o env)."""
-
-    def __new__(cls, data: Any, path: str) -> Result:
-        return super().__new__(cls, (data, path))
 
 
 def fail(err: ImdsctlError, debug: bool = False) -> None:
@@ -257,76 +298,7 @@ def main() -> None:
     cli.main(prog_name="imdsctl")
 
 
-# -- helpers shared by the commands ----------------------------------------------
-
-
-def _close(name: str, choices: List[str]) -> str:
-    import difflib
-
-    matches = difflib.get_close_matches(name.lower(), choices, n=3, cutoff=0.5)
-    return f"did you mean {', '.join(matches)}?" if matches else f"choose from: {', '.join(choices)}"
-
-
-def _field(fields: tuple, group: str, name: str) -> catalog.Field:
-    field = catalog.lookup(fields, name)
-    if field is None:
-        raise UsageError(f"unknown {group} field {name!r}; {_close(name, catalog.names(fields))}",
-                         f"'imdsctl {group} --help' lists them; 'imdsctl get {group}/<key>' reads any key")
-    return field
-
-
-def _absent(imds: Session, route: str, err: ImdsctlError) -> NotFoundError:
-    """A 404 or missing key, explained by the api-version when that is why."""
-    appeared = catalog.since(route)
-    used = imds.api_version
-    if appeared and catalog.version_key(appeared) > catalog.version_key(used):
-        return NotFoundError(f"{route} is not in api-version {used}: it appeared in {appeared}",
-                             f"pass --api-version {appeared} or newer")
-    parent = route.rsplit("/", 1)[0] if "/" in route else ""
-    hint = err.hint or (f"keys are case-sensitive, indices 0-based; "
-                        f"'imdsctl get {parent} -o json' shows what is there")
-    return NotFoundError(f"IMDS has no {route} on this VM ({err.message})" if err.message
-                         else f"IMDS has no {route} on this VM", hint)
-
-
-def _fetch(imds: Session, route: str, leaf: bool) -> Any:
-    from .errors import ImdsNotFoundError
-
-    try:
-        return imds.leaf(route) if leaf else imds.instance(route)
-    except ImdsNotFoundError as err:
-        raise _absent(imds, route, err) from None
-
-
-# -- commands -------------------------------------------------------------------
-
-
-@cli.command()
-@click.argument("paths", nargs=-1, metavar="[PATH]...")
-@imds_command
-def get(imds: Session, paths: tuple) -> Any:
-    """Read raw paths under /metadata/instance, e.g. compute/vmId.
-
-    PATH walks the instance document with IMDS's own route syntax: keys are
-    case-sensitive, list entries are 0-based indices
-    (network/interface/0/ipv4/ipAddress/0/publicIpAddress). Without a PATH,
-    the whole document. Several PATHs are answered from ONE request, as an
-    object keyed by path.
-    """
-    document = imds.instance()
-    if not paths:
-        return document
-    values: Dict[str, Any] = {}
-    for path in paths:
-        route = path.strip("/")
-        try:
-            values[route] = catalog.walk(document, route)
-        except LookupError:
-            raise _absent(imds, route, NotFoundError("")) from None
-    if len(values) == 1 and len(paths) == 1:
-        route = next(iter(values))
-        return Result(values[route], route)
-    return values
+# -- the instance commands (their meaning is in imdsctl.views) --------------------------
 
 
 def _complete_fields(fields: tuple) -> Callable[..., List[str]]:
@@ -339,32 +311,55 @@ def _fields_help(fields: tuple) -> str:
     return "\b\nFields:\n" + "\n".join(lines)
 
 
+max_age_option = click.option(
+    "--max-age", envvar="IMDSCTL_MAX_AGE", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
+    help="Answer from a snapshot of the instance document younger than this, kept per boot in a "
+         "private runtime directory (default 0: always ask IMDS).")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@max_age_option
+@imds_command
+def get(imds: Session, paths: tuple, max_age: float) -> Any:
+    """Read raw paths under /metadata/instance, e.g. compute/vmId.
+
+    PATH walks the instance document with IMDS's own route syntax: keys are
+    case-sensitive, list entries are 0-based indices
+    (network/interface/0/ipv4/ipAddress/0/publicIpAddress). Without a PATH,
+    the whole document. Several PATHs are answered from ONE request, as an
+    object keyed by path.
+    """
+    imds.use_cache(max_age)
+    return views.get(imds, paths)
+
+
 @cli.command(epilog=_fields_help(catalog.COMPUTE_FIELDS))
 @click.argument("field", required=False, shell_complete=_complete_fields(catalog.COMPUTE_FIELDS))
+@click.option("--decode", is_flag=True,
+              help="Base64-decode user-data or custom-data and write the bytes as they are.")
+@max_age_option
 @imds_command
-def compute(imds: Session, field: Optional[str]) -> Any:
+def compute(imds: Session, field: Optional[str], decode: bool, max_age: float) -> Any:
     """The compute facts of this VM, or one FIELD of them.
 
     FIELD is an IMDS key in any case (vmId, vmid) or kebab-case (vm-id,
     resource-group-name), or a short alias (fault-domain, update-domain,
     resource-group). 'tags' gives the tags as an object.
     """
-    if field is None:
-        return Result(_fetch(imds, "compute", leaf=False), "compute")
-    f = _field(catalog.COMPUTE_FIELDS, "compute", field)
-    if f.key == "tags":
-        return Result(_tags(imds), f.path)
-    return Result(_fetch(imds, f.route(), f.leaf), f.path)
+    if decode and imds.settings.query is not None:
+        raise UsageError("--decode writes raw bytes: it does not combine with --query")
+    imds.use_cache(max_age)
+    return views.compute(imds, field, decode)
 
 
-def _tags(imds: Session) -> Dict[str, str]:
-    """Tags as an object: from tagsList, or the legacy 'k:v;k:v' string on
-    api-versions that have no tagsList."""
-    if catalog.version_key(imds.api_version) >= catalog.version_key(catalog.since("compute/tagsList")):
-        return {t.get("name", ""): t.get("value", "") for t in _fetch(imds, "compute/tagsList", False)}
-    legacy = _fetch(imds, "compute/tags", leaf=True)
-    pairs = (item.partition(":") for item in legacy.split(";") if item)
-    return {key: value for key, _, value in pairs}
+def _mac(value: Optional[str]) -> Optional[str]:
+    """Validate --mac before any request: 12 hex digits in any notation."""
+    if value is None:
+        return None
+    if len(views.normalize_mac(value)) != 12 or any(c not in "0123456789abcdefABCDEF:-. " for c in value):
+        raise click.BadParameter(f"{value!r} is not a MAC address (e.g. 00:0d:3a:1b:2c:3d)")
+    return value
 
 
 @cli.command(epilog=_fields_help(catalog.NETWORK_FIELDS))
@@ -375,87 +370,26 @@ def _tags(imds: Session) -> Dict[str, str]:
               help="IP configuration index on the NIC.")
 @click.option("--mac", metavar="MAC", callback=lambda ctx, param, value: _mac(value),
               help="Select the NIC by MAC address, in any notation.")
+@max_age_option
 @imds_command
-def network(imds: Session, field: Optional[str], nic: int, ip: int, mac: Optional[str]) -> Any:
+def network(imds: Session, field: Optional[str], nic: int, ip: int, mac: Optional[str],
+            max_age: float) -> Any:
     """The network facts of this VM, or one FIELD of one NIC.
 
-    Defaults to the first NIC and its first IP configuration.
+    Defaults to the first NIC and its first IP configuration. public-ip falls
+    back to the Standard load balancer's frontend address when the VM has no
+    instance-level one (--debug, or -o json, says which).
     """
-    if field is None and mac is None:
-        return Result(_fetch(imds, "network", leaf=False), "network")
-    f = _field(catalog.NETWORK_FIELDS, "network", field or "interfaces")
-    if f.name == "interfaces" and mac is None:
-        return _interfaces(_fetch(imds, f.path, leaf=False))
-    if mac is not None or f.name in ("subnet", "prefix"):
-        interfaces = _fetch(imds, "network/interface", leaf=False)
-        if mac is not None:
-            nic = _nic_by_mac(interfaces, mac)
-            if field is None or f.name == "interfaces":
-                return _interfaces(interfaces)[nic]
-        return Result(_local_field(imds, interfaces, f, nic, ip), f.route(nic, ip))
-    return Result(_fetch(imds, f.route(nic, ip), f.leaf), f.route(nic, ip))
+    imds.use_cache(max_age)
+    return views.network(imds, field, nic, ip, mac)
 
 
-def _normalize_mac(mac: str) -> str:
-    return "".join(c for c in mac.upper() if c in "0123456789ABCDEF")
-
-
-def _mac(value: Optional[str]) -> Optional[str]:
-    """Validate --mac before any request: 12 hex digits in any notation."""
-    if value is None:
-        return None
-    if len(_normalize_mac(value)) != 12 or any(c not in "0123456789abcdefABCDEF:-. " for c in value):
-        raise click.BadParameter(f"{value!r} is not a MAC address (e.g. 00:0d:3a:1b:2c:3d)")
-    return value
-
-
-def _nic_by_mac(interfaces: List[Dict[str, Any]], mac: str) -> int:
-    wanted = _normalize_mac(mac)
-    for index, interface in enumerate(interfaces):
-        if _normalize_mac(str(interface.get("macAddress", ""))) == wanted:
-            return index
-    macs = ", ".join(str(i.get("macAddress", "?")) for i in interfaces)
-    raise NotFoundError(f"no NIC has MAC {mac}; this VM's NICs: {macs}")
-
-
-def _local_field(imds: Session, interfaces: List[Any], f: catalog.Field, nic: int, ip: int) -> Any:
-    """A network field answered from the interface list already fetched."""
-    document = {"network": {"interface": interfaces}}
-    if f.name in ("subnet", "prefix"):
-        subnets = _walk(imds, document, f"network/interface/{nic}/ipv4/subnet")
-        subnet = subnets[ip] if ip < len(subnets) else (subnets[0] if subnets else None)
-        if not isinstance(subnet, dict):
-            raise NotFoundError(f"NIC {nic} has no IPv4 subnet")
-        if f.name == "prefix":
-            return subnet.get("prefix", "")
-        return f"{subnet.get('address', '')}/{subnet.get('prefix', '')}"
-    return _walk(imds, document, f.route(nic, ip))
-
-
-def _walk(imds: Session, document: Any, route: str) -> Any:
-    try:
-        return catalog.walk(document, route)
-    except LookupError:
-        raise _absent(imds, route, NotFoundError("")) from None
-
-
-def _interfaces(interfaces: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """One summary row per NIC, for people and for --query."""
-    rows = []
-    for index, nic in enumerate(interfaces):
-        ipv4 = nic.get("ipv4", {}) or {}
-        addresses = ipv4.get("ipAddress", []) or []
-        rows.append({
-            "nic": str(index),
-            "macAddress": nic.get("macAddress", ""),
-            "privateIps": [a.get("privateIpAddress", "") for a in addresses],
-            "publicIps": [a["publicIpAddress"] for a in addresses if a.get("publicIpAddress")],
-            "subnets": [f"{s.get('address', '')}/{s.get('prefix', '')}"
-                        for s in ipv4.get("subnet", []) or []],
-            "ipv6Ips": [a.get("privateIpAddress", "")
-                              for a in (nic.get("ipv6", {}) or {}).get("ipAddress", []) or []],
-        })
-    return rows
+@cli.command()
+@imds_command
+def loadbalancer(imds: Session) -> Any:
+    """The Standard load balancer's view of this VM: public IPs, inbound and
+    outbound rules (api-version 2020-10-01; none for a Basic SKU)."""
+    return views.loadbalancer(imds)
 
 
 @cli.command()

@@ -87,6 +87,11 @@ def render(value: Any, output: Optional[str] = None, query: Any = None, *,
     query's result alone.
     """
     stream = stream or sys.stdout
+    if isinstance(value, bytes):  # decoded user data: the bytes as they are, whatever -o says
+        if output != "none":
+            getattr(stream, "buffer", stream).write(value)
+        stream.flush()
+        return
     if query is not None:
         value = query.search(value)
         env_base = ""

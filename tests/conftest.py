@@ -44,13 +44,15 @@ def _check_address(address: object) -> None:
 
 
 @pytest.fixture(autouse=True)
-def no_real_imds(monkeypatch):
-    """The guard: a closed default endpoint, and no connect outside loopback."""
+def no_real_imds(monkeypatch, tmp_path):
+    """The guard: a closed default endpoint, and no connect outside loopback.
+    Snapshots (--max-age) go to a directory of the test's own."""
     for name in list(os.environ):
         if name.startswith("IMDSCTL_") or name.lower() in (
                 "http_proxy", "https_proxy", "all_proxy", "no_proxy"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("IMDSCTL_ENDPOINT", f"http://127.0.0.1:{CLOSED_PORT}")
+    monkeypatch.setenv("IMDSCTL_CACHE_DIR", str(tmp_path / "imdsctl-cache"))
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "100")
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex

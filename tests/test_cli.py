@@ -176,7 +176,6 @@ def test_compute_field_newer_than_api_version_exits_3_and_says_why(imds, run):
 
 
 @pytest.mark.parametrize("field,route,value", [
-    ("public-ip", "network/interface/0/ipv4/ipAddress/0/publicIpAddress", "203.0.113.10"),
     ("private-ip", "network/interface/0/ipv4/ipAddress/0/privateIpAddress", "10.0.0.4"),
     ("mac", "network/interface/0/macAddress", "000D3A1B2C3D"),
     ("prefix", None, "24"),
@@ -237,6 +236,79 @@ def test_network_ip_index_out_of_range_exits_3(imds, run):
                       status_code=404, json={"error": "Not found"})
     result = ok(run("network", "private-ip", "--ip", "5"), 3)
     assert "network/interface/0/ipv4/ipAddress/5/privateIpAddress" in result.stderr
+
+
+LB_URL = f"{BASE}/metadata/loadbalancer?api-version={catalog.LOADBALANCER_API_VERSION}"
+LB = {"loadbalancer": {
+    "publicIpAddresses": [{"frontendIpAddress": "198.51.100.7", "privateIpAddress": "10.1.0.4"}],
+    "inboundRules": [{"frontendIpAddress": "198.51.100.8", "protocol": "tcp", "frontendPort": 80,
+                      "backendPort": 443, "privateIpAddress": "10.0.0.5"}],
+    "outboundRules": [],
+}}
+
+
+def test_public_ip_from_the_instance_level_address(imds, run):
+    imds.add_response(url=url("network/interface/0/ipv4/ipAddress/0"), json=NIC0["ipv4"]["ipAddress"][0],
+                      is_reusable=True)
+    result = ok(run("network", "public-ip", "--debug"))
+    assert result.stdout == "203.0.113.10\n"
+    assert "comes from the instance-level (Basic SKU) address" in result.stderr
+    assert json.loads(ok(run("network", "public-ip", "-o", "json")).stdout) == {
+        "publicIpAddress": "203.0.113.10", "privateIpAddress": "10.0.0.4", "source": "instance"}
+
+
+def test_public_ip_falls_back_to_the_load_balancer(imds, run):
+    imds.add_response(url=url("network/interface/1/ipv4/ipAddress/0"), json=NIC1["ipv4"]["ipAddress"][0],
+                      is_reusable=True)
+    imds.add_response(url=LB_URL, json=LB, is_reusable=True)
+    assert ok(run("network", "public-ip", "--nic", "1")).stdout == "198.51.100.7\n"
+    assert json.loads(ok(run("network", "public-ip", "--nic", "1", "-o", "json")).stdout)["source"] == \
+        "loadbalancer.publicIpAddresses"
+
+
+def test_public_ip_from_an_inbound_rule(imds, run):
+    imds.add_response(url=url("network/interface/0/ipv4/ipAddress/1"), json=NIC0["ipv4"]["ipAddress"][1])
+    imds.add_response(url=LB_URL, json=LB)
+    assert ok(run("network", "public-ip", "--ip", "1")).stdout == "198.51.100.8\n"
+
+
+def test_no_public_ip_at_all_exits_3(imds, run):
+    imds.add_response(url=url("network/interface/1/ipv4/ipAddress/0"), json=NIC1["ipv4"]["ipAddress"][0],
+                      is_reusable=True)
+    imds.add_response(url=LB_URL, status_code=404, json={"error": "No load balancer metadata is found."})
+    result = ok(run("network", "public-ip", "--nic", "1"), 3)
+    assert result.stderr.startswith("imdsctl: no public IP for 10.1.0.4: no instance-level address")
+    imds.add_response(url=LB_URL, json={"loadbalancer": {"publicIpAddresses": []}})
+    assert "lists no frontend" in ok(run("network", "public-ip", "--nic", "1"), 3).stderr
+
+
+def test_loadbalancer(imds, run):
+    imds.add_response(url=LB_URL, json=LB)
+    assert json.loads(ok(run("loadbalancer")).stdout) == LB["loadbalancer"]
+    imds.add_response(url=LB_URL, status_code=404, json={"error": "No load balancer metadata is found."})
+    result = ok(run("loadbalancer"), 3)
+    assert result.stderr.splitlines()[0] == ("imdsctl: no load balancer metadata for this VM: IMDS says "
+                                             "'No load balancer metadata is found.'")
+    assert result.stderr.splitlines()[1].startswith("hint: IMDS has it only for a Standard SKU")
+
+
+USER_DATA = url("compute/userData", text=True)
+
+
+def test_user_data_decode_writes_the_bytes(imds, run):
+    import base64
+
+    raw = b"#!/bin/sh\necho \xff\x00 binary\n"
+    imds.add_response(url=USER_DATA, text=base64.b64encode(raw).decode(), is_reusable=True)
+    assert ok(run("compute", "user-data", "--decode")).stdout_bytes == raw
+    assert ok(run("compute", "user-data")).stdout == base64.b64encode(raw).decode() + "\n"
+
+
+def test_user_data_decode_errors(imds, run):
+    imds.add_response(url=USER_DATA, text="not*base64")
+    assert "not valid base64" in ok(run("compute", "user-data", "--decode"), 7).stderr
+    assert "--decode applies to user-data" in ok(run("compute", "vm-id", "--decode"), 2).stderr
+    assert "does not combine" in ok(run("compute", "user-data", "--decode", "-q", "@"), 2).stderr
 
 
 # -- versions, output options ----------------------------------------------------------

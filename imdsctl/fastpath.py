@@ -1,0 +1,129 @@
+"""The console-script entry point, with a fast path for cache hits.
+
+A boot script that calls ``imdsctl --max-age 60 compute vm-id`` twenty times
+should not pay for click and httpx twenty times. When a cache is asked for
+(--max-age or IMDSCTL_MAX_AGE) and the command line is a plain
+``get``/``compute``/``network`` query, this module answers from the snapshot
+with the same code as the CLI (imdsctl.views, imdsctl.output) - importing
+neither click nor httpx. Anything else - a miss, an error to report, an
+option it does not know (--query, --debug, --help ...) - goes to the full
+click CLI, which answers it exactly as it always does. tests/test_cache.py
+checks that both paths print the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Dict, List, Mapping, Optional, Tuple
+
+_COMMANDS = ("get", "compute", "network")
+#: Options the fast path understands, each taking one value.
+_VALUED = {"--endpoint", "--api-version", "--timeout", "-o", "--output", "--prefix", "--max-age",
+           "--nic", "--ip", "--mac"}
+
+
+class _Snapshot:
+    """The views' source over a cached instance document."""
+
+    def __init__(self, document: dict, api_version: str, output: Optional[str]):
+        self.document, self.api_version, self.output = document, api_version, output
+
+    def instance(self, route: str = "") -> object:
+        from . import catalog
+
+        return catalog.walk(self.document, route)  # LookupError: the CLI explains it
+
+    leaf = instance
+
+    def loadbalancer(self) -> object:
+        raise LookupError("not in the snapshot")
+
+    def explain(self, message: str) -> None:
+        pass
+
+
+def _parse(argv: List[str]) -> Optional[Tuple[str, List[str], Dict[str, str]]]:
+    """(command, positionals, options) for a command line of the plain form."""
+    if not argv or argv[0] not in _COMMANDS:
+        return None
+    positionals: List[str] = []
+    options: Dict[str, str] = {}
+    words = iter(argv[1:])
+    for word in words:
+        if not word.startswith("-") or word == "-":
+            positionals.append(word)
+            continue
+        name, eq, value = word.partition("=")
+        if name not in _VALUED:
+            return None
+        if not eq:
+            value = next(words, None)
+            if value is None:
+                return None
+        options["--output" if name == "-o" else name] = value
+    return argv[0], positionals, options
+
+
+def answer(argv: List[str], environ: Mapping[str, str]) -> Optional[int]:
+    """Exit code when the snapshot answered, None to let the CLI answer."""
+    parsed = _parse(argv)
+    if parsed is None:
+        return None
+    command, positionals, options = parsed
+    try:
+        max_age = float(options.get("--max-age", environ.get("IMDSCTL_MAX_AGE", "0")))
+        timeout = float(options.get("--timeout", environ.get("IMDSCTL_TIMEOUT", "30")))
+        nic, ip = int(options.get("--nic", "0")), int(options.get("--ip", "0"))
+    except ValueError:
+        return None
+    if timeout <= 0:
+        return None
+    from . import catalog
+    from .output import FORMATS
+
+    endpoint = options.get("--endpoint", environ.get("IMDSCTL_ENDPOINT", catalog.DEFAULT_ENDPOINT))
+    version = options.get("--api-version", environ.get("IMDSCTL_API_VERSION", ""))
+    output = options.get("--output", environ.get("IMDSCTL_OUTPUT")) or None
+    if max_age <= 0 or version == "latest" or output not in (None, *FORMATS) or nic < 0 or ip < 0:
+        return None
+    if command != "get" and len(positionals) > 1 or command == "network" and "--mac" in options:
+        return None
+    from .cache import Cache
+
+    version = version or catalog.DEFAULT_API_VERSION
+    document = Cache(endpoint, version).load(max_age)
+    if document is None:
+        return None
+    from . import views
+    from .errors import ImdsctlError
+    from .output import render
+
+    source = _Snapshot(document, version, output)
+    field = positionals[0] if positionals else None
+    try:
+        if command == "get":
+            result = views.get(source, tuple(positionals))
+        elif command == "compute":
+            result = views.compute(source, field)
+        else:
+            result = views.network(source, field, nic, ip, None)
+    except (ImdsctlError, LookupError, AttributeError, TypeError):
+        return None
+    data, env_base = result if isinstance(result, views.Result) else (result, "")
+    try:
+        render(data, output, None, env_prefix=options.get("--prefix", "IMDS_"), env_base=env_base)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def main() -> None:
+    """Console-script entry point: the snapshot if it can answer, else the CLI."""
+    code = answer(sys.argv[1:], os.environ)
+    if code is not None:
+        sys.exit(code)
+    from .cli import main as cli_main
+
+    cli_main()

@@ -1,0 +1,243 @@
+"""What the instance commands mean: `get`, `compute`, `network`, `loadbalancer`.
+
+Each function takes ``imds`` - anything with ``api_version``, ``instance(route)``,
+``leaf(route)``, ``loadbalancer()``, ``explain(message)`` and ``output`` (the
+CLI's Session, or the snapshot source of the fast path) - and returns data.
+No click, no printing: the CLI and the cached fast path share this module, so
+both give the same answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from . import catalog
+from .errors import ImdsctlError, ImdsNotFoundError, NotFoundError, NotImdsError, UsageError
+
+
+class Result(tuple):
+    """Data plus the IMDS path it came from (names the variables of -o env)."""
+
+    def __new__(cls, data: Any, path: str) -> Result:
+        return super().__new__(cls, (data, path))
+
+
+def _close(name: str, choices: List[str]) -> str:
+    import difflib
+
+    matches = difflib.get_close_matches(name.lower(), choices, n=3, cutoff=0.5)
+    return f"did you mean {', '.join(matches)}?" if matches else f"choose from: {', '.join(choices)}"
+
+
+def field(fields: tuple, group: str, name: str) -> catalog.Field:
+    """The catalog field a user named, or a usage error with close matches."""
+    found = catalog.lookup(fields, name)
+    if found is None:
+        raise UsageError(f"unknown {group} field {name!r}; {_close(name, catalog.names(fields))}",
+                         f"'imdsctl {group} --help' lists them; 'imdsctl get {group}/<key>' reads any key")
+    return found
+
+
+def absent(imds: Any, route: str, err: ImdsctlError) -> NotFoundError:
+    """A 404 or missing key, explained by the api-version when that is why."""
+    appeared = catalog.since(route)
+    used = imds.api_version
+    if appeared and catalog.version_key(appeared) > catalog.version_key(used):
+        return NotFoundError(f"{route} is not in api-version {used}: it appeared in {appeared}",
+                             f"pass --api-version {appeared} or newer")
+    parent = route.rsplit("/", 1)[0] if "/" in route else ""
+    hint = err.hint or (f"keys are case-sensitive, indices 0-based; "
+                        f"'imdsctl get {parent} -o json' shows what is there")
+    return NotFoundError(f"IMDS has no {route} on this VM ({err.message})" if err.message
+                         else f"IMDS has no {route} on this VM", hint)
+
+
+def fetch(imds: Any, route: str, leaf: bool) -> Any:
+    try:
+        return imds.leaf(route) if leaf else imds.instance(route)
+    except ImdsNotFoundError as err:
+        raise absent(imds, route, err) from None
+
+
+def walk(imds: Any, document: Any, route: str) -> Any:
+    try:
+        return catalog.walk(document, route)
+    except LookupError:
+        raise absent(imds, route, NotFoundError("")) from None
+
+
+# -- get ------------------------------------------------------------------------
+
+
+def get(imds: Any, paths: Tuple[str, ...]) -> Any:
+    """The instance document, one value, or several values from ONE request."""
+    document = imds.instance()
+    if not paths:
+        return document
+    values = {path.strip("/"): walk(imds, document, path.strip("/")) for path in paths}
+    if len(paths) == 1:
+        route = next(iter(values))
+        return Result(values[route], route)
+    return values
+
+
+# -- compute --------------------------------------------------------------------
+
+
+DECODABLE = ("userData", "customData")
+
+
+def compute(imds: Any, name: Optional[str], decode: bool = False) -> Any:
+    """The compute object, or one field; ``decode`` base64-decodes user data to bytes."""
+    if name is None:
+        if decode:
+            raise UsageError("--decode needs a field: user-data or custom-data")
+        return Result(fetch(imds, "compute", leaf=False), "compute")
+    f = field(catalog.COMPUTE_FIELDS, "compute", name)
+    if decode and f.key not in DECODABLE:
+        raise UsageError(f"--decode applies to user-data and custom-data, not {f.name}")
+    if f.key == "tags":
+        return Result(tags(imds), f.path)
+    value = fetch(imds, f.route(), f.leaf)
+    if decode:
+        return _base64(value, f.path)
+    return Result(value, f.path)
+
+
+def _base64(value: str, path: str) -> bytes:
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode("".join(value.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise NotImdsError(f"{path} is not valid base64, so it cannot be decoded",
+                           "print it as IMDS sent it: drop --decode") from None
+
+
+def tags(imds: Any) -> Dict[str, str]:
+    """Tags as an object: from tagsList, or the legacy 'k:v;k:v' string on
+    api-versions that have no tagsList (that string breaks on ':' and ';')."""
+    if catalog.version_key(imds.api_version) >= catalog.version_key(catalog.since("compute/tagsList")):
+        return {t.get("name", ""): t.get("value", "") for t in fetch(imds, "compute/tagsList", False)}
+    legacy = fetch(imds, "compute/tags", leaf=True)
+    pairs = (item.partition(":") for item in legacy.split(";") if item)
+    return {key: value for key, _, value in pairs}
+
+
+# -- network --------------------------------------------------------------------
+
+
+def normalize_mac(mac: str) -> str:
+    return "".join(c for c in mac.upper() if c in "0123456789ABCDEF")
+
+
+def network(imds: Any, name: Optional[str], nic: int, ip: int, mac: Optional[str]) -> Any:
+    """The network object, or one field of one NIC (by index or by MAC)."""
+    if name is None and mac is None:
+        return Result(fetch(imds, "network", leaf=False), "network")
+    f = field(catalog.NETWORK_FIELDS, "network", name or "interfaces")
+    if f.name == "interfaces" and mac is None:
+        return interfaces(fetch(imds, f.path, leaf=False))
+    if mac is not None or f.name in ("subnet", "prefix"):
+        nics = fetch(imds, "network/interface", leaf=False)
+        if mac is not None:
+            nic = _nic_by_mac(nics, mac)
+            if name is None or f.name == "interfaces":
+                return interfaces(nics)[nic]
+        document = {"network": {"interface": nics}}
+    else:
+        document = None
+    if f.name == "public-ip":
+        return public_ip(imds, document, nic, ip)
+    if f.name in ("subnet", "prefix"):
+        return Result(_subnet(imds, document, f.name, nic, ip), f.route(nic, ip))
+    if document is not None:
+        return Result(walk(imds, document, f.route(nic, ip)), f.route(nic, ip))
+    return Result(fetch(imds, f.route(nic, ip), f.leaf), f.route(nic, ip))
+
+
+def _nic_by_mac(nics: List[Dict[str, Any]], mac: str) -> int:
+    wanted = normalize_mac(mac)
+    for index, interface in enumerate(nics):
+        if normalize_mac(str(interface.get("macAddress", ""))) == wanted:
+            return index
+    macs = ", ".join(str(i.get("macAddress", "?")) for i in nics)
+    raise NotFoundError(f"no NIC has MAC {mac}; this VM's NICs: {macs}")
+
+
+def _subnet(imds: Any, document: Any, name: str, nic: int, ip: int) -> str:
+    subnets = walk(imds, document, f"network/interface/{nic}/ipv4/subnet")
+    subnet = subnets[ip] if ip < len(subnets) else (subnets[0] if subnets else None)
+    if not isinstance(subnet, dict):
+        raise NotFoundError(f"NIC {nic} has no IPv4 subnet")
+    if name == "prefix":
+        return subnet.get("prefix", "")
+    return f"{subnet.get('address', '')}/{subnet.get('prefix', '')}"
+
+
+def public_ip(imds: Any, document: Any, nic: int, ip: int) -> Any:
+    """The public IP of one IP configuration, and where it came from: the
+    instance-level (Basic SKU) address, else the Standard load balancer's
+    frontend for this private IP (reference section 10)."""
+    route = f"network/interface/{nic}/ipv4/ipAddress/{ip}"
+    entry = walk(imds, document, route) if document is not None else fetch(imds, route, leaf=False)
+    private, public = entry.get("privateIpAddress", ""), entry.get("publicIpAddress", "")
+    source = "instance"
+    if not public:
+        public, source = _from_loadbalancer(imds, private)
+    imds.explain(f"public IP {public} of {private} comes from the "
+                 + ("instance-level (Basic SKU) address" if source == "instance"
+                    else f"Standard load balancer ({source})"))
+    if imds.output in ("json", "jsonc", "yaml"):
+        return {"publicIpAddress": public, "privateIpAddress": private, "source": source}
+    return Result(public, f"{route}/publicIpAddress")
+
+
+def _from_loadbalancer(imds: Any, private: str) -> Tuple[str, str]:
+    try:
+        balancer = imds.loadbalancer()
+    except ImdsNotFoundError:
+        raise NotFoundError(f"no public IP for {private}: no instance-level address, and no "
+                            "Standard load balancer metadata for this VM",
+                            "a VM behind a NAT gateway or firewall has no public IP of its own") from None
+    for section in ("publicIpAddresses", "outboundRules", "inboundRules"):
+        for rule in balancer.get(section, []) or []:
+            if rule.get("privateIpAddress") == private and rule.get("frontendIpAddress"):
+                return rule["frontendIpAddress"], f"loadbalancer.{section}"
+    raise NotFoundError(f"no public IP for {private}: no instance-level address, and the load "
+                        "balancer lists no frontend for it")
+
+
+def interfaces(nics: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """One summary row per NIC, for people and for --query."""
+    rows = []
+    for index, nic in enumerate(nics):
+        ipv4 = nic.get("ipv4", {}) or {}
+        addresses = ipv4.get("ipAddress", []) or []
+        rows.append({
+            "nic": str(index),
+            "macAddress": nic.get("macAddress", ""),
+            "privateIps": [a.get("privateIpAddress", "") for a in addresses],
+            "publicIps": [a["publicIpAddress"] for a in addresses if a.get("publicIpAddress")],
+            "subnets": [f"{s.get('address', '')}/{s.get('prefix', '')}"
+                        for s in ipv4.get("subnet", []) or []],
+            "ipv6Ips": [a.get("privateIpAddress", "")
+                        for a in (nic.get("ipv6", {}) or {}).get("ipAddress", []) or []],
+        })
+    return rows
+
+
+# -- loadbalancer ---------------------------------------------------------------
+
+
+def loadbalancer(imds: Any) -> Any:
+    """The Standard load balancer's view of this VM, or why there is none."""
+    try:
+        return Result(imds.loadbalancer(), "loadbalancer")
+    except ImdsNotFoundError as err:
+        said = err.body.get("error") if isinstance(err.body, dict) else ""
+        raise NotFoundError(
+            "no load balancer metadata for this VM" + (f": IMDS says {said!r}" if said else ""),
+            "IMDS has it only for a Standard SKU load balancer (not Basic, not none), and not while "
+            "it is being enabled; instance-level public IPs: 'imdsctl network public-ip'") from None
