@@ -8,22 +8,53 @@ _imdsctl_spec() {
     vals='' stop=''
     case $1 in
         'imdsctl')
-            cmds='compute emulate emulator get loadbalancer network versions'
+            cmds='attested collect compute diff doctor emulate emulator events get identity loadbalancer network versions wait'
             opts='--version -h --help'
             valued=''
             args='' ;;
+        'imdsctl attested')
+            cmds='verify'
+            opts='--nonce --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--nonce --endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl attested verify')
+            cmds=''
+            opts='--nonce --ca-file --cloud --no-fetch --file --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--nonce --ca-file --cloud --file --endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in --ca-file) vals='@file' ;; --cloud) vals='china germany public usgov' ;; --file) vals='@file' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl collect')
+            cmds=''
+            opts='-f --file --format --no-redact --skip --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='-f --file --format --skip --endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -f|--file) vals='@file' ;; --format) vals='tar.gz zip' ;; --skip) vals='versions instance loadbalancer scheduled-events attested identity-info' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl compute')
             cmds=''
             opts='--decode --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
             valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
             args='additional-capabilities az-environment custom-data eviction-policy extended-location host host-group is-host-compatibility-layer-vm license-type location name offer os-profile os-type physical-zone placement-group-id plan platform-fault-domain fault-domain platform-sub-fault-domain sub-fault-domain platform-update-domain update-domain priority provider public-keys publisher resource-group-name resource-group resource-id security-profile sku storage-profile subscription-id tags tags-list user-data version virtual-machine-scale-set vm-id vm-scale-set-name vm-size zone'
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl diff')
+            cmds=''
+            opts='--exit-code --no-redact -o --output -q --query --prefix --debug -h --help'
+            valued='-o --output -q --query --prefix'
+            args='@file'
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl doctor')
+            cmds=''
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl emulate')
             cmds=''
-            opts='--profile --no-throttle --rate --fault --control -v --verbose -h --help'
-            valued='--profile --rate --fault'
+            opts='--profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out -v --verbose -h --help'
+            valued='--profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out'
             args=''
-            stop=1 ;;
+            stop=1
+            case $2 in --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; esac ;;
         'imdsctl emulator')
             cmds='profiles serve'
             opts='-h --help'
@@ -36,13 +67,54 @@ _imdsctl_spec() {
             args='' ;;
         'imdsctl emulator serve')
             cmds=''
-            opts='--host --port --profile --no-throttle --rate --fault --control -v --verbose -h --help'
-            valued='--host --port --profile --rate --fault'
+            opts='--host --port --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out -v --verbose -h --help'
+            valued='--host --port --profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out'
+            args=''
+            case $2 in --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; esac ;;
+        'imdsctl events')
+            cmds='ack list watch'
+            opts='-h --help'
+            valued=''
             args='' ;;
+        'imdsctl events ack')
+            cmds=''
+            opts='--force --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl events list')
+            cmds=''
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl events watch')
+            cmds=''
+            opts='--interval --exec --hook-timeout --ack --all-resources --once --max-events --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--interval --exec --hook-timeout --max-events --endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl get')
             cmds=''
             opts='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
             valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl identity')
+            cmds='info token'
+            opts='-h --help'
+            valued=''
+            args='' ;;
+        'imdsctl identity info')
+            cmds=''
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl identity token')
+            cmds=''
+            opts='--resource --client-id --object-id --msi-res-id --show-token --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--resource --client-id --object-id --msi-res-id --endpoint --api-version --timeout -o --output -q --query --prefix'
             args=''
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl loadbalancer')
@@ -58,6 +130,12 @@ _imdsctl_spec() {
             args='public-ip private-ip mac subnet prefix ipv6 interfaces'
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl versions')
+            cmds=''
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl wait')
             cmds=''
             opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
             valued='--endpoint --api-version --timeout -o --output -q --query --prefix'

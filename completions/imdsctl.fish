@@ -4,16 +4,38 @@
 # The command path before the cursor ("imdsctl emulator serve"), skipping the values of group options.
 function __imdsctl_path
     set -l commands \
+        'imdsctl attested' \
+        'imdsctl collect' \
         'imdsctl compute' \
+        'imdsctl diff' \
+        'imdsctl doctor' \
         'imdsctl emulate' \
         'imdsctl emulator' \
+        'imdsctl events' \
         'imdsctl get' \
+        'imdsctl identity' \
         'imdsctl loadbalancer' \
         'imdsctl network' \
         'imdsctl versions' \
+        'imdsctl wait' \
+        'imdsctl attested verify' \
         'imdsctl emulator profiles' \
-        'imdsctl emulator serve'
-    set -l valued
+        'imdsctl emulator serve' \
+        'imdsctl events ack' \
+        'imdsctl events list' \
+        'imdsctl events watch' \
+        'imdsctl identity info' \
+        'imdsctl identity token'
+    set -l valued \
+        'imdsctl attested --nonce' \
+        'imdsctl attested --endpoint' \
+        'imdsctl attested --api-version' \
+        'imdsctl attested --timeout' \
+        'imdsctl attested -o' \
+        'imdsctl attested --output' \
+        'imdsctl attested -q' \
+        'imdsctl attested --query' \
+        'imdsctl attested --prefix'
     set -l path imdsctl
     set -l skip 0
     set -l words (commandline -opc)
@@ -39,15 +61,63 @@ end
 complete -c imdsctl -f
 
 # imdsctl
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'attested' -d 'The signed attested document of this VM, or \'verify\' to check it.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'collect' -d 'Write a support bundle: everything IMDS says about this VM, and why it may not.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'compute' -d 'The compute facts of this VM, or one FIELD of them.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'diff' -d 'What changed between two snapshots of the instance document.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'doctor' -d 'Explain why IMDS is or is not reachable, one check per row.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'emulate' -d 'Run COMMAND against an emulator on a free loopback port.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'emulator' -d 'Run a local Azure IMDS emulator, for tests and demos.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'events' -d 'Scheduled Events: maintenance, evictions and deletions coming to this VM.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'get' -d 'Read raw paths under /metadata/instance, e.g. compute/vmId.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'identity' -d 'Managed identity: access tokens and the tenant, from IMDS.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'loadbalancer' -d 'The Standard load balancer\'s view of this VM: public IPs, inbound and...'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'network' -d 'The network facts of this VM, or one FIELD of one NIC.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'versions' -d 'The api-versions IMDS offers, oldest first.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'wait' -d 'Block until IMDS answers a real request, for boot scripts.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l version -d 'Show the version and exit.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -s h -l help -d 'Show this message and exit.'
+
+# imdsctl attested
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -a 'verify' -d 'Check that the attested document is genuine, and say why or why not.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -l nonce -x -d 'Up to 32 letters and digits for IMDS to sign into the document (default: IMDS puts the time, YYYYMMDD-HHMMSS).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -s h -l help -d 'Show this message and exit.'
+
+# imdsctl attested verify
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l nonce -x -d 'The nonce to ask with and expect back (default: a fresh random 10-digit one; with --file, the one the document was asked with).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l ca-file -r -F -d 'Trust this PEM bundle instead of the system trust store: its self-signed certificates are the roots, the others intermediates (a bundle without a root adds intermediates to the system\'s roots).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l cloud -x -a 'china germany public usgov' -d 'The cloud whose metadata domain must name the signer: public metadata.azure.com, usgov metadata.azure.us, china metadata.azure.cn, germany metadata.microsoftazure.de.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l no-fetch -d 'Never download a missing intermediate from the signer\'s caIssuers URL (the download honours HTTP(S)_PROXY, unlike requests to IMDS).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l file -r -F -d 'Verify a saved answer (IMDS\'s JSON, or \'imdsctl attested -o json\') instead of asking IMDS; \'-\' reads stdin. The vm check is then skipped.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -s h -l help -d 'Show this message and exit.'
+
+# imdsctl collect
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -s f -l file -r -F -d 'Where to write the bundle; a directory gets the default name inside it. [default: ./imds-<vmId or hostname>-<UTC time>.tar.gz]'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l format -x -a 'tar.gz zip' -d 'Archive format [default: from FILE\'s suffix, else tar.gz].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l no-redact -d 'Keep userData, customData, publicKeys, adminUsername and the attested signature (prints a warning).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l skip -x -a 'versions instance loadbalancer scheduled-events attested identity-info' -d 'Do not ask this endpoint; repeatable.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl compute
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l decode -d 'Base64-decode user-data or custom-data and write the bytes as they are.'
@@ -62,12 +132,39 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l debug -d 'Log request
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -s h -l help -d 'Show this message and exit.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'additional-capabilities az-environment custom-data eviction-policy extended-location host host-group is-host-compatibility-layer-vm license-type location name offer os-profile os-type physical-zone placement-group-id plan platform-fault-domain fault-domain platform-sub-fault-domain sub-fault-domain platform-update-domain update-domain priority provider public-keys publisher resource-group-name resource-group resource-id security-profile sku storage-profile subscription-id tags tags-list user-data version virtual-machine-scale-set vm-id vm-scale-set-name vm-size zone' -d 'FIELD'
 
+# imdsctl diff
+complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -l exit-code -d 'Exit 3 when the snapshots differ, 0 when they do not (like \'git diff --exit-code\').'
+complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -l no-redact -d 'Show sensitive values (userData, SSH keys, ...) as they are.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -s h -l help -d 'Show this message and exit.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -F -d 'A'
+
+# imdsctl doctor
+complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -s h -l help -d 'Show this message and exit.'
+
 # imdsctl emulate
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l profile -x -d 'Built-in profile (see \'imdsctl emulator profiles\') or a JSON file: an instance document or {"instance": ..., "loadbalancer": ...}.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l rate -x -d 'Requests per second allowed per client before 429.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l fault -x -d 'Inject a fault; repeatable (syntax below).'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l control -d 'Serve the control channel on the same port: /_emulator/faults (GET, POST, DELETE), /_emulator/requests (GET, DELETE), /_emulator/throttle/reset (POST).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l event -x -d 'Schedule a scheduled event; repeatable (syntax below).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l events-time-factor -x -d 'Scale every scheduled-event time: 0.01 turns 15 minutes into 9 s.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l events-enable-delay -x -d 'Delay the first scheduled-events answer, as IMDS does while enabling them (up to 120 s on a VM).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l control -d 'Serve the control channel on the same port: /_emulator/faults (GET, POST, DELETE), /_emulator/requests (GET, DELETE), /_emulator/throttle/reset (POST), /_emulator/events (GET, POST, DELETE).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-ca -r -F -d 'Sign attested documents with a leaf issued by this CA certificate (with --attested-key) instead of a generated root and intermediate.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-key -r -F -d 'The unencrypted private key of --attested-ca.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-validity -x -d 'Validity of attested documents [default: 21600, 6 h].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-ca-out -r -F -d 'Write the CA certificates attested documents chain to (PEM), for \'imdsctl attested verify --ca-file FILE\', before serving.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -s v -l verbose -d 'Log every request to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -s h -l help -d 'Show this message and exit.'
 
@@ -86,9 +183,60 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l profile -x -d 
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l rate -x -d 'Requests per second allowed per client before 429.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l fault -x -d 'Inject a fault; repeatable (syntax below).'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l control -d 'Serve the control channel on the same port: /_emulator/faults (GET, POST, DELETE), /_emulator/requests (GET, DELETE), /_emulator/throttle/reset (POST).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l event -x -d 'Schedule a scheduled event; repeatable (syntax below).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l events-time-factor -x -d 'Scale every scheduled-event time: 0.01 turns 15 minutes into 9 s.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l events-enable-delay -x -d 'Delay the first scheduled-events answer, as IMDS does while enabling them (up to 120 s on a VM).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l control -d 'Serve the control channel on the same port: /_emulator/faults (GET, POST, DELETE), /_emulator/requests (GET, DELETE), /_emulator/throttle/reset (POST), /_emulator/events (GET, POST, DELETE).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l attested-ca -r -F -d 'Sign attested documents with a leaf issued by this CA certificate (with --attested-key) instead of a generated root and intermediate.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l attested-key -r -F -d 'The unencrypted private key of --attested-ca.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l attested-validity -x -d 'Validity of attested documents [default: 21600, 6 h].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l attested-ca-out -r -F -d 'Write the CA certificates attested documents chain to (PEM), for \'imdsctl attested verify --ca-file FILE\', before serving.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -s v -l verbose -d 'Log every request to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -s h -l help -d 'Show this message and exit.'
+
+# imdsctl events
+complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -a 'ack' -d 'Acknowledge (approve) events so they may start before NotBefore.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -a 'list' -d 'The scheduled events document: DocumentIncarnation and Events.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -a 'watch' -d 'Poll scheduled events and print each change once.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -s h -l help -d 'Show this message and exit.'
+
+# imdsctl events ack
+complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -l force -d 'Send the ids without first checking that the current document lists them.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -l api-version -x -d 'Scheduled Events api-version (default 2020-07-01; IMDSCTL_API_VERSION, an instance version, is ignored).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -s h -l help -d 'Show this message and exit.'
+
+# imdsctl events list
+complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l api-version -x -d 'Scheduled Events api-version (default 2020-07-01; IMDSCTL_API_VERSION, an instance version, is ignored).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -s h -l help -d 'Show this message and exit.'
+
+# imdsctl events watch
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l interval -x -d 'Seconds between polls (at least 0.2: IMDS allows 5 requests per second).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l exec -x -d 'Run COMMAND with /bin/sh -c once per new event of this VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l hook-timeout -x -d 'Kill a hook (and its children) still running after this long; counts as failed.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l ack -d 'Acknowledge each new Scheduled event of this VM once its hook exits 0 (without --exec: at once).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l all-resources -d 'Run the hook and --ack for every event, not only those listing this VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l once -d 'Poll once, handle what is there, exit.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l max-events -x -d 'Exit after N new events.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l api-version -x -d 'Scheduled Events api-version (default 2020-07-01; IMDSCTL_API_VERSION, an instance version, is ignored).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl get
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l max-age -x -d 'Answer from a snapshot of the instance document younger than this, kept per boot in a private runtime directory (default 0: always ask IMDS).'
@@ -100,6 +248,36 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -s q -l query -x -d 'JMESPat
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l prefix -x -d 'Variable name prefix for -o env.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -s h -l help -d 'Show this message and exit.'
+
+# imdsctl identity
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity"' -a 'info' -d 'The Entra ID tenant of the VM\'s managed identities.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity"' -a 'token' -d 'An access token of the VM\'s managed identity, for --resource.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity"' -s h -l help -d 'Show this message and exit.'
+
+# imdsctl identity info
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -l api-version -x -d 'Managed identity api-version (default 2018-02-01; IMDSCTL_API_VERSION, an instance version, is ignored).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -s h -l help -d 'Show this message and exit.'
+
+# imdsctl identity token
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l resource -x -d 'Application ID URI of the target, e.g. https://management.azure.com/ (a scope ending in /.default is accepted and trimmed, as the Azure SDKs do).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l client-id -x -d 'Use the user-assigned identity with this client id.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l object-id -x -d 'Use the user-assigned identity with this object (principal) id.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l msi-res-id -x -d 'Use the user-assigned identity with this Azure resource id.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l show-token -d 'Print the access token on a terminal too (it is masked there otherwise).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l api-version -x -d 'Managed identity api-version (default 2018-02-01; IMDSCTL_API_VERSION, an instance version, is ignored).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl loadbalancer
 complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l endpoint -x -d 'IMDS base URL.'
@@ -135,3 +313,13 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl versions"' -s q -l query -x -d 'JM
 complete -c imdsctl -n '__imdsctl_at "imdsctl versions"' -l prefix -x -d 'Variable name prefix for -o env.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl versions"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl versions"' -s h -l help -d 'Show this message and exit.'
+
+# imdsctl wait
+complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -s h -l help -d 'Show this message and exit.'

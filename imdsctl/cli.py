@@ -148,22 +148,26 @@ def _debug_line(message: str) -> None:
     click.echo(f"debug: {message}", err=True)
 
 
-def imds_command(fn: Optional[Callable[..., Any]] = None, *,
-                 timeout: float = 30.0) -> Any:
+API_VERSION_HELP = (f"Instance api-version (default {catalog.DEFAULT_API_VERSION}, "
+                    "or 'latest' to ask IMDS).")
+
+
+def imds_command(fn: Optional[Callable[..., Any]] = None, *, timeout: float = 30.0,
+                 api_version_help: str = API_VERSION_HELP) -> Any:
     """Add the shared options to a command whose function takes (imds, **params)
     and returns data, and render that data. ``imds`` is a Session.
 
     Use as ``@imds_command`` or ``@imds_command(timeout=150)`` for a command
-    whose default time budget differs (IMDSCTL_TIMEOUT and --timeout still win).
+    whose default time budget differs (IMDSCTL_TIMEOUT and --timeout still win),
+    and with ``api_version_help`` where --api-version means another version set.
     """
     if fn is None:
-        return functools.partial(imds_command, timeout=timeout)
+        return functools.partial(imds_command, timeout=timeout, api_version_help=api_version_help)
 
     @click.option("--endpoint", envvar="IMDSCTL_ENDPOINT", default=catalog.DEFAULT_ENDPOINT,
                   show_default=True, metavar="URL", help="IMDS base URL.")
     @click.option("--api-version", envvar="IMDSCTL_API_VERSION", metavar="VERSION",
-                  help=f"Instance api-version (default {catalog.DEFAULT_API_VERSION}, "
-                       "or 'latest' to ask IMDS).")
+                  help=api_version_help)
     @click.option("--timeout", envvar="IMDSCTL_TIMEOUT", type=click.FloatRange(min=0, min_open=True),
                   default=timeout, show_default=True, metavar="SECONDS",
                   help="Total time budget for all attempts and retries.")
@@ -184,8 +188,17 @@ def imds_command(fn: Optional[Callable[..., Any]] = None, *,
                 result = fn(imds, **params)
             finally:
                 imds.close()
+            code = 0
+            if isinstance(result, Verdict):
+                result, code = result.data, result.exit_code
+            if isinstance(result, Quiet):
+                if output is None and query is None:
+                    return
+                result = result.data
             data, env_base = result if isinstance(result, Result) else (result, "")
             render(data, output, query, env_prefix=env_prefix, env_base=env_base)
+            if code:
+                raise click.exceptions.Exit(code)
         except ImdsctlError as err:
             fail(err, debug)
         except KeyboardInterrupt:
@@ -206,6 +219,21 @@ def imds_command(fn: Optional[Callable[..., Any]] = None, *,
     return command
 
 
+class Verdict:
+    """Data to render, then an exit code: a check that ran and found a problem
+    (doctor, attested verify, diff --exit-code) still shows its findings."""
+
+    def __init__(self, data: Any, exit_code: int):
+        self.data, self.exit_code = data, int(exit_code)
+
+
+class Quiet:
+    """Data a command prints only when -o asks for it (e.g. `wait` in a boot script)."""
+
+    def __init__(self, data: Any):
+        self.data = data
+
+
 def fail(err: ImdsctlError, debug: bool = False) -> None:
     """Print an expected failure as one or two lines on stderr and exit."""
     click.echo(f"imdsctl: {err.message}", err=True)
@@ -223,6 +251,13 @@ class ImdsGroup(click.Group):
     lazy = {
         "emulator": "imdsctl.emulator.cli:emulator",
         "emulate": "imdsctl.emulator.cli:emulate",
+        "attested": "imdsctl.attested:attested",
+        "collect": "imdsctl.bundle:collect",
+        "doctor": "imdsctl.doctor:doctor",
+        "diff": "imdsctl.diff:diff",
+        "events": "imdsctl.events:events",
+        "identity": "imdsctl.identity:identity",
+        "wait": "imdsctl.wait:wait",
     }
 
     def list_commands(self, ctx: click.Context) -> List[str]:

@@ -29,6 +29,7 @@ import json
 import random
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -108,7 +109,13 @@ class ImdsClient:
         jitter: Callable[[], float] = random.random,
     ):
         endpoint = (endpoint or catalog.DEFAULT_ENDPOINT).rstrip("/")
-        if not endpoint.startswith(("http://", "https://")):
+        try:
+            url = urlsplit(endpoint)
+            url.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            raise UsageError(f"endpoint {endpoint!r} has no valid port",
+                             "pass e.g. --endpoint http://127.0.0.1:8169") from None
+        if url.scheme not in ("http", "https") or not url.hostname:
             raise UsageError(f"endpoint {endpoint!r} is not an http:// URL",
                              "pass e.g. --endpoint http://127.0.0.1:8169")
         if timeout <= 0:

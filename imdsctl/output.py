@@ -164,12 +164,19 @@ def _table(value: Any, stream: TextIO) -> str:
     from rich.table import Table
 
     columns, rows = _table_shape(value)
+    console = make_console(stream)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, highlight=False)
-    for name in columns:
-        table.add_column(name, overflow="fold")
+    # Columns of single words (ids, addresses) stay whole, so they copy-paste,
+    # as long as they fit beside some room for the other columns.
+    widths = [max([len(name)] + [len(row[i]) for row in rows]) for i, name in enumerate(columns)]
+    single = [all(not any(c.isspace() for c in row[i]) for row in rows) for i in range(len(columns))]
+    needed = sum(w + 2 if one else min(w, 12) + 2 for w, one in zip(widths, single))
+    keep_whole = needed <= console.width
+    for name, one in zip(columns, single):
+        table.add_column(name, overflow="fold", no_wrap=one and keep_whole)
     for row in rows:
         table.add_row(*row)
-    make_console(stream).print(table)
+    console.print(table)
     return ""
 
 

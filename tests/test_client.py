@@ -250,7 +250,7 @@ def test_error_text_from_identity_style_body(httpx_mock, make):
         make().instance()
 
 
-@pytest.mark.parametrize("endpoint", ["169.254.169.254", "ftp://x"])
+@pytest.mark.parametrize("endpoint", ["169.254.169.254", "ftp://x", "http://127.0.0.1:99999", "http://"])
 def test_bad_endpoint_is_a_usage_error(endpoint):
     with pytest.raises(UsageError):
         ImdsClient(endpoint)

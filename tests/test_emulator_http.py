@@ -105,9 +105,10 @@ def test_head_is_not_allowed_and_has_no_body(imds):
 
 
 def test_post_is_allowed_on_scheduled_events_only(imds):
-    # Not emulated yet: the method passes, the family answers 404.
     response = imds.post(SCHEDULED_EVENTS_PATH, params={"api-version": "2020-07-01"}, json={})
-    assert (response.status_code, response.json()) == (404, {"error": "Not found"})
+    assert response.status_code != 405
+    for path in (INSTANCE_PATH, VERSIONS_PATH, LOADBALANCER_PATH):
+        assert imds.post(path, params={"api-version": "2020-10-01"}, json={}).status_code == 405
 
 
 def test_method_is_checked_before_api_version(imds):
@@ -275,8 +276,8 @@ def test_unknown_routes_are_404(imds, route):
     assert (response.status_code, response.json()) == (404, {"error": "Not found"})
 
 
-@pytest.mark.parametrize("path", ["/metadata", "/metadata/nothing", "/metadata/identity/oauth2/token",
-                                  "/metadata/attested/document", "/metadata/versions/extra",
+@pytest.mark.parametrize("path", ["/metadata", "/metadata/nothing", "/metadata/identity/nothing",
+                                  "/metadata/attested/nothing", "/metadata/versions/extra",
                                   LOADBALANCER_PATH + "/inboundRules", "/_emulator/faults", "/"])
 def test_unknown_families_are_404_json(imds, path):
     response = imds.get(path, params={"api-version": V})

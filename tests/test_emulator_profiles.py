@@ -105,7 +105,7 @@ def test_non_string_values_are_refused_with_their_path(document, where):
 @pytest.mark.parametrize(("document", "message"), [
     ([], "p: a profile must be a JSON object"),
     ({"instance": []}, "instance: expected a JSON object"),
-    ({"instance": {}, "scheduledEvents": {}}, "unknown profile key 'scheduledEvents'"),
+    ({"instance": {}, "spotEvictions": {}}, "unknown profile key 'spotEvictions'"),
     ({"instance": {}, "description": 1}, "description: expected a JSON string"),
     ({"instance": {}, "loadbalancer": []}, "loadbalancer: expected a JSON object or null"),
     ({"instance": {}, "loadbalancer": {"inboundRules": [{"frontendPort": "80"}]}},

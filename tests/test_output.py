@@ -183,3 +183,13 @@ def test_spinner_is_silent_unless_stderr_is_a_terminal(capsys):
     with spinner("waiting for IMDS"):
         pass
     assert capsys.readouterr().err == ""
+
+
+def test_table_never_wraps_a_column_of_single_words(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    guid = "C7061BAC-AFDC-4513-B24B-AA5F13A16123"
+    rows = [{"EventId": guid, "Description": "Virtual machine is being paused because of a "
+                                             "memory-preserving Live Migration operation."}]
+    text = out(rows, "table", stream=Tty())
+    assert guid in text
+    assert max(len(line) for line in text.splitlines()) <= 60

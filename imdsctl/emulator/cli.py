@@ -12,10 +12,13 @@ import os
 import signal
 import subprocess
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple
 
 import click
 
+from .events import SYNTAX as EVENT_SYNTAX
+from .events import EventSpec, EventSpecError
 from .faults import SYNTAX, Fault, FaultSpecError
 from .profiles import DEFAULT_PROFILE, Profile, ProfileError, list_profiles, load_profile
 from .throttle import DEFAULT_RATE
@@ -24,7 +27,9 @@ if TYPE_CHECKING:
     from .server import Emulator
 
 FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one):\n" \
-    + "\n".join("  " + line for line in SYNTAX.splitlines())
+    + "\n".join("  " + line for line in SYNTAX.splitlines()) \
+    + "\n\n\b\nScheduled events (--event; Scheduled -> Started -> gone):\n" \
+    + "\n".join("  " + line for line in EVENT_SYNTAX.splitlines())
 
 
 class ProfileParam(click.ParamType):
@@ -55,6 +60,21 @@ class FaultParam(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class EventParam(click.ParamType):
+    """A scheduled-event spec such as ``Preempt@30``."""
+
+    name = "event"
+
+    def convert(self, value: Any, param: Optional[click.Parameter],
+                ctx: Optional[click.Context]) -> EventSpec:
+        if isinstance(value, EventSpec):
+            return value
+        try:
+            return EventSpec.parse(value)
+        except EventSpecError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options `serve` and `emulate` share."""
     options = (
@@ -67,9 +87,29 @@ def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Requests per second allowed per client before 429."),
         click.option("--fault", "faults", type=FaultParam(), multiple=True, metavar="SPEC",
                      help="Inject a fault; repeatable (syntax below)."),
+        click.option("--event", "events", type=EventParam(), multiple=True, metavar="EVENT",
+                     help="Schedule a scheduled event; repeatable (syntax below)."),
+        click.option("--events-time-factor", type=click.FloatRange(min=0, min_open=True), default=1.0,
+                     show_default=True, metavar="FACTOR",
+                     help="Scale every scheduled-event time: 0.01 turns 15 minutes into 9 s."),
+        click.option("--events-enable-delay", type=click.FloatRange(min=0), default=0.0,
+                     metavar="SECONDS",
+                     help="Delay the first scheduled-events answer, as IMDS does while enabling "
+                          "them (up to 120 s on a VM)."),
         click.option("--control", is_flag=True,
                      help="Serve the control channel on the same port: /_emulator/faults (GET, POST, "
-                          "DELETE), /_emulator/requests (GET, DELETE), /_emulator/throttle/reset (POST)."),
+                          "DELETE), /_emulator/requests (GET, DELETE), /_emulator/throttle/reset (POST), "
+                          "/_emulator/events (GET, POST, DELETE)."),
+        click.option("--attested-ca", type=click.Path(exists=True, dir_okay=False), metavar="CERT.pem",
+                     help="Sign attested documents with a leaf issued by this CA certificate "
+                          "(with --attested-key) instead of a generated root and intermediate."),
+        click.option("--attested-key", type=click.Path(exists=True, dir_okay=False), metavar="KEY.pem",
+                     help="The unencrypted private key of --attested-ca."),
+        click.option("--attested-validity", type=click.FloatRange(min=0, min_open=True),
+                     metavar="SECONDS", help="Validity of attested documents [default: 21600, 6 h]."),
+        click.option("--attested-ca-out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+                     help="Write the CA certificates attested documents chain to (PEM), for "
+                          "'imdsctl attested verify --ca-file FILE', before serving."),
         click.option("-v", "--verbose", is_flag=True, help="Log every request to stderr."),
     )
     for option in reversed(options):
@@ -78,12 +118,30 @@ def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _emulator(host: str, port: int, profile: Profile, no_throttle: bool, rate: int,
-              faults: Sequence[Fault], control: bool, verbose: bool) -> Emulator:
+              faults: Sequence[Fault], events: Sequence[EventSpec], events_time_factor: float,
+              events_enable_delay: float, control: bool, verbose: bool, attested_ca: Optional[str],
+              attested_key: Optional[str], attested_validity: Optional[float],
+              attested_ca_out: Optional[str]) -> Emulator:
     """A started emulator, or exit 2 with one line saying why HOST:PORT cannot be served."""
     from .server import Emulator  # here: `imdsctl --help` need not import http.server
 
-    imds = Emulator(profile, host, port, throttle=not no_throttle, rate=rate, faults=faults,
-                    control=control, verbose=verbose)
+    if (attested_ca is None) != (attested_key is None):
+        raise click.UsageError("--attested-ca and --attested-key go together")
+    try:
+        imds = Emulator(profile, host, port, throttle=not no_throttle, rate=rate, faults=faults,
+                        control=control, verbose=verbose, events=events,
+                        events_time_factor=events_time_factor, events_enable_delay=events_enable_delay,
+                        attested_ca=attested_ca, attested_key=attested_key,
+                        attested_validity=attested_validity)
+        if attested_ca_out is not None:
+            Path(attested_ca_out).write_bytes(imds.attested_ca_pem)
+    except ImportError:
+        click.echo("imdsctl: signing attested documents needs the 'cryptography' package", err=True)
+        click.echo("hint: pip install 'imdsctl[attested]'", err=True)
+        raise click.exceptions.Exit(2) from None
+    except (ValueError, OSError) as exc:
+        click.echo(f"imdsctl: attested CA: {exc}", err=True)
+        raise click.exceptions.Exit(2) from None
     try:
         return imds.start()
     except OSError as exc:

@@ -9,6 +9,10 @@ DELETE   /_emulator/faults          disarm every fault
 GET      /_emulator/requests        the request log, oldest first
 DELETE   /_emulator/requests        empty the request log
 POST     /_emulator/throttle/reset  forget recent requests (the rate limit)
+GET      /_emulator/events          the scheduled-events document (newest version)
+POST     /_emulator/events          schedule events: a spec string, an object
+                                    or a list (see emulator/events.py)
+DELETE   /_emulator/events          withdraw every scheduled event
 =======  =========================  ===========================================
 
 Answers are JSON; no ``Metadata`` header is needed; nothing here is faulted,
@@ -21,6 +25,7 @@ import json
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Callable, Dict
 
+from .events import CONTROL_ROUTES as EVENT_ROUTES
 from .faults import Fault, FaultSpecError
 from .messages import NOT_FOUND, Request, Response, error, json_response
 
@@ -69,6 +74,7 @@ ROUTES: Dict[str, Dict[str, Callable[[Service, Request], Response]]] = {
     "faults": {"GET": _faults, "POST": _add_faults, "DELETE": _clear_faults},
     "requests": {"GET": _requests, "DELETE": _clear_requests},
     "throttle/reset": {"POST": _reset_throttle},
+    **EVENT_ROUTES,
 }
 
 

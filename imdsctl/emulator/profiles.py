@@ -21,14 +21,14 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 #: The profile served when none is named.
 DEFAULT_PROFILE = "linux-2025"
 
 #: Keys of the extended form.  Scheduled events, identity and attested data
 #: will add theirs here when the emulator serves those families.
-EXTENDED_KEYS = ("description", "instance", "loadbalancer")
+EXTENDED_KEYS = ("description", "instance", "loadbalancer", "identity", "scheduledEvents")
 
 ProfileSource = Union[str, Path, Mapping[str, Any]]
 
@@ -45,6 +45,8 @@ class Profile:
     description: str
     instance: Dict[str, Any]                 #: the full /metadata/instance document
     loadbalancer: Optional[Dict[str, Any]]   #: None: no Standard load balancer
+    identity: Optional[Dict[str, Any]] = None  #: managed identities (emulator/identity.py); None: none
+    scheduled_events: Tuple[Any, ...] = ()     #: initial events, EventSpecs (emulator/events.py)
 
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
@@ -106,7 +108,25 @@ def from_document(document: Any, name: str) -> Profile:
         if not isinstance(loadbalancer, Mapping):
             raise ProfileError(f"{name}: loadbalancer: expected a JSON object or null")
         _check_ports(loadbalancer, f"{name}: loadbalancer")
-    return Profile(name, description, dict(instance), None if loadbalancer is None else dict(loadbalancer))
+    identity = document.get("identity")
+    if identity is not None:
+        from .identity import check_section
+
+        identity = check_section(identity, f"{name}: identity")
+    return Profile(name, description, dict(instance), None if loadbalancer is None else dict(loadbalancer),
+                   identity=identity, scheduled_events=_scheduled_events(document, name))
+
+
+def _scheduled_events(document: Mapping[str, Any], name: str) -> Tuple[Any, ...]:
+    """The ``scheduledEvents`` section: a list of event specs (emulator/events.py)."""
+    if "scheduledEvents" not in document:
+        return ()
+    from .events import EventSpecError, parse_section
+
+    try:
+        return parse_section(document["scheduledEvents"], f"{name}: scheduledEvents")
+    except EventSpecError as exc:
+        raise ProfileError(str(exc)) from None
 
 
 def _children(node: Any):

@@ -15,6 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from . import events as _events
 from .faults import Fault, FaultPlan
 from .messages import SERVER, Request, Response, error
 from .profiles import DEFAULT_PROFILE, Profile, ProfileSource, load_profile
@@ -229,7 +230,15 @@ class Emulator:
     Profile.  ``port=0`` takes a free port (see ``url`` after ``start()``).
     ``throttle`` applies IMDS's rate limit of ``rate`` requests per second;
     ``faults`` are Faults or spec strings armed from the start; ``control``
-    serves the ``/_emulator/`` control channel.  Use as a context manager or
+    serves the ``/_emulator/`` control channel.  ``events`` are scheduled
+    events to add to the profile's (specs such as ``"Preempt@30"``, see
+    imdsctl.emulator.events.SYNTAX), their times scaled by
+    ``events_time_factor``; ``events_enable_delay`` delays the first
+    scheduled-events answer, as IMDS does while it enables the feature.
+    ``attested_ca`` and ``attested_key`` (PEM bytes or paths) supply the CA
+    that signs attested documents (default: one generated per process, see
+    ``attested_ca_pem``); ``attested_validity`` is their validity in seconds
+    (default 6 h).  Use as a context manager or
     call ``start()`` and ``stop()``::
 
         with Emulator(profile="spot-vmss", throttle=False) as imds:
@@ -242,7 +251,10 @@ class Emulator:
                  host: str = "127.0.0.1", port: int = 0, *, throttle: bool = True,
                  rate: int = DEFAULT_RATE, faults: Iterable[Union[Fault, str]] = (),
                  control: bool = False, versions_require_metadata: bool = True,
-                 verbose: bool = False, idle_timeout: float = 60.0, log_size: int = 10_000):
+                 verbose: bool = False, idle_timeout: float = 60.0, log_size: int = 10_000,
+                 events: Iterable[Union[str, Any]] = (), events_time_factor: float = 1.0,
+                 events_enable_delay: float = 0.0, attested_ca: Any = None, attested_key: Any = None,
+                 attested_validity: Optional[float] = None):
         self.profile = profile if isinstance(profile, Profile) else load_profile(profile)
         self.host = host
         self._requested_port = port
@@ -256,6 +268,13 @@ class Emulator:
             control=control,
             versions_require_metadata=versions_require_metadata,
         )
+        _events.attach(self.service, time_factor=events_time_factor, enable_delay=events_enable_delay,
+                       events=events)
+        if attested_ca is not None or attested_key is not None or attested_validity is not None:
+            from . import attested  # a supplied CA needs cryptography; nothing else imports it
+
+            attested.configure(self.service, ca_cert=attested_ca, ca_key=attested_key,
+                               validity=attested_validity)
         self._server: Optional[_Server] = None
 
     def __repr__(self) -> str:
@@ -326,6 +345,25 @@ class Emulator:
 
     def clear_requests(self) -> None:
         self.service.log.clear()
+
+    def schedule_event(self, event: Union[str, Any], **fields: Any) -> Dict[str, Any]:
+        """Schedule an event: a spec (``"Reboot"``, ``"Preempt@30"``), an EventSpec or
+        its JSON form, with EventSpec fields as keywords (``resources=("vm1",)``).
+        Returns the event as IMDS shows it, with its EventId."""
+        return _events.of(self.service).schedule(event, **fields)
+
+    @property
+    def scheduled_events(self) -> _events.ScheduledEvents:
+        """The scheduled-events state: ``document()``, ``approve()``, ``cancel()``."""
+        return _events.of(self.service)
+
+    @property
+    def attested_ca_pem(self) -> bytes:
+        """The CA certificates (PEM) attested documents chain to: what
+        ``imdsctl attested verify --ca-file`` needs (needs cryptography)."""
+        from . import attested
+
+        return attested.ca_bundle_pem(self.service)
 
     def reset_throttle(self) -> None:
         """Forget recent requests, as if the last second had been quiet."""

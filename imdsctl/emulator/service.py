@@ -13,9 +13,10 @@ Every request goes through the same steps, in this order:
    ``newest-versions``; a repeated query parameter -> 400; the rate limit -> 429.
 3. The endpoint family answers (format, route, 404).
 
-Endpoint families are rows of FAMILIES.  Scheduled events, managed identity
-and attested data are another issue: scheduled events is registered (so POST
-is allowed there) without a handler, and all three answer 404 for now.
+Endpoint families are rows of FAMILIES, each with its path, methods,
+api-versions and handler: instance, versions, load balancer (here), scheduled
+events (events.py), managed identity (identity.py, with its own wording of
+refusals and its own rate limit) and attested data (attested.py).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from ..catalog import (
     VERSIONS_PATH,
     version_key,
 )
-from . import control, messages
+from . import attested, control, events, identity, messages
 from .faults import FaultPlan, apply
 from .messages import Request, Response, error, json_response, text_response
 from .profiles import Profile
@@ -79,6 +80,12 @@ class RequestLog:
 
 #: (service, request, route below the family path, api-version or "" if unversioned) -> answer
 Handler = Callable[["Service", Request, Tuple[str, ...], str], Response]
+#: (service, status, message) -> how a family words the refusals of Service.check
+Refuse = Callable[["Service", int, str], Response]
+
+
+def _refuse(service: Service, status: int, message: str) -> Response:
+    return error(status, message)
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,8 @@ class Family:
     versions: Optional[Tuple[str, ...]] = INSTANCE_VERSIONS
     methods: Tuple[str, ...] = ("GET",)
     subpaths: bool = False    #: whether route filtering below ``path`` is allowed
+    refuse: Refuse = _refuse  #: its wording of the refusals of Service.check
+    rate: Optional[int] = None  #: requests per second of its own rate limit (None: the general one)
 
     @property
     def parts(self) -> Tuple[str, ...]:
@@ -140,7 +149,12 @@ FAMILIES: Tuple[Family, ...] = (
     Family(INSTANCE_PATH, _instance, subpaths=True),
     Family(LOADBALANCER_PATH, _loadbalancer, versions=tuple(
         v for v in INSTANCE_VERSIONS if version_key(v) >= version_key(LOADBALANCER_API_VERSION))),
-    Family(SCHEDULED_EVENTS_PATH, None, versions=SCHEDULED_EVENTS_VERSIONS, methods=("GET", "POST")),
+    Family(SCHEDULED_EVENTS_PATH, events.handle, versions=SCHEDULED_EVENTS_VERSIONS, methods=("GET", "POST")),
+    Family(identity.TOKEN_PATH, identity.token, versions=identity.VERSIONS, refuse=identity.refuse,
+           rate=identity.RATE),
+    Family(identity.INFO_PATH, identity.info, versions=identity.VERSIONS, refuse=identity.refuse,
+           rate=identity.RATE),
+    Family(attested.PATH, attested.handle, versions=attested.VERSIONS),
 )
 
 #: Any other path: GET only, instance api-versions, then 404.
@@ -196,12 +210,12 @@ class Service:
     def check(self, req: Request, family: Family) -> Optional[Response]:
         """The refusal for a request failing the checks of reference 13.2, if any."""
         if req.headers.get("X-Forwarded-For") is not None:
-            return error(400, messages.FORWARDED)
+            return family.refuse(self, 400, messages.FORWARDED)
         needs_header = family is not VERSIONS or self.versions_require_metadata
         if needs_header and (req.headers.get("Metadata") or "").strip().lower() != "true":
-            return error(400, messages.METADATA_HEADER)
+            return family.refuse(self, 400, messages.METADATA_HEADER)
         if req.method not in family.methods:
-            refusal = error(405, messages.METHOD.format(path=req.path, method=req.method))
+            refusal = family.refuse(self, 405, messages.METHOD.format(path=req.path, method=req.method))
             return replace(refusal, headers=(("Allow", ", ".join(family.methods)),))
         if family.versions is not None and req.param("api-version") not in family.versions:
             newest = sorted(family.versions, key=version_key, reverse=True)[:3]
@@ -209,8 +223,10 @@ class Service:
         seen: Set[str] = set()
         for name, _ in req.params:
             if name in seen:
-                return error(400, messages.DUPLICATE.format(name=name))
+                return family.refuse(self, 400, messages.DUPLICATE.format(name=name))
             seen.add(name)
-        if self.throttle is not None and not self.throttle.allow(req.client):
-            return error(429, messages.THROTTLED)
+        if self.throttle is not None:
+            bucket = req.client if family.rate is None else f"{req.client} {family.path}"
+            if not self.throttle.allow(bucket, family.rate):
+                return family.refuse(self, 429, messages.THROTTLED)
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Callable, Deque, Dict
+from typing import Callable, Deque, Dict, Optional
 
 DEFAULT_RATE = 5
 
@@ -22,14 +22,15 @@ class Throttle:
         self._lock = threading.Lock()
         self._recent: Dict[str, Deque[float]] = {}
 
-    def allow(self, client: str) -> bool:
-        """Record a request from ``client``; False if it is over the limit."""
+    def allow(self, client: str, rate: Optional[int] = None) -> bool:
+        """Record a request from ``client``; False if it is over the limit
+        (``rate`` requests per second, default the throttle's)."""
         now = self._clock()
         with self._lock:
             recent = self._recent.setdefault(client, deque())
             while recent and now - recent[0] >= 1.0:
                 recent.popleft()
-            if len(recent) >= self.rate:
+            if len(recent) >= (rate or self.rate):
                 return False
             recent.append(now)
             return True

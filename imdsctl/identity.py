@@ -1,0 +1,239 @@
+"""`imdsctl identity`: managed identity access tokens, from IMDS (reference section 9).
+
+The token endpoint has its own rules, kept here: its own api-version
+(2018-02-01, what every Azure SDK sends), its own retries (404 and 410 while
+IMDS updates, 429, 5xx), OAuth-style error bodies ``{"error",
+"error_description"}`` explained for people, and a secret in the answer: the
+access token is printed to a pipe (for scripts) but masked on a terminal
+unless --show-token. The answer body never reaches an error message or the
+--debug log.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from typing import Any, Dict, Optional, Tuple
+
+import click
+from click.core import ParameterSource
+
+from . import catalog
+from .cli import Session, imds_command
+from .errors import ImdsctlError, ImdsNotFoundError, NotImdsError, RefusedError, UnavailableError, UsageError
+
+#: What the token endpoint's callers retry (DOC-MI, azure-identity): 404 and 410
+#: while IMDS updates, 429 throttled, 5xx.
+RETRY_STATUSES = frozenset({404, 410, 429}) | frozenset(range(500, 600))
+#: /identity/info: the usual IMDS rules (a 404 there means no such endpoint).
+INFO_RETRY_STATUSES = frozenset({410, 429}) | frozenset(range(500, 600))
+
+#: The identity selectors: (IMDS query parameter, also the option's name; what it names)
+SELECTORS = (("client_id", "client id"), ("object_id", "object id"), ("msi_res_id", "resource id"))
+
+API_VERSION_HELP = (f"Managed identity api-version (default {catalog.IDENTITY_API_VERSION}; "
+                    "IMDSCTL_API_VERSION, an instance version, is ignored).")
+SCRIPT_IDIOM = "TOKEN=$(imdsctl identity token --resource URI -q access_token -o tsv)"
+DEFAULT_SCOPE_SUFFIX = "/.default"
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_ARM_ID = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/.+", re.IGNORECASE)
+
+
+@click.group()
+def identity() -> None:
+    """Managed identity: access tokens and the tenant, from IMDS.
+
+    The VM's managed identities get Microsoft Entra ID tokens from IMDS,
+    without any secret on the VM. IMDS allows 20 token requests per second
+    (5 at a time) per VM and caches tokens itself: reuse a token until its
+    expires_on instead of asking for each call.
+    """
+
+
+def _guid(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
+    if value is not None and not _GUID.fullmatch(value):
+        raise click.BadParameter(f"{value!r} is not a GUID (e.g. be5947ed-3560-4afe-9504-59967a63f810)")
+    return value
+
+
+def _arm_id(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
+    if value is not None and not _ARM_ID.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r} is not an Azure resource id (/subscriptions/<id>/resourceGroups/<group>/"
+            "providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>)")
+    return value
+
+
+@identity.command(epilog="\b\nFor scripts (stdout is not a terminal, so the token is printed):\n  "
+                  + SCRIPT_IDIOM + '\n  curl -H "Authorization: Bearer $TOKEN" ...')
+@click.option("--resource", required=True, metavar="URI",
+              help="Application ID URI of the target, e.g. https://management.azure.com/ "
+                   "(a scope ending in /.default is accepted and trimmed, as the Azure SDKs do).")
+@click.option("--client-id", metavar="GUID", callback=_guid,
+              help="Use the user-assigned identity with this client id.")
+@click.option("--object-id", metavar="GUID", callback=_guid,
+              help="Use the user-assigned identity with this object (principal) id.")
+@click.option("--msi-res-id", metavar="ARM_ID", callback=_arm_id,
+              help="Use the user-assigned identity with this Azure resource id.")
+@click.option("--show-token", is_flag=True,
+              help="Print the access token on a terminal too (it is masked there otherwise).")
+@imds_command(api_version_help=API_VERSION_HELP)
+def token(imds: Session, resource: str, client_id: Optional[str], object_id: Optional[str],
+          msi_res_id: Optional[str], show_token: bool) -> Any:
+    """An access token of the VM's managed identity, for --resource.
+
+    Prints IMDS's answer as it sends it, every value a string: access_token,
+    client_id, expires_in, expires_on and not_before (epoch seconds),
+    ext_expires_in, resource, token_type. Without a selector IMDS picks the
+    system-assigned identity, or the only user-assigned one; with several
+    user-assigned identities name one with --client-id, --object-id or
+    --msi-res-id (at most one of them).
+
+    When stdout is a terminal the access token is masked unless
+    --show-token; a pipe or a file always gets it. It is never logged, not
+    even with --debug.
+
+    The request uses api-version 2018-02-01, like every Azure SDK;
+    IMDSCTL_API_VERSION (an instance setting) does not apply, an explicit
+    --api-version does. 404 and 410 (IMDS updating), 429 and 5xx are retried
+    within --timeout.
+    """
+    chosen = [(param, label, value) for (param, label), value
+              in zip(SELECTORS, (client_id, object_id, msi_res_id)) if value is not None]
+    if len(chosen) > 1:
+        given = " and ".join("--" + param.replace("_", "-") for param, _, _ in chosen)
+        raise UsageError(f"{given} are mutually exclusive: a token is for one identity",
+                         "pass one of --client-id, --object-id, --msi-res-id, or none")
+    if resource.endswith(DEFAULT_SCOPE_SUFFIX):
+        resource = resource[: -len(DEFAULT_SCOPE_SUFFIX)]
+    if not resource.strip():
+        raise UsageError("--resource is empty", "pass the application ID URI of the target, "
+                         "e.g. https://management.azure.com/")
+    params = {"resource": resource}
+    selector = None
+    if chosen:
+        param, label, value = chosen[0]
+        params[param] = value
+        selector = (label, value)
+    answer = _token_answer(_ask(imds, catalog.IDENTITY_TOKEN_PATH, params, RETRY_STATUSES, "text",
+                                selector, resource))
+    if not show_token and _on_terminal():
+        answer["access_token"] = mask(answer["access_token"])
+    return answer
+
+
+@identity.command()
+@imds_command(api_version_help=API_VERSION_HELP)
+def info(imds: Session) -> Any:
+    """The Entra ID tenant of the VM's managed identities.
+
+    Prints IMDS's answer, {"tenantId": "<guid>"}. Asked with api-version
+    2018-02-01 unless --api-version is given on the command line; 410, 429
+    and 5xx are retried within --timeout.
+    """
+    try:
+        body = _ask(imds, catalog.IDENTITY_INFO_PATH, {}, INFO_RETRY_STATUSES, "json", None, None)
+    except ImdsNotFoundError as err:
+        raise ImdsNotFoundError(f"IMDS has no {catalog.IDENTITY_INFO_PATH} (HTTP {err.status})",
+                                "the endpoint is in IMDS's API specification but not in its documentation; "
+                                "'imdsctl identity token' does not need it",
+                                status=err.status, body=err.body, url=err.url) from None
+    if not isinstance(body, dict) or not isinstance(body.get("tenantId"), str):
+        raise NotImdsError(f"GET {catalog.IDENTITY_INFO_PATH} returned JSON without a tenantId",
+                           "something other than IMDS may be answering on " + imds.client.endpoint)
+    return body
+
+
+def mask(secret: str) -> str:
+    """What a terminal shows instead of a token: ``eyJ0…(1234 chars; --show-token to print)``."""
+    return f"{secret[:4]}…({len(secret)} chars; --show-token to print)"
+
+
+def _on_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _api_version(imds: Session) -> str:
+    """2018-02-01, unless --api-version was given on this command line."""
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("api_version") != ParameterSource.COMMANDLINE:
+        return catalog.IDENTITY_API_VERSION
+    if imds.settings.api_version == "latest":
+        raise UsageError("--api-version latest names the newest instance api-version, "
+                         "not one the identity endpoint is known to take",
+                         f"leave it out (identity uses {catalog.IDENTITY_API_VERSION}) or name a version")
+    return imds.settings.api_version
+
+
+def _ask(imds: Session, path: str, params: Dict[str, str], retry: frozenset, expect: str,
+         selector: Optional[Tuple[str, str]], resource: Optional[str]) -> Any:
+    """The body of a 200 answer; IMDS's refusals explained."""
+    version = _api_version(imds)
+    try:
+        return imds.client.request("GET", path, params=params, expect=expect, api_version=version,
+                                   retry_statuses=retry).body
+    except RefusedError as err:
+        raise _explain(err, path, version, selector, resource) from None
+    except UnavailableError as err:
+        if err.status != 429:
+            raise
+        raise UnavailableError(err.message, "IMDS allows 20 identity requests per second (5 at a time) "
+                               "per VM: cache tokens until expires_on; wait and retry, or raise --timeout",
+                               status=err.status, body=err.body, url=err.url) from None
+
+
+def _explain(err: RefusedError, path: str, version: str, selector: Optional[Tuple[str, str]],
+             resource: Optional[str]) -> ImdsctlError:
+    """A refusal of the identity endpoint, in words: which identity, which resource, what to do."""
+    body = err.body if isinstance(err.body, dict) else {}
+    code, description = str(body.get("error", "")), " ".join(str(body.get("error_description", "")).split())
+    said = f"{err.status} {': '.join(part for part in (code, description) if part)}".strip()
+    kwargs = dict(status=err.status, body=err.body, url=err.url)
+    if err.status == 400 and description.startswith("Identity not found"):
+        if resource is None:
+            return RefusedError(f"IMDS reports no managed identity on this VM ({said})",
+                                "assign one to the VM; right after an assignment it can take a few "
+                                "minutes to appear", **kwargs)
+        if selector is None:
+            return RefusedError(
+                f"IMDS has no managed identity to give a token for ({said})",
+                "the VM has no system-assigned identity and not exactly one user-assigned one: assign "
+                "one, or name a user-assigned one with --client-id, --object-id or --msi-res-id; "
+                "right after an assignment it can take a few minutes to appear", **kwargs)
+        label, value = selector
+        return RefusedError(
+            f"no managed identity with {label} {value} is assigned to this VM ({said})",
+            "check the id ('az vm identity show' lists the VM's identities); right after an "
+            "assignment it can take a few minutes to appear", **kwargs)
+    if code == "invalid_resource":  # Entra's long text: its first sentence says it all
+        said = f"{err.status} {code}: {description.split('. ')[0].rstrip('.')}."
+        return RefusedError(
+            f"Microsoft Entra ID knows no resource {resource} in this tenant ({said})",
+            "--resource is the application ID URI of the target, e.g. https://management.azure.com/, "
+            "https://vault.azure.net, https://storage.azure.com/", **kwargs)
+    newest = body.get("newest-versions")
+    if isinstance(newest, list):
+        return RefusedError(f"IMDS refused api-version {version} for GET {path} ({said})",
+                            f"it offers {', '.join(map(str, newest))}; leave --api-version out to use "
+                            f"{catalog.IDENTITY_API_VERSION}", **kwargs)
+    return RefusedError(f"IMDS refused GET {path} ({said})", err.hint, **kwargs)
+
+
+def _token_answer(text: str) -> Dict[str, Any]:
+    """The token JSON, checked without ever quoting it (it holds a secret)."""
+    where = f"GET {catalog.IDENTITY_TOKEN_PATH}"
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict) or not isinstance(answer.get("access_token"), str):
+        raise NotImdsError(f"{where} returned {len(text)} characters that are not a token answer "
+                           "(JSON with an access_token)",
+                           "something other than IMDS may be answering; the body is not shown "
+                           "because it may hold a secret")
+    return answer
