@@ -319,8 +319,8 @@ def cli() -> None:
     """
 
 
-def main() -> None:
-    """Console-script entry point."""
+def main() -> int:
+    """Run the CLI on sys.argv and return its exit code."""
     # Pay only for what a command uses (measured with python -X importtime):
     # httpx's __init__ imports httpx._main, its own command line, which pulls in
     # rich and pygments whenever they are installed (~35 ms), and httpcore
@@ -330,7 +330,7 @@ def main() -> None:
     # Only the imdsctl process is affected, never a program importing imdsctl.
     for unused in ("httpx._main", "anyio"):
         sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
-    cli.main(prog_name="imdsctl")
+    return cli.main(prog_name="imdsctl", standalone_mode=False)
 
 
 # -- the instance commands (their meaning is in imdsctl.views) --------------------------
