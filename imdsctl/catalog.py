@@ -12,7 +12,7 @@ Facts come from ../shared/imds-reference.md (sections 3, 6, 7, 9, 10).
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Tuple
+from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Tuple, Union
 
 # --------------------------------------------------------------------------
 # Endpoints and api-versions
@@ -67,6 +67,42 @@ def version_key(version: str) -> Tuple[int, ...]:
         return tuple(int(p) for p in version.split("-"))
     except ValueError:
         return (0,)
+
+
+def _instance_versions_from(first: str) -> Tuple[str, ...]:
+    return tuple(v for v in INSTANCE_VERSIONS if version_key(v) >= version_key(first))
+
+
+class Endpoint(NamedTuple):
+    """An endpoint family: where it is, which api-versions and methods it takes."""
+
+    path: str
+    versions: Optional[Tuple[str, ...]]   #: None: unversioned (/metadata/versions)
+    methods: Tuple[str, ...] = ("GET",)
+    rate: Optional[int] = None            #: its own requests/second limit, if not the general 5
+
+
+#: The endpoint families (reference section 1). Load balancer, identity and
+#: attested take the instance api-versions from the one they appeared in.
+VERSIONS_ENDPOINT = Endpoint(VERSIONS_PATH, None)
+INSTANCE = Endpoint(INSTANCE_PATH, INSTANCE_VERSIONS)
+LOADBALANCER = Endpoint(LOADBALANCER_PATH, _instance_versions_from(LOADBALANCER_API_VERSION))
+SCHEDULED_EVENTS = Endpoint(SCHEDULED_EVENTS_PATH, SCHEDULED_EVENTS_VERSIONS, ("GET", "POST"))
+IDENTITY_TOKEN = Endpoint(IDENTITY_TOKEN_PATH, _instance_versions_from(IDENTITY_API_VERSION), rate=20)
+IDENTITY_INFO = Endpoint(IDENTITY_INFO_PATH, _instance_versions_from(IDENTITY_API_VERSION), rate=20)
+ATTESTED = Endpoint(ATTESTED_PATH, _instance_versions_from("2018-10-01"))
+
+#: Scheduled event types and document fields, with the Scheduled Events
+#: api-version each appeared in (reference section 7.1).
+SCHEDULED_EVENT_TYPES_SINCE = {"Freeze": "2017-03-01", "Reboot": "2017-03-01", "Redeploy": "2017-03-01",
+                               "Preempt": "2017-11-01", "Terminate": "2019-01-01"}
+SCHEDULED_EVENT_FIELDS_SINCE = (("Description", "2019-04-01"), ("EventSource", "2019-08-01"),
+                                ("DurationInSeconds", "2020-07-01"))
+
+#: Fields of the attested document, with the api-version that added each (reference section 8).
+ATTESTED_FIELDS_SINCE = (("nonce", "2018-10-01"), ("plan", "2018-10-01"), ("timeStamp", "2018-10-01"),
+                         ("vmId", "2018-10-01"), ("subscriptionId", "2019-04-30"), ("sku", "2019-11-01"),
+                         ("licenseType", "2020-09-01"))
 
 
 # --------------------------------------------------------------------------
@@ -158,17 +194,21 @@ def own_since(parts: Sequence[str]) -> Optional[str]:
     return _SINCE.get(_pattern(parts))
 
 
-def walk(document: object, route: str) -> object:
-    """Follow an IMDS route (``network/interface/0/macAddress``) through a
-    document the way IMDS does: case-sensitive keys, 0-based list indices.
-    Raises LookupError when the route leads nowhere."""
+_INDEX = re.compile(r"0|[1-9][0-9]*")
+
+
+def walk(document: object, route: Union[str, Sequence[str]]) -> object:
+    """Follow an IMDS route through a document the way IMDS does: keys match
+    exactly (case-sensitive), list entries take 0-based decimal indices without
+    leading zeros. ``route`` is a string (``network/interface/0/macAddress``;
+    empty segments and slashes at either end are ignored) or its segments (taken
+    as they are: an empty one finds nothing). Raises LookupError."""
+    parts = [p for p in route.split("/") if p] if isinstance(route, str) else route
     node = document
-    for part in route.strip("/").split("/"):
-        if not part:
-            continue
-        if isinstance(node, dict):
+    for part in parts:
+        if isinstance(node, dict) and part in node:
             node = node[part]
-        elif isinstance(node, list) and part.isdigit():
+        elif isinstance(node, list) and _INDEX.fullmatch(part) and int(part) < len(node):
             node = node[int(part)]
         else:
             raise LookupError(part)
@@ -187,7 +227,6 @@ class Field(NamedTuple):
     path: str                 #: route under /metadata/instance; may hold {nic} and {ip}
     help: str
     leaf: bool = True         #: a string leaf (fetched with format=text)
-    sensitive: bool = False   #: redacted in support bundles
     aliases: Tuple[str, ...] = ()
 
     @property
@@ -210,16 +249,15 @@ def kebab(name: str) -> str:
     return name.lower()
 
 
-def _c(key: str, help: str, leaf: bool = True, sensitive: bool = False,
-       aliases: Tuple[str, ...] = ()) -> Field:
-    return Field(kebab(key), "compute/" + key, help, leaf, sensitive, aliases)
+def _c(key: str, help: str, leaf: bool = True, aliases: Tuple[str, ...] = ()) -> Field:
+    return Field(kebab(key), "compute/" + key, help, leaf, aliases)
 
 
 #: Every top-level key of ``compute`` in the newest schema (reference 6.1).
 COMPUTE_FIELDS: Tuple[Field, ...] = (
     _c("additionalCapabilities", "Additional capabilities (hibernationEnabled).", leaf=False),
     _c("azEnvironment", "Azure cloud the VM runs in, e.g. AzurePublicCloud."),
-    _c("customData", "Deprecated; always empty in IMDS (use user-data).", sensitive=True),
+    _c("customData", "Deprecated; always empty in IMDS (use user-data)."),
     _c("evictionPolicy", "Spot eviction policy (Deallocate/Delete); empty otherwise."),
     _c("extendedLocation", "Extended location (type, name), e.g. an edge zone.", leaf=False),
     _c("host", "Dedicated host (id).", leaf=False),
@@ -229,7 +267,7 @@ COMPUTE_FIELDS: Tuple[Field, ...] = (
     _c("location", "Azure region, e.g. westeurope."),
     _c("name", "Name of the VM."),
     _c("offer", "Marketplace image offer."),
-    _c("osProfile", "OS profile (adminUsername, computerName, ...).", leaf=False, sensitive=True),
+    _c("osProfile", "OS profile (adminUsername, computerName, ...).", leaf=False),
     _c("osType", "Linux or Windows."),
     _c("physicalZone", "Physical availability zone, e.g. westeurope-AZ02."),
     _c("placementGroupId", "Scale set placement group id."),
@@ -239,7 +277,7 @@ COMPUTE_FIELDS: Tuple[Field, ...] = (
     _c("platformUpdateDomain", "Update domain the VM runs in.", aliases=("update-domain",)),
     _c("priority", "Regular or Spot."),
     _c("provider", "Resource provider, Microsoft.Compute."),
-    _c("publicKeys", "SSH public keys (keyData, path).", leaf=False, sensitive=True),
+    _c("publicKeys", "SSH public keys (keyData, path).", leaf=False),
     _c("publisher", "Marketplace image publisher."),
     _c("resourceGroupName", "Resource group of the VM.", aliases=("resource-group",)),
     _c("resourceId", "Full Azure resource id of the VM."),
@@ -250,7 +288,7 @@ COMPUTE_FIELDS: Tuple[Field, ...] = (
     _c("tags", "Tags as an object (from tagsList; the legacy string on old api-versions).",
        leaf=False),
     _c("tagsList", "Tags as IMDS lists them: [{name, value}].", leaf=False),
-    _c("userData", "User data (base64) given at creation; see --decode.", sensitive=True),
+    _c("userData", "User data (base64) given at creation; see --decode."),
     _c("version", "Marketplace image version."),
     _c("virtualMachineScaleSet", "Flexible scale set (id).", leaf=False),
     _c("vmId", "Unique id of the VM."),
@@ -308,10 +346,18 @@ def names(fields: Iterable[Field]) -> list:
     return out
 
 
-#: Paths of sensitive values anywhere in the instance document, for redaction.
-SENSITIVE_PATHS: Tuple[str, ...] = (
-    "compute/userData",
-    "compute/customData",
-    "compute/publicKeys",
-    "compute/osProfile/adminUsername",
+#: What support bundles redact (imdsctl.redact), and why: (endpoint path, route
+#: inside its answer with ``*`` for any key or index, reason).
+SENSITIVE: Tuple[Tuple[str, str, str], ...] = (
+    (INSTANCE_PATH, "compute/userData",
+     "user data is free-form (scripts, passwords, keys) and readable by any process on the VM"),
+    (INSTANCE_PATH, "compute/customData", "custom data is free-form (scripts, passwords, keys)"),
+    (INSTANCE_PATH, "compute/publicKeys",
+     "SSH keys, their comments and their paths name the VM's administrators"),
+    (INSTANCE_PATH, "compute/osProfile/adminUsername", "the administrator account name is half of a login"),
+    (ATTESTED_PATH, "signature",
+     "the signed attested document proves this VM's identity to whoever holds it, until it expires"),
 )
+
+#: The sensitive routes of the instance document.
+SENSITIVE_PATHS: Tuple[str, ...] = tuple(route for path, route, _ in SENSITIVE if path == INSTANCE_PATH)

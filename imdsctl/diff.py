@@ -6,7 +6,7 @@ path by path, in IMDS route syntax (``compute/tagsList/0/value``, list
 entries by index), and every difference is a row
 ``{path, change, old, new}`` with change ``added``, ``removed``,
 ``changed`` or ``redacted`` (a bundle hid the value, so it cannot be
-compared). Sensitive values (the catalog's SENSITIVE_PATHS) are compared but
+compared). Sensitive values (the catalog's SENSITIVE) are compared but
 shown as <redacted> unless --no-redact.
 """
 

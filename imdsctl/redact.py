@@ -7,8 +7,8 @@ SSH keys, which fields exist) while the values go. An empty value is kept: it
 hides nothing, and "userData is empty" helps a diagnosis. Tokens are redacted
 by key name wherever they appear (imdsctl never asks for one; this is a net).
 
-The rules for the instance document are catalog.SENSITIVE_PATHS: a path added
-there is redacted everywhere with no change here. Redaction is by path, not by
+The rules, with their reasons, are catalog.SENSITIVE: a path added there is
+redacted everywhere with no change here. Redaction is by path, not by
 searching for the values elsewhere: a secret copied into a tag is not caught.
 """
 
@@ -22,15 +22,6 @@ from . import catalog
 #: What a redacted value is replaced with.
 MARKER = "<redacted>"
 
-_REASONS = {
-    "compute/userData": "user data is free-form (scripts, passwords, keys) and readable by any process "
-                        "on the VM",
-    "compute/customData": "custom data is free-form (scripts, passwords, keys)",
-    "compute/publicKeys": "SSH keys, their comments and their paths name the VM's administrators",
-    "compute/osProfile/adminUsername": "the administrator account name is half of a login",
-}
-_CATALOG_REASON = "marked sensitive in imdsctl's catalog"
-
 TOKEN_KEYS = frozenset({"access_token", "refresh_token", "id_token"})
 TOKEN_REASON = "a bearer token grants access to whatever it was issued for"
 
@@ -41,14 +32,8 @@ class Rule(NamedTuple):
     reason: str
 
 
-RULES: Tuple[Rule, ...] = tuple(
-    Rule(catalog.INSTANCE_PATH, tuple(path.split("/")), _REASONS.get(path, _CATALOG_REASON))
-    for path in catalog.SENSITIVE_PATHS
-) + (
-    Rule(catalog.ATTESTED_PATH, ("signature",),
-         "the signed attested document proves this VM's identity to whoever holds it, until it "
-         "expires"),
-)
+RULES: Tuple[Rule, ...] = tuple(Rule(path, tuple(route.split("/")), why)
+                                for path, route, why in catalog.SENSITIVE)
 
 
 class Redaction(NamedTuple):

@@ -15,6 +15,7 @@ import pytest
 from imdsctl import catalog, fastpath
 from imdsctl.cache import Cache
 from imdsctl.emulator import load_profile
+from tests.helpers import ok
 
 DOC = load_profile("linux-2025").instance
 V = catalog.DEFAULT_API_VERSION
@@ -25,10 +26,6 @@ IMDSCTL = shutil.which("imdsctl", path=os.path.dirname(sys.executable)) or shuti
 def cache(tmp_path):
     return Cache("http://127.0.0.1:1", V, str(tmp_path / "c"))
 
-
-def ok(result, code: int = 0):
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 # -- the snapshot file ---------------------------------------------------------------

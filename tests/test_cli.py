@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from imdsctl import catalog
+from tests.helpers import ok
 
 BASE = "http://169.254.169.254"
 V = catalog.DEFAULT_API_VERSION
@@ -50,10 +51,6 @@ def imds(httpx_mock, monkeypatch):
     monkeypatch.setenv("IMDSCTL_TIMEOUT", "2")
     return httpx_mock
 
-
-def ok(result, code: int = 0):
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 # -- get ---------------------------------------------------------------------------

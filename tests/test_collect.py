@@ -25,6 +25,7 @@ import pytest
 from imdsctl import catalog, support
 from imdsctl.emulator import load_profile
 from imdsctl.redact import MARKER, redact
+from tests.helpers import ok
 
 LINUX = load_profile("linux-2025")
 SPOT = load_profile("spot-vmss").instance
@@ -36,10 +37,6 @@ PINNED = ["410*inf@/metadata/scheduledevents", "html*inf@/metadata/attested",
           "404*inf@/metadata/identity"]
 QUIET = [f.replace("410", "404").replace("html", "404") for f in PINNED]
 
-
-def ok(result, code: int = 0):
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 def members(path: Path) -> Dict[str, bytes]:

@@ -11,15 +11,12 @@ import pytest
 from imdsctl.diff import compare
 from imdsctl.emulator import load_profile
 from imdsctl.redact import MARKER
+from tests.helpers import ok
 
 LINUX = load_profile("linux-2025").instance
 SPOT = load_profile("spot-vmss").instance
 PINNED = ["404*inf@/metadata/scheduledevents", "404*inf@/metadata/attested", "404*inf@/metadata/identity"]
 
-
-def ok(result, code: int = 0):
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 def snapshot(run, monkeypatch, emulator, path: Path) -> Path:

@@ -11,15 +11,12 @@ import time
 import pytest
 
 from imdsctl import catalog, doctor, support
+from tests.helpers import ok
 
 BASE = "http://169.254.169.254"
 CHECKS = ["endpoint", "proxy", "route", "tcp-connect", "imds-answer", "instance", "api-version",
           "latency", "throttling", "user"]
 
-
-def ok(result, code: int = 0):
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 def rows(result) -> dict:

@@ -14,16 +14,13 @@ import pytest
 
 from imdsctl import catalog
 from imdsctl.emulator import load_profile
+from tests.helpers import ok
 
 pytestmark = pytest.mark.e2e
 
 LINUX = load_profile("linux-2025").instance
 SPOT = load_profile("spot-vmss").instance
 
-
-def ok(result, code: int = 0):
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 def query(logged):

@@ -16,16 +16,13 @@ import time
 import pytest
 
 from imdsctl.emulator import events as se
+from tests.helpers import ok
 
 pytestmark = pytest.mark.e2e
 
 IMDSCTL = shutil.which("imdsctl", path=os.path.dirname(sys.executable)) or shutil.which("imdsctl")
 FAST = 1 / 900  # Reboot: 900 s of notice -> 1 s; 600 s Started -> 0.67 s
 
-
-def ok(result, code: int = 0):
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import pytest
 
 from imdsctl import catalog
 from imdsctl.emulator import load_profile
+from tests.helpers import ok
 
 from .test_e2e_shell import IMDSCTL, on_a_terminal
 
@@ -33,10 +34,6 @@ SDK_VARIABLES = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET", "A
                  "AZURE_AUTHORITY_HOST", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT",
                  "IMDS_ENDPOINT", "MSI_ENDPOINT", "MSI_SECRET")
 
-
-def ok(result, code: int = 0):
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 def claims(access_token: str) -> dict:

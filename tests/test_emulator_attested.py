@@ -161,7 +161,7 @@ def test_profile_without_plan_gets_empty_strings(imds_emulator_factory):
 
 
 def test_versions_before_2018_10_01_are_refused(imds):
-    older = [v for v in INSTANCE_VERSIONS if v < emulated.FIRST_VERSION]
+    older = [v for v in INSTANCE_VERSIONS if v < emulated.VERSIONS[0]]
     assert older and all(v in emulated.VERSIONS for v in INSTANCE_VERSIONS if v not in older)
     response = attested(imds, older[-1])
     assert response.status_code == 400 and "newest-versions" in response.json()

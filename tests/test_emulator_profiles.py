@@ -8,9 +8,10 @@ import json
 import pytest
 
 from imdsctl.catalog import COMPUTE_FIELDS, INSTANCE_VERSIONS, SCHEMA_SINCE, own_since, version_key
+from imdsctl.catalog import walk as resolve
 from imdsctl.emulator import Profile, ProfileError, list_profiles, load_profile
 from imdsctl.emulator.profiles import from_document
-from imdsctl.emulator.tree import InstanceTree, gate, listing, resolve
+from imdsctl.emulator.tree import InstanceTree, gate, listing
 
 BUILTIN = ["linux-2017", "linux-2025", "spot-vmss", "windows-sql-2017"]
 

@@ -22,6 +22,7 @@ from imdsctl import events as ev
 from imdsctl.errors import RefusedError, UnavailableError, UnreachableError
 from imdsctl.events_watch import Watcher, hook_environment, human_line
 from imdsctl.output import compile_query
+from tests.helpers import ok
 
 BASE = "http://169.254.169.254"
 PATH = "/metadata/scheduledevents"
@@ -56,10 +57,6 @@ def imds(httpx_mock, monkeypatch):
     monkeypatch.setenv("IMDSCTL_TIMEOUT", "2")
     return httpx_mock
 
-
-def ok(result, code: int = 0):
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 def lines(result):

@@ -14,6 +14,7 @@ import pytest
 
 from imdsctl import catalog
 from imdsctl import identity as identity_module
+from tests.helpers import ok
 
 BASE = "http://169.254.169.254"
 TOKEN_URL = BASE + catalog.IDENTITY_TOKEN_PATH
@@ -45,10 +46,6 @@ def imds(httpx_mock, monkeypatch):
     monkeypatch.setenv("IMDSCTL_TIMEOUT", "2")
     return httpx_mock
 
-
-def ok(result, code: int = 0):
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 def sent(request: httpx.Request) -> dict:

@@ -7,15 +7,12 @@ import json
 import pytest
 
 from imdsctl.emulator import load_profile
+from tests.helpers import ok
 
 pytestmark = pytest.mark.e2e
 
 VMID = load_profile("linux-2025").instance["compute"]["vmId"]
 
-
-def ok(result, code: int = 0):
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    return result
 
 
 def test_ready_prints_nothing(run, imds_emulator):

@@ -47,28 +47,16 @@ import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
 
-from ..catalog import ATTESTED_PATH, INSTANCE_VERSIONS, version_key
+from ..catalog import ATTESTED, ATTESTED_FIELDS_SINCE, version_key
 from . import messages
 from .messages import Request, Response, error, json_response
 
 if TYPE_CHECKING:
     from .service import Service
 
-PATH = ATTESTED_PATH
-#: The first api-version that serves attested data (reference section 8).
-FIRST_VERSION = "2018-10-01"
-VERSIONS = tuple(v for v in INSTANCE_VERSIONS if version_key(v) >= version_key(FIRST_VERSION))
-
-#: Document fields and the api-version that added each (reference section 8).
-FIELDS_SINCE: Tuple[Tuple[str, str], ...] = (
-    ("nonce", "2018-10-01"),
-    ("plan", "2018-10-01"),
-    ("timeStamp", "2018-10-01"),
-    ("vmId", "2018-10-01"),
-    ("subscriptionId", "2019-04-30"),
-    ("sku", "2019-11-01"),
-    ("licenseType", "2020-09-01"),
-)
+PATH = ATTESTED.path
+VERSIONS = ATTESTED.versions
+FIELDS_SINCE = ATTESTED_FIELDS_SINCE
 
 DEFAULT_VALIDITY = dt.timedelta(hours=6)
 DOMAIN = "metadata.azure.com"

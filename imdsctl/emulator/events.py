@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields, replace
 from email.utils import formatdate
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
+from .. import catalog
 from ..catalog import SCHEDULED_EVENTS_API_VERSION, version_key
 from . import messages
 from .messages import Request, Response, error, json_response
@@ -48,22 +49,23 @@ class Kind:
     description: str
 
 
+SINCE = catalog.SCHEDULED_EVENT_TYPES_SINCE
+
 #: Descriptions: the documented Freeze sample; the others are the SE mock server's texts.
 KINDS: Dict[str, Kind] = {
-    "Freeze": Kind(900, "2017-03-01", 300, 5, "Platform",
+    "Freeze": Kind(900, SINCE["Freeze"], 300, 5, "Platform",
                    "Virtual machine is being paused because of a memory-preserving Live Migration "
                    "operation."),
-    "Reboot": Kind(900, "2017-03-01", 600, -1, "User",
+    "Reboot": Kind(900, SINCE["Reboot"], 600, -1, "User",
                    "Virtual machine is going to be restarted as requested by authorized user."),
-    "Redeploy": Kind(600, "2017-03-01", 600, -1, "Platform", "Virtual machine has encountered a failure."),
-    "Preempt": Kind(30, "2017-11-01", 300, -1, "Platform", "The Virtual Machine will be evicted."),
-    "Terminate": Kind(300, "2019-01-01", 300, -1, "User",
+    "Redeploy": Kind(600, SINCE["Redeploy"], 600, -1, "Platform",
+                     "Virtual machine has encountered a failure."),
+    "Preempt": Kind(30, SINCE["Preempt"], 300, -1, "Platform", "The Virtual Machine will be evicted."),
+    "Terminate": Kind(300, SINCE["Terminate"], 300, -1, "User",
                       "Virtual machine is being deleted as requested by authorized user."),
 }
 
-#: Fields that appeared after the first version (reference 7.1), and when.
-FIELDS_SINCE = (("Description", "2019-04-01"), ("EventSource", "2019-08-01"),
-                ("DurationInSeconds", "2020-07-01"))
+FIELDS_SINCE = catalog.SCHEDULED_EVENT_FIELDS_SINCE
 
 MAX_SECONDS = 30 * 24 * 3600.0
 GUID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}\Z")

@@ -58,13 +58,12 @@ if TYPE_CHECKING:
 
 #: The token endpoint's api-versions: 2018-02-01, the one every SDK sends, and
 #: every later instance version (the swagger defines the operation up to 2023-07-01).
-VERSIONS: Tuple[str, ...] = catalog.INSTANCE_VERSIONS[
-    catalog.INSTANCE_VERSIONS.index(catalog.IDENTITY_API_VERSION):]
+VERSIONS: Tuple[str, ...] = catalog.IDENTITY_TOKEN.versions
 
 TOKEN_PATH, INFO_PATH = catalog.IDENTITY_TOKEN_PATH, catalog.IDENTITY_INFO_PATH
 
 #: The identity category's own rate limit, requests per second (reference 2.4).
-RATE = 20
+RATE = catalog.IDENTITY_TOKEN.rate
 
 LIFETIME = 86399     #: expires_in of a fresh token, seconds [doc]
 CLOCK_SKEW = 300     #: Entra back-dates nbf/iat by five minutes

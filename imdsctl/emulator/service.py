@@ -25,24 +25,16 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Callable, Deque, List, Optional, Set, Tuple
+from typing import Any, Callable, Deque, List, Optional, Set, Tuple
 
-from ..catalog import (
-    INSTANCE_PATH,
-    INSTANCE_VERSIONS,
-    LOADBALANCER_API_VERSION,
-    LOADBALANCER_PATH,
-    SCHEDULED_EVENTS_PATH,
-    SCHEDULED_EVENTS_VERSIONS,
-    VERSIONS_PATH,
-    version_key,
-)
+from .. import catalog
+from ..catalog import INSTANCE_VERSIONS, version_key
 from . import attested, control, events, identity, messages
 from .faults import FaultPlan, apply
 from .messages import Request, Response, error, json_response, text_response
 from .profiles import Profile
 from .throttle import Throttle
-from .tree import InstanceTree, listing, resolve
+from .tree import InstanceTree, listing
 
 
 @dataclass(frozen=True)
@@ -123,7 +115,7 @@ def _instance(service: Service, req: Request, route: Tuple[str, ...], version: s
     if fmt not in (None, "json", "text"):
         return error(400, messages.FORMAT.format(value=fmt))
     try:
-        node = resolve(service.tree.view(version), route)
+        node = catalog.walk(service.tree.view(version), route)
     except LookupError:
         return error(404, messages.NOT_FOUND)
     if isinstance(node, str):
@@ -141,20 +133,23 @@ def _loadbalancer(service: Service, req: Request, route: Tuple[str, ...], versio
     return json_response(200, {"loadbalancer": section})
 
 
-VERSIONS = Family(VERSIONS_PATH, _versions, versions=None)
+def _family(endpoint: catalog.Endpoint, handler: Optional[Handler], **extra: Any) -> Family:
+    """An endpoint family of the catalog, answered by ``handler``."""
+    return Family(endpoint.path, handler, versions=endpoint.versions, methods=endpoint.methods,
+                  rate=endpoint.rate, **extra)
+
+
+VERSIONS = _family(catalog.VERSIONS_ENDPOINT, _versions)
 
 #: The endpoint families the emulator knows; see the module docstring.
 FAMILIES: Tuple[Family, ...] = (
     VERSIONS,
-    Family(INSTANCE_PATH, _instance, subpaths=True),
-    Family(LOADBALANCER_PATH, _loadbalancer, versions=tuple(
-        v for v in INSTANCE_VERSIONS if version_key(v) >= version_key(LOADBALANCER_API_VERSION))),
-    Family(SCHEDULED_EVENTS_PATH, events.handle, versions=SCHEDULED_EVENTS_VERSIONS, methods=("GET", "POST")),
-    Family(identity.TOKEN_PATH, identity.token, versions=identity.VERSIONS, refuse=identity.refuse,
-           rate=identity.RATE),
-    Family(identity.INFO_PATH, identity.info, versions=identity.VERSIONS, refuse=identity.refuse,
-           rate=identity.RATE),
-    Family(attested.PATH, attested.handle, versions=attested.VERSIONS),
+    _family(catalog.INSTANCE, _instance, subpaths=True),
+    _family(catalog.LOADBALANCER, _loadbalancer),
+    _family(catalog.SCHEDULED_EVENTS, events.handle),
+    _family(catalog.IDENTITY_TOKEN, identity.token, refuse=identity.refuse),
+    _family(catalog.IDENTITY_INFO, identity.info, refuse=identity.refuse),
+    _family(catalog.ATTESTED, attested.handle),
 )
 
 #: Any other path: GET only, instance api-versions, then 404.

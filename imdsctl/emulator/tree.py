@@ -8,8 +8,7 @@ parent's version), so a profile may carry fields newer than this release.
 
 from __future__ import annotations
 
-import re
-from typing import Any, Dict, Sequence, Tuple
+from typing import Any, Dict, Tuple
 
 from ..catalog import INSTANCE_VERSIONS, own_since, version_key
 
@@ -22,8 +21,6 @@ PREVIEW_KEYS = {
     "publicIpAddress": "publicip",
     "macAddress": "mac",
 }
-
-_INDEX = re.compile(r"0|[1-9][0-9]*")
 
 
 def gate(node: Any, version: str, parts: Tuple[str, ...] = ()) -> Any:
@@ -71,19 +68,6 @@ class InstanceTree:
                 view = gate(self.document, version)
             self._views[version] = view
         return view
-
-
-def resolve(node: Any, route: Sequence[str]) -> Any:
-    """Walk ``route``: object keys match exactly (case-sensitive), arrays take
-    0-based decimal indices without leading zeros.  Raises LookupError."""
-    for segment in route:
-        if isinstance(node, dict) and segment in node:
-            node = node[segment]
-        elif isinstance(node, list) and _INDEX.fullmatch(segment) and int(segment) < len(node):
-            node = node[int(segment)]
-        else:
-            raise LookupError(segment)
-    return node
 
 
 def listing(node: Any) -> str:

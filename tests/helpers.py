@@ -1,0 +1,9 @@
+"""Small helpers the test modules share."""
+
+from __future__ import annotations
+
+
+def ok(result, code: int = 0):
+    """Assert a CliRunner result's exit code, showing stdout and stderr if it differs."""
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    return result
