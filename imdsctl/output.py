@@ -166,18 +166,29 @@ def _table(value: Any, stream: TextIO) -> str:
     columns, rows = _table_shape(value)
     console = make_console(stream)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, highlight=False)
-    # Columns of single words (ids, addresses) stay whole, so they copy-paste,
-    # as long as they fit beside some room for the other columns.
-    widths = [max([len(name)] + [len(row[i]) for row in rows]) for i, name in enumerate(columns)]
-    single = [all(not any(c.isspace() for c in row[i]) for row in rows) for i in range(len(columns))]
-    needed = sum(w + 2 if one else min(w, 12) + 2 for w, one in zip(widths, single))
-    keep_whole = needed <= console.width
-    for name, one in zip(columns, single):
-        table.add_column(name, overflow="fold", no_wrap=one and keep_whole)
+    for name, whole in zip(columns, _whole_columns(columns, rows, console.width)):
+        table.add_column(name, overflow="fold", no_wrap=whole)
     for row in rows:
         table.add_row(*row)
     console.print(table)
     return ""
+
+
+def _whole_columns(columns: List[str], rows: List[List[str]], width: int) -> List[bool]:
+    """Which columns never wrap: long single words (ids, resource ids,
+    addresses), left to right, while they fit beside a little room for every
+    other column - so that an EventId copy-pastes whole. rich shares what is
+    left among the others, which wrap at spaces."""
+    widths = [max([len(name)] + [len(row[i]) for row in rows]) + 2 for i, name in enumerate(columns)]
+    long_word = [w > 14 and all(not any(c.isspace() for c in row[i]) for row in rows)
+                 for i, w in enumerate(widths)]
+    room = width - sum(min(w, 12) for w, one in zip(widths, long_word) if not one)
+    whole = []
+    for w, one in zip(widths, long_word):
+        keep = one and w <= room
+        room -= w if keep else min(w, 12)
+        whole.append(keep)
+    return whole
 
 
 def _cell(value: Any) -> str:
