@@ -16,7 +16,14 @@ show() {
     [ "$code" -eq 0 ] || printf '(exit code %s)\n' "$code"
 }
 
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export work
+
 echo "IMDS emulator at $IMDSCTL_ENDPOINT (this machine is not an Azure VM)"
+
+step "At boot: wait until IMDS answers (410s, 404s and dropped answers are waited out)"
+show 'imdsctl wait --timeout 60 && echo "IMDS is ready"'
 
 step "A value for scripts: bare, one newline, nothing else"
 show 'imdsctl compute vm-id'
@@ -34,6 +41,11 @@ step "Several fields from ONE request, as shell variables safe to eval"
 show 'imdsctl get -o env compute/vmId compute/location compute/resourceGroupName'
 show 'eval "$(imdsctl get -o env compute/location)"; echo "deploying to $IMDS_COMPUTE_LOCATION"'
 
+step "The rest of IMDS: scheduled maintenance, managed identity, attested data"
+show "imdsctl emulate --event Reboot@600 -- imdsctl events list -o table -q 'Events[].{id: EventId, type: EventType, status: EventStatus, notBefore: NotBefore}'"
+show "imdsctl identity token --resource https://management.azure.com/ -q '{type: token_type, expiresOn: expires_on}' -o table"
+show 'imdsctl emulate --attested-ca-out "$work/ca.pem" -- imdsctl attested verify --ca-file "$work/ca.pem" -o table'
+
 step "Errors: one line on stderr, and an exit code a script can branch on"
 show 'imdsctl compute vmidd'
 show 'imdsctl get compute/noSuchKey'
@@ -44,5 +56,8 @@ show "imdsctl emulate --fault '410*2' -- imdsctl compute vm-id --debug"
 
 step "...and says so when the budget runs out"
 show "imdsctl emulate --fault '503*inf' -- imdsctl compute vm-id --timeout 2"
+
+step "Why can (or can't) this machine reach IMDS?"
+show 'imdsctl doctor -o table'
 
 printf '\nDone. Exit codes: imdsctl --help; the emulator: imdsctl emulator serve --help\n'
