@@ -13,6 +13,7 @@ import ipaddress
 import os
 import socket
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -102,3 +103,17 @@ class FakeTime:
 @pytest.fixture
 def fake_time():
     return FakeTime()
+
+
+@pytest.fixture
+def emulator(imds_emulator_factory):
+    """An emulator with throttling off, for tests that send many requests."""
+    return imds_emulator_factory(throttle=False)
+
+
+@pytest.fixture
+def emulator_http(emulator):
+    """An httpx client on ``emulator`` that sends Metadata: true, as IMDS clients must."""
+    with httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False,
+                      timeout=5) as client:
+        yield client

@@ -31,20 +31,9 @@ TIME = "%m/%d/%y %H:%M:%S -0000"
 SHA256_RSA, RSA = "1.2.840.113549.1.1.11", "1.2.840.113549.1.1.1"
 
 
-@pytest.fixture
-def emulator(imds_emulator_factory):
-    return imds_emulator_factory(throttle=False)
 
-
-@pytest.fixture
-def imds(emulator):
-    with httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False,
-                      timeout=5) as client:
-        yield client
-
-
-def attested(imds, version=DEFAULT_API_VERSION, **params):
-    return imds.get(ATTESTED_PATH, params={"api-version": version, **params})
+def attested(emulator_http, version=DEFAULT_API_VERSION, **params):
+    return emulator_http.get(ATTESTED_PATH, params={"api-version": version, **params})
 
 
 def taken_apart(response):
@@ -53,16 +42,16 @@ def taken_apart(response):
     return client_side.decode(response.json(), "test")
 
 
-def test_answer_is_pkcs7_json_like_the_real_service(imds):
-    response = attested(imds)
+def test_answer_is_pkcs7_json_like_the_real_service(emulator_http):
+    response = attested(emulator_http)
     assert response.content.startswith(b'{"encoding":"pkcs7","signature":"MII')
     assert set(response.json()) == {"encoding", "signature"}
     answer = taken_apart(response)
     assert answer.document["vmId"] == COMPUTE["vmId"]
 
 
-def test_envelope_is_laid_out_like_a_real_answer(imds):
-    envelope = taken_apart(attested(imds)).envelope
+def test_envelope_is_laid_out_like_a_real_answer(emulator_http):
+    envelope = taken_apart(attested(emulator_http)).envelope
     assert envelope.content_type == client_side.DATA
     assert envelope.signed_attributes is None  # IMDS signs the content itself
     assert (envelope.digest_algorithm, envelope.signature_algorithm) == (SHA256_RSA, RSA)
@@ -72,8 +61,8 @@ def test_envelope_is_laid_out_like_a_real_answer(imds):
     assert envelope.content.startswith(b'{"nonce":')  # compact, keys sorted, as captured
 
 
-def test_leaf_names_the_location_and_chains_through_an_intermediate(imds, emulator):
-    signer = taken_apart(attested(imds)).signer
+def test_leaf_names_the_location_and_chains_through_an_intermediate(emulator_http, emulator):
+    signer = taken_apart(attested(emulator_http)).signer
     assert signer["subject"] == "CN=metadata.azure.com"
     assert signer["dnsNames"] == [f"{COMPUTE['location']}.metadata.azure.com", "metadata.azure.com"]
     assert signer["issuer"] == "CN=imdsctl emulator intermediate"
@@ -83,46 +72,46 @@ def test_leaf_names_the_location_and_chains_through_an_intermediate(imds, emulat
     assert bundle[1].issuer == bundle[0].subject == bundle[0].issuer
 
 
-def test_default_nonce_is_the_utc_time(imds):
+def test_default_nonce_is_the_utc_time(emulator_http):
     before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    document = taken_apart(attested(imds)).document
+    document = taken_apart(attested(emulator_http)).document
     after = dt.datetime.now(dt.timezone.utc)
     stamped = dt.datetime.strptime(document["nonce"], "%Y%m%d-%H%M%S").replace(tzinfo=dt.timezone.utc)
     assert re.fullmatch(r"\d{8}-\d{6}", document["nonce"]) and before <= stamped <= after
 
 
 @pytest.mark.parametrize("nonce", ["1234567890", "a" * 32, "AbC123"])
-def test_nonce_is_echoed(imds, nonce):
-    assert taken_apart(attested(imds, nonce=nonce)).document["nonce"] == nonce
+def test_nonce_is_echoed(emulator_http, nonce):
+    assert taken_apart(attested(emulator_http, nonce=nonce)).document["nonce"] == nonce
 
 
-def test_empty_nonce_is_treated_as_absent(imds):
-    assert re.fullmatch(r"\d{8}-\d{6}", taken_apart(attested(imds, nonce="")).document["nonce"])
+def test_empty_nonce_is_treated_as_absent(emulator_http):
+    assert re.fullmatch(r"\d{8}-\d{6}", taken_apart(attested(emulator_http, nonce="")).document["nonce"])
 
 
 @pytest.mark.parametrize("nonce", ["a" * 33, "12-34", "12 34", "nonce!", "ü"])
-def test_bad_nonce_is_refused(imds, nonce):
-    response = attested(imds, nonce=nonce)
+def test_bad_nonce_is_refused(emulator_http, nonce):
+    response = attested(emulator_http, nonce=nonce)
     assert response.status_code == 400
     assert response.json() == {"error": emulated.BAD_NONCE}
 
 
 @pytest.mark.parametrize("fmt, status", [("json", 200), ("text", 400), ("xml", 400)])
-def test_only_json_format(imds, fmt, status):
-    assert attested(imds, format=fmt).status_code == status
+def test_only_json_format(emulator_http, fmt, status):
+    assert attested(emulator_http, format=fmt).status_code == status
 
 
-def test_timestamp_format_and_default_six_hour_validity(imds):
-    stamp = taken_apart(attested(imds)).document["timeStamp"]
+def test_timestamp_format_and_default_six_hour_validity(emulator_http):
+    stamp = taken_apart(attested(emulator_http)).document["timeStamp"]
     created = dt.datetime.strptime(stamp["createdOn"], TIME)
     expires = dt.datetime.strptime(stamp["expiresOn"], TIME)
     assert expires - created == dt.timedelta(hours=6)
     assert abs(created - dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)) < dt.timedelta(minutes=1)
 
 
-def test_validity_is_configurable(imds, emulator):
+def test_validity_is_configurable(emulator_http, emulator):
     emulated.configure(emulator.service, validity=dt.timedelta(seconds=45))
-    stamp = taken_apart(attested(imds)).document["timeStamp"]
+    stamp = taken_apart(attested(emulator_http)).document["timeStamp"]
     assert dt.datetime.strptime(stamp["expiresOn"], TIME) - \
         dt.datetime.strptime(stamp["createdOn"], TIME) == dt.timedelta(seconds=45)
 
@@ -139,31 +128,32 @@ def test_fields_follow_the_api_version(imds_emulator_factory, version, keys):
     profile["compute"].update(licenseType="Windows_Server",
                               plan={"name": "n", "product": "p", "publisher": "pub"})
     with httpx.Client(base_url=imds_emulator_factory(profile=profile, throttle=False).url,
-                      headers={"Metadata": "true"}, trust_env=False, timeout=5) as imds:
-        document = taken_apart(attested(imds, version)).document
+                      headers={"Metadata": "true"}, trust_env=False, timeout=5) as emulator_http:
+        document = taken_apart(attested(emulator_http, version)).document
     assert set(document) == keys
     assert document["plan"] == {"name": "n", "product": "p", "publisher": "pub"}
     assert all(document[k] == profile["compute"][k] for k in keys & {"vmId", "subscriptionId", "sku",
                                                                      "licenseType"})
 
 
-def test_license_type_only_for_hybrid_benefit_vms(imds):
+def test_license_type_only_for_hybrid_benefit_vms(emulator_http):
     assert COMPUTE["licenseType"] == ""
-    assert "licenseType" not in taken_apart(attested(imds)).document
+    assert "licenseType" not in taken_apart(attested(emulator_http)).document
 
 
 def test_profile_without_plan_gets_empty_strings(imds_emulator_factory):
     url = imds_emulator_factory(profile="linux-2017", throttle=False).url
-    with httpx.Client(base_url=url, headers={"Metadata": "true"}, trust_env=False, timeout=5) as imds:
-        answer = taken_apart(attested(imds, "2019-04-30"))
+    with httpx.Client(base_url=url, headers={"Metadata": "true"}, trust_env=False,
+                      timeout=5) as emulator_http:
+        answer = taken_apart(attested(emulator_http, "2019-04-30"))
     assert answer.document["plan"] == {"name": "", "product": "", "publisher": ""}
     assert answer.signer["dnsNames"] == ["westus.metadata.azure.com", "metadata.azure.com"]
 
 
-def test_versions_before_2018_10_01_are_refused(imds):
+def test_versions_before_2018_10_01_are_refused(emulator_http):
     older = [v for v in INSTANCE_VERSIONS if v < emulated.VERSIONS[0]]
     assert older and all(v in emulated.VERSIONS for v in INSTANCE_VERSIONS if v not in older)
-    response = attested(imds, older[-1])
+    response = attested(emulator_http, older[-1])
     assert response.status_code == 400 and "newest-versions" in response.json()
 
 
@@ -173,8 +163,8 @@ def test_needs_the_metadata_header(emulator):
     assert response.status_code == 400
 
 
-def test_post_is_not_allowed(imds):
-    assert imds.post(ATTESTED_PATH, params={"api-version": DEFAULT_API_VERSION}).status_code == 405
+def test_post_is_not_allowed(emulator_http):
+    assert emulator_http.post(ATTESTED_PATH, params={"api-version": DEFAULT_API_VERSION}).status_code == 405
 
 
 # -- the CA ------------------------------------------------------------------------------------------
@@ -187,10 +177,10 @@ def _ca(name="supplied CA"):
                                                               NoEncryption())
 
 
-def test_a_supplied_ca_issues_the_leaf(imds, emulator):
+def test_a_supplied_ca_issues_the_leaf(emulator_http, emulator):
     cert_pem, key_pem = _ca()
     emulated.configure(emulator.service, ca_cert=cert_pem, ca_key=key_pem)
-    assert taken_apart(attested(imds)).signer["issuer"] == "CN=supplied CA"
+    assert taken_apart(attested(emulator_http)).signer["issuer"] == "CN=supplied CA"
     assert emulated.ca_bundle_pem(emulator.service) == cert_pem
 
 
@@ -216,16 +206,16 @@ def test_signed_attributes_form_is_standard_cms():
     assert envelope.signed_digest == hashlib.sha256(b'{"a":1}').digest()
 
 
-def test_without_cryptography_the_endpoint_answers_404(imds, monkeypatch):
+def test_without_cryptography_the_endpoint_answers_404(emulator_http, monkeypatch):
     for name in [n for n in sys.modules if n == "cryptography" or n.startswith("cryptography.")]:
         monkeypatch.setitem(sys.modules, name, None)
-    response = attested(imds)
+    response = attested(emulator_http)
     assert response.status_code == 404
     assert response.json() == {"error": emulated.NO_CRYPTOGRAPHY}
     assert "pip install 'imdsctl[attested]'" in response.json()["error"]
 
 
-def test_signed_content_is_compact_json_with_sorted_keys(imds):
-    answer = taken_apart(attested(imds, nonce="42"))
+def test_signed_content_is_compact_json_with_sorted_keys(emulator_http):
+    answer = taken_apart(attested(emulator_http, nonce="42"))
     assert answer.envelope.content == json.dumps(answer.document, separators=(",", ":"),
                                                  sort_keys=True).encode()

@@ -272,40 +272,29 @@ def test_each_emulator_has_its_own_state(imds_emulator_factory):
 # -- the endpoint, over sockets ------------------------------------------------------------------
 
 
-@pytest.fixture
-def emulator(imds_emulator_factory):
-    return imds_emulator_factory(throttle=False)
+
+def get(emulator_http, version=V, **params):
+    return emulator_http.get(SCHEDULED_EVENTS_PATH, params={"api-version": version, **params})
 
 
-@pytest.fixture
-def http(emulator):
-    with httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False,
-                      timeout=5) as client:
-        yield client
+def post(emulator_http, body, version=V, **kwargs):
+    return emulator_http.post(SCHEDULED_EVENTS_PATH, params={"api-version": version}, content=body, **kwargs)
 
 
-def get(http, version=V, **params):
-    return http.get(SCHEDULED_EVENTS_PATH, params={"api-version": version, **params})
-
-
-def post(http, body, version=V, **kwargs):
-    return http.post(SCHEDULED_EVENTS_PATH, params={"api-version": version}, content=body, **kwargs)
-
-
-def test_get_answers_the_document_as_compact_json(emulator, http):
+def test_get_answers_the_document_as_compact_json(emulator, emulator_http):
     se.of(emulator.service).schedule("Reboot")
-    response = get(http)
+    response = get(emulator_http)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json; charset=utf-8"
     assert response.json() == se.of(emulator.service).document()
     assert b": " not in response.content
 
 
-def test_post_start_requests_answers_200_with_the_document(emulator, http):
+def test_post_start_requests_answers_200_with_the_document(emulator, emulator_http):
     event_id = se.of(emulator.service).schedule("Reboot")["EventId"]
     body = json.dumps({"StartRequests": [{"EventId": event_id}]}).encode()
     # Content-Type is not checked: the documented curl -d example sends a form type.
-    response = post(http, body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = post(emulator_http, body, headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 200
     assert response.json()["Events"][0]["EventStatus"] == "Started"
 
@@ -320,38 +309,39 @@ def test_post_start_requests_answers_200_with_the_document(emulator, http):
     (b'{"StartRequests": [{"EventId": "reboot-1"}]}', 'Invalid EventId "reboot-1"'),
     (b'{"StartRequests": [{"Id": "C7061BAC-AFDC-4513-B24B-AA5F13A16123"}]}', "Invalid EventId null"),
 ])
-def test_malformed_post_bodies_are_400(http, body, message):
-    response = post(http, body)
+def test_malformed_post_bodies_are_400(emulator_http, body, message):
+    response = post(emulator_http, body)
     assert response.status_code == 400
     assert message in response.json()["error"]
 
 
-def test_unknown_but_well_formed_ids_are_accepted(http):
-    response = post(http, b'{"StartRequests": [{"EventId": "c7061bac-afdc-4513-b24b-aa5f13a16123"}]}')
+def test_unknown_but_well_formed_ids_are_accepted(emulator_http):
+    body = b'{"StartRequests": [{"EventId": "c7061bac-afdc-4513-b24b-aa5f13a16123"}]}'
+    response = post(emulator_http, body)
     assert (response.status_code, response.json()) == (200, {"DocumentIncarnation": 1, "Events": []})
 
 
 @pytest.mark.parametrize(("fmt", "status"), [("json", 200), ("text", 400), ("xml", 400)])
-def test_only_json_is_served(http, fmt, status):
-    assert get(http, format=fmt).status_code == status
+def test_only_json_is_served(emulator_http, fmt, status):
+    assert get(emulator_http, format=fmt).status_code == status
 
 
-def test_the_family_checks_apply(http):
-    assert http.get(SCHEDULED_EVENTS_PATH, params={"api-version": V}, headers={"Metadata": "no"}) \
+def test_the_family_checks_apply(emulator_http):
+    assert emulator_http.get(SCHEDULED_EVENTS_PATH, params={"api-version": V}, headers={"Metadata": "no"}) \
         .status_code == 400
-    refused = get(http, version="2025-04-07")
+    refused = get(emulator_http, version="2025-04-07")
     assert refused.status_code == 400
     assert refused.json()["newest-versions"] == ["2020-07-01", "2019-08-01", "2019-04-01"]
-    assert http.put(SCHEDULED_EVENTS_PATH, params={"api-version": V}).status_code == 405
+    assert emulator_http.put(SCHEDULED_EVENTS_PATH, params={"api-version": V}).status_code == 405
 
 
-def test_enablement_delay_over_sockets(emulator, http):
+def test_enablement_delay_over_sockets(emulator, emulator_http):
     se.attach(emulator.service, enable_delay=0.3)
     started = time.monotonic()
-    assert get(http).status_code == 200
+    assert get(emulator_http).status_code == 200
     first = time.monotonic() - started
     started = time.monotonic()
-    assert get(http).status_code == 200
+    assert get(emulator_http).status_code == 200
     assert first >= 0.3 > time.monotonic() - started
 
 
@@ -401,12 +391,13 @@ def test_emulator_takes_events_and_schedules_more():
 
 @pytest.mark.imds_emulator(events=["Reboot@0"], throttle=False)
 def test_the_fixture_marker_takes_events(imds_emulator):
-    with httpx.Client(base_url=imds_emulator.url, headers={"Metadata": "true"}, trust_env=False) as http:
-        assert get(http).json()["Events"][0]["EventStatus"] == "Started"
-        assert http.post("/_emulator/events", json=["Preempt@30"]).status_code == 201
-        assert len(http.get("/_emulator/events").json()["Events"]) == 2
-        assert http.delete("/_emulator/events").json()["Events"] == []
-        assert http.post("/_emulator/events", json="Nap").status_code == 400
+    with httpx.Client(base_url=imds_emulator.url, headers={"Metadata": "true"},
+                      trust_env=False) as emulator_http:
+        assert get(emulator_http).json()["Events"][0]["EventStatus"] == "Started"
+        assert emulator_http.post("/_emulator/events", json=["Preempt@30"]).status_code == 201
+        assert len(emulator_http.get("/_emulator/events").json()["Events"]) == 2
+        assert emulator_http.delete("/_emulator/events").json()["Events"] == []
+        assert emulator_http.post("/_emulator/events", json="Nap").status_code == 400
 
 
 def test_emulate_takes_event_specs():

@@ -30,22 +30,10 @@ API_VERSION_ERROR = {
 METADATA_ERROR = {"error": "Bad request. Required metadata header not specified"}
 
 
-@pytest.fixture
-def emulator(imds_emulator_factory):
-    return imds_emulator_factory(throttle=False)
 
-
-@pytest.fixture
-def imds(emulator):
-    """An httpx client on the emulator, sending Metadata: true."""
-    with httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False,
-                      timeout=5) as client:
-        yield client
-
-
-def instance(imds, route="", version=V, **params):
+def instance(emulator_http, route="", version=V, **params):
     path = INSTANCE_PATH + ("/" + route if route else "")
-    return imds.get(path, params={"api-version": version, **params})
+    return emulator_http.get(path, params={"api-version": version, **params})
 
 
 def walk(node):
@@ -64,8 +52,9 @@ def walk(node):
 
 
 @pytest.mark.parametrize("value", ["true", "True", "TRUE", " true "])
-def test_metadata_header_is_case_insensitive(imds, value):
-    assert instance(imds, "compute/vmId", format="text", headers={"Metadata": value}).status_code == 200
+def test_metadata_header_is_case_insensitive(emulator_http, value):
+    response = instance(emulator_http, "compute/vmId", format="text", headers={"Metadata": value})
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("headers", [{"Metadata": "false"}, {"Metadata": ""}, {"Metadata": "yes"}, {}])
@@ -89,37 +78,37 @@ def test_metadata_header_is_checked_before_method_and_version(emulator):
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "BREW"])
-def test_other_methods_are_not_allowed(imds, method):
-    response = imds.request(method, INSTANCE_PATH, params={"api-version": V})
+def test_other_methods_are_not_allowed(emulator_http, method):
+    response = emulator_http.request(method, INSTANCE_PATH, params={"api-version": V})
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET"
     assert response.json() == {"error": f'Http method isn\'t allowed: Path = "{INSTANCE_PATH}", '
                                         f'Method = "{method}"'}
 
 
-def test_head_is_not_allowed_and_has_no_body(imds):
-    response = imds.head(INSTANCE_PATH, params={"api-version": V})
+def test_head_is_not_allowed_and_has_no_body(emulator_http):
+    response = emulator_http.head(INSTANCE_PATH, params={"api-version": V})
     assert response.status_code == 405
     assert response.content == b""
-    assert instance(imds).status_code == 200  # the connection is still in step
+    assert instance(emulator_http).status_code == 200  # the connection is still in step
 
 
-def test_post_is_allowed_on_scheduled_events_only(imds):
-    response = imds.post(SCHEDULED_EVENTS_PATH, params={"api-version": "2020-07-01"}, json={})
+def test_post_is_allowed_on_scheduled_events_only(emulator_http):
+    response = emulator_http.post(SCHEDULED_EVENTS_PATH, params={"api-version": "2020-07-01"}, json={})
     assert response.status_code != 405
     for path in (INSTANCE_PATH, VERSIONS_PATH, LOADBALANCER_PATH):
-        assert imds.post(path, params={"api-version": "2020-10-01"}, json={}).status_code == 405
+        assert emulator_http.post(path, params={"api-version": "2020-10-01"}, json={}).status_code == 405
 
 
-def test_method_is_checked_before_api_version(imds):
-    assert imds.post(INSTANCE_PATH).status_code == 405
+def test_method_is_checked_before_api_version(emulator_http):
+    assert emulator_http.post(INSTANCE_PATH).status_code == 405
 
 
 # -- api-versions -------------------------------------------------------------------
 
 
-def test_versions_lists_every_instance_version_ascending(imds):
-    response = imds.get(VERSIONS_PATH)
+def test_versions_lists_every_instance_version_ascending(emulator_http):
+    response = emulator_http.get(VERSIONS_PATH)
     assert response.status_code == 200
     versions = response.json()["apiVersions"]
     assert versions == list(INSTANCE_VERSIONS) == sorted(versions)
@@ -135,28 +124,28 @@ def test_versions_needs_the_metadata_header(emulator, imds_emulator_factory):
 @pytest.mark.parametrize("query", [{}, {"api-version": ""}, {"api-version": "2017-07-01"},
                                    {"api-version": "latest"}, {"api-version": "2030-01-01"},
                                    {"API-VERSION": V}])
-def test_missing_or_unknown_api_version(imds, query):
-    response = imds.get(INSTANCE_PATH + "/compute", params=query)
+def test_missing_or_unknown_api_version(emulator_http, query):
+    response = emulator_http.get(INSTANCE_PATH + "/compute", params=query)
     assert response.status_code == 400
     assert response.content == json.dumps(API_VERSION_ERROR, separators=(",", ":")).encode()
 
 
 @pytest.mark.parametrize("path", ["/metadata", "/metadata/nothing", "/", LOADBALANCER_PATH])
-def test_api_version_is_checked_before_the_path(imds, path):
-    response = imds.get(path)
+def test_api_version_is_checked_before_the_path(emulator_http, path):
+    response = emulator_http.get(path)
     assert (response.status_code, response.json()) == (400, API_VERSION_ERROR)
 
 
-def test_every_instance_version_answers(imds):
+def test_every_instance_version_answers(emulator_http):
     for version in INSTANCE_VERSIONS:
-        assert instance(imds, version=version).status_code == 200, version
+        assert instance(emulator_http, version=version).status_code == 200, version
 
 
 # -- version gating ---------------------------------------------------------------------
 
 
-def test_2017_04_02_shows_only_2017_fields(imds):
-    compute = instance(imds, "compute", version="2017-04-02").json()
+def test_2017_04_02_shows_only_2017_fields(emulator_http):
+    compute = instance(emulator_http, "compute", version="2017-04-02").json()
     assert sorted(compute) == ["location", "name", "offer", "osType", "platformFaultDomain",
                                "platformUpdateDomain", "publisher", "sku", "version", "vmId", "vmSize"]
 
@@ -168,69 +157,69 @@ def test_2017_04_02_shows_only_2017_fields(imds):
     ("compute/securityProfile/securityType", "2021-12-13", "2021-11-15"),
     ("compute/physicalZone", "2023-11-15", "2023-07-01"),
 ])
-def test_fields_appear_with_their_api_version(imds, route, since, before):
-    assert instance(imds, route, version=since, format="text").status_code == 200
-    assert instance(imds, route, version=before, format="text").status_code == 404
+def test_fields_appear_with_their_api_version(emulator_http, route, since, before):
+    assert instance(emulator_http, route, version=since, format="text").status_code == 200
+    assert instance(emulator_http, route, version=before, format="text").status_code == 404
     parent, key = route.rsplit("/", 1)
-    assert key not in instance(imds, parent, version=before).json()
+    assert key not in instance(emulator_http, parent, version=before).json()
 
 
-def test_2017_03_01_serves_the_preview_shape(imds):
-    document = instance(imds, version="2017-03-01").json()
+def test_2017_03_01_serves_the_preview_shape(emulator_http):
+    document = instance(emulator_http, version="2017-03-01").json()
     nic = document["network"]["interface"][0]
     assert nic["mac"] == "000D3A1B2C3D"
     assert nic["ipv4"]["ipaddress"] == [{"ipaddress": "10.0.0.4", "publicip": "203.0.113.25"}]
     assert nic["ipv4"]["subnet"] == [{"address": "10.0.0.0", "dnsservers": [], "prefix": "24"}]
-    mac = instance(imds, "network/interface/0/mac", version="2017-03-01", format="text")
+    mac = instance(emulator_http, "network/interface/0/mac", version="2017-03-01", format="text")
     assert mac.text == "000D3A1B2C3D"
 
 
 # -- route filtering and formats ------------------------------------------------------------
 
 
-def test_leaf_with_format_text_is_the_raw_value(imds):
-    response = instance(imds, "compute/vmId", format="text")
+def test_leaf_with_format_text_is_the_raw_value(emulator_http):
+    response = instance(emulator_http, "compute/vmId", format="text")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
     assert response.content == b"02aab8a4-74ef-476e-8182-f6d2ba4166a6"
 
 
-def test_empty_leaf_is_an_empty_body(imds):
-    response = instance(imds, "compute/vmScaleSetName", format="text")
+def test_empty_leaf_is_an_empty_body(emulator_http):
+    response = instance(emulator_http, "compute/vmScaleSetName", format="text")
     assert (response.status_code, response.content, response.headers["Content-Length"]) == (200, b"", "0")
 
 
 @pytest.mark.parametrize("params", [{}, {"format": "json"}])
-def test_leaf_without_format_text_is_refused(imds, params):
-    response = instance(imds, "compute/vmId", **params)
+def test_leaf_without_format_text_is_refused(emulator_http, params):
+    response = instance(emulator_http, "compute/vmId", **params)
     assert response.status_code == 400
     assert response.json() == {"error": "Bad request. Leaf nodes require format=text"}
 
 
 @pytest.mark.parametrize("fmt", ["xml", "", "TEXT", "Json"])
-def test_invalid_format_is_refused(imds, fmt):
-    assert instance(imds, "compute", format=fmt).status_code == 400
+def test_invalid_format_is_refused(emulator_http, fmt):
+    assert instance(emulator_http, "compute", format=fmt).status_code == 400
 
 
-def test_container_without_format_is_compact_sorted_json(imds):
-    response = instance(imds, "network")
+def test_container_without_format_is_compact_sorted_json(emulator_http):
+    response = instance(emulator_http, "network")
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     data = response.json()
     assert response.content == json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
-    assert instance(imds, "network", format="json").content == response.content
+    assert instance(emulator_http, "network", format="json").content == response.content
 
 
-def test_array_is_a_bare_json_array(imds):
-    tags = instance(imds, "compute/tagsList").json()
+def test_array_is_a_bare_json_array(emulator_http):
+    tags = instance(emulator_http, "compute/tagsList").json()
     assert tags[0] == {"name": "backup", "value": "daily:02:00;weekly:sun"}
 
 
-def test_container_with_format_text_lists_children(imds):
-    assert instance(imds, format="text").text == "compute/\nnetwork/"
-    assert instance(imds, "compute/tagsList", format="text").text == "0/\n1/\n2/"
-    assert instance(imds, "compute/osProfile", format="text").text == \
+def test_container_with_format_text_lists_children(emulator_http):
+    assert instance(emulator_http, format="text").text == "compute/\nnetwork/"
+    assert instance(emulator_http, "compute/tagsList", format="text").text == "0/\n1/\n2/"
+    assert instance(emulator_http, "compute/osProfile", format="text").text == \
         "adminUsername\ncomputerName\ndisablePasswordAuthentication"
-    listing = instance(imds, "compute", format="text").text.split("\n")
+    listing = instance(emulator_http, "compute", format="text").text.split("\n")
     assert "storageProfile/" in listing and "vmId" in listing and "tagsList/" in listing
 
 
@@ -258,44 +247,46 @@ def test_indices_are_zero_based(imds_emulator_factory):
 
 @pytest.mark.parametrize("route", ["Compute", "compute/vmid", "compute/VMID",
                                    "network/interface/0/ipv4/ipaddress"])
-def test_keys_are_case_sensitive(imds, route):
-    response = instance(imds, route, format="text")
+def test_keys_are_case_sensitive(emulator_http, route):
+    response = instance(emulator_http, route, format="text")
     assert (response.status_code, response.json()) == (404, {"error": "Not found"})
 
 
-def test_trailing_slash_is_tolerated(imds):
-    assert instance(imds, "compute/vmId/", format="text").text == "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
-    assert instance(imds, "network/").json() == instance(imds, "network").json()
-    assert imds.get(INSTANCE_PATH + "/", params={"api-version": V}).status_code == 200
-    assert imds.get(VERSIONS_PATH + "/").status_code == 200
+def test_trailing_slash_is_tolerated(emulator_http):
+    assert instance(emulator_http, "compute/vmId/", format="text").text == \
+        "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
+    assert instance(emulator_http, "network/").json() == instance(emulator_http, "network").json()
+    assert emulator_http.get(INSTANCE_PATH + "/", params={"api-version": V}).status_code == 200
+    assert emulator_http.get(VERSIONS_PATH + "/").status_code == 200
 
 
 @pytest.mark.parametrize("route", ["nothing", "compute/vmId/more", "compute//vmId", "compute%2FvmId"])
-def test_unknown_routes_are_404(imds, route):
-    response = instance(imds, route, format="text")
+def test_unknown_routes_are_404(emulator_http, route):
+    response = instance(emulator_http, route, format="text")
     assert (response.status_code, response.json()) == (404, {"error": "Not found"})
 
 
 @pytest.mark.parametrize("path", ["/metadata", "/metadata/nothing", "/metadata/identity/nothing",
                                   "/metadata/attested/nothing", "/metadata/versions/extra",
                                   LOADBALANCER_PATH + "/inboundRules", "/_emulator/faults", "/"])
-def test_unknown_families_are_404_json(imds, path):
-    response = imds.get(path, params={"api-version": V})
+def test_unknown_families_are_404_json(emulator_http, path):
+    response = emulator_http.get(path, params={"api-version": V})
     assert response.status_code == 404
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     assert response.json() == {"error": "Not found"}
 
 
-def test_duplicate_query_parameters_are_refused(imds):
-    response = imds.get(INSTANCE_PATH, params=[("api-version", V), ("format", "json"), ("format", "json")])
+def test_duplicate_query_parameters_are_refused(emulator_http):
+    response = emulator_http.get(INSTANCE_PATH,
+                                 params=[("api-version", V), ("format", "json"), ("format", "json")])
     assert response.status_code == 400
     assert "format" in response.json()["error"]
-    twice = imds.get(INSTANCE_PATH, params=[("api-version", V), ("api-version", V)])
+    twice = emulator_http.get(INSTANCE_PATH, params=[("api-version", V), ("api-version", V)])
     assert twice.status_code == 400
 
 
-def test_unknown_query_parameters_are_ignored(imds):
-    assert instance(imds, "compute/vmId", format="text", extended="true").status_code == 200
+def test_unknown_query_parameters_are_ignored(emulator_http):
+    assert instance(emulator_http, "compute/vmId", format="text", extended="true").status_code == 200
 
 
 # -- bodies and headers ----------------------------------------------------------------------
@@ -310,16 +301,16 @@ def test_every_instance_value_is_a_string(imds_emulator_factory, profile):
     assert values and all(isinstance(v, str) for v in values)
 
 
-def test_response_headers(imds):
-    response = instance(imds)
+def test_response_headers(emulator_http):
+    response = instance(emulator_http)
     assert response.headers["Server"] == "IMDS/150.870.65.1103"
     assert response.headers["Date"].endswith(" GMT")
     assert int(response.headers["Content-Length"]) == len(response.content)
     assert response.http_version == "HTTP/1.1"
 
 
-def test_load_balancer_metadata(imds):
-    response = imds.get(LOADBALANCER_PATH, params={"api-version": LOADBALANCER_API_VERSION})
+def test_load_balancer_metadata(emulator_http):
+    response = emulator_http.get(LOADBALANCER_PATH, params={"api-version": LOADBALANCER_API_VERSION})
     assert response.status_code == 200
     section = response.json()["loadbalancer"]
     assert sorted(section) == ["inboundRules", "outboundRules", "publicIpAddresses"]
@@ -328,10 +319,11 @@ def test_load_balancer_metadata(imds):
     assert any(":" in r["frontendIpAddress"] for r in section["inboundRules"])  # IPv4 and IPv6 mixed
 
 
-def test_load_balancer_needs_its_api_version(imds):
-    assert imds.get(LOADBALANCER_PATH, params={"api-version": "2020-09-01"}).status_code == 400
-    assert imds.get(LOADBALANCER_PATH, params={"api-version": V}).status_code == 200
-    assert imds.get(LOADBALANCER_PATH, params={"api-version": V, "format": "text"}).status_code == 400
+def test_load_balancer_needs_its_api_version(emulator_http):
+    assert emulator_http.get(LOADBALANCER_PATH, params={"api-version": "2020-09-01"}).status_code == 400
+    assert emulator_http.get(LOADBALANCER_PATH, params={"api-version": V}).status_code == 200
+    text = emulator_http.get(LOADBALANCER_PATH, params={"api-version": V, "format": "text"})
+    assert text.status_code == 400
 
 
 def test_no_load_balancer_is_404(imds_emulator_factory):

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from imdsctl import catalog
 from imdsctl.emulator import Emulator, ProfileError, load_profile, messages
 from imdsctl.emulator import identity as identity_module
-from imdsctl.emulator.service import Service, route
+from imdsctl.emulator.service import Service
 
 pytestmark = pytest.mark.e2e
 
@@ -33,26 +33,10 @@ NOT_FOUND = {"error": "invalid_request", "error_description": "Identity not foun
 
 #: Whether Service.check words refusals and rate-limits the identity family its own way
 #: (Family.refuse and Family.rate, a change to service.py the identity report asks for).
-WIRED = getattr(route(tuple(catalog.IDENTITY_TOKEN_PATH.strip("/").split("/")))[0], "rate", None) \
-    == identity_module.RATE
-needs_family_hooks = pytest.mark.xfail(not WIRED, strict=True,
-                                       reason="service.py does not yet use Family.refuse/Family.rate")
 
 
-@pytest.fixture
-def emulator(imds_emulator_factory):
-    return imds_emulator_factory(throttle=False)
-
-
-@pytest.fixture
-def imds(emulator):
-    with httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False,
-                      timeout=5) as client:
-        yield client
-
-
-def get_token(imds, version=catalog.IDENTITY_API_VERSION, **params):
-    return imds.get(catalog.IDENTITY_TOKEN_PATH, params={"api-version": version, **params})
+def get_token(emulator_http, version=catalog.IDENTITY_API_VERSION, **params):
+    return emulator_http.get(catalog.IDENTITY_TOKEN_PATH, params={"api-version": version, **params})
 
 
 def decode(part: str) -> dict:
@@ -72,9 +56,9 @@ def with_identity(section: dict, imds_emulator_factory) -> httpx.Client:
 # -- the token --------------------------------------------------------------------------
 
 
-def test_token_is_string_valued_json_like_imds(imds):
+def test_token_is_string_valued_json_like_imds(emulator_http):
     before = int(time.time())
-    response = get_token(imds, resource=ARM)
+    response = get_token(emulator_http, resource=ARM)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     answer = response.json()
@@ -87,8 +71,8 @@ def test_token_is_string_valued_json_like_imds(imds):
     assert int(answer["not_before"]) == int(answer["expires_on"]) - 86399 - 300
 
 
-def test_token_is_a_jwt_with_entra_claims(imds):
-    answer = get_token(imds, resource=ARM).json()
+def test_token_is_a_jwt_with_entra_claims(emulator_http):
+    answer = get_token(emulator_http, resource=ARM).json()
     header, payload, signature = answer["access_token"].split(".")
     head = decode(header)
     assert (head["alg"], head["typ"]) == ("RS256", "JWT") and head["kid"] == head["x5t"]
@@ -104,8 +88,8 @@ def test_token_is_a_jwt_with_entra_claims(imds):
     assert claims["iat"] <= claims["nbf"] < claims["exp"] and claims["ver"] == "1.0"
 
 
-def test_every_request_mints_a_fresh_token(imds):
-    first, second = (get_token(imds, resource=ARM).json()["access_token"] for _ in range(2))
+def test_every_request_mints_a_fresh_token(emulator_http):
+    first, second = (get_token(emulator_http, resource=ARM).json()["access_token"] for _ in range(2))
     assert first != second
 
 
@@ -117,16 +101,16 @@ def test_every_request_mints_a_fresh_token(imds):
     ("msi_res_id", USER["resourceId"].lower()),
     ("mi_res_id", USER["resourceId"]),
 ])
-def test_selectors_pick_the_user_assigned_identity(imds, param, value):
-    answer = get_token(imds, resource=ARM, **{param: value}).json()
+def test_selectors_pick_the_user_assigned_identity(emulator_http, param, value):
+    answer = get_token(emulator_http, resource=ARM, **{param: value}).json()
     claims = claims_of(answer)
     assert (answer["client_id"], claims["appid"], claims["oid"]) == (USER["clientId"], USER["clientId"],
                                                                      USER["objectId"])
     assert claims["xms_mirid"] == USER["resourceId"]
 
 
-def test_the_system_assigned_identity_can_be_named_by_client_id(imds):
-    answer = get_token(imds, resource=ARM, client_id=SYSTEM["clientId"]).json()
+def test_the_system_assigned_identity_can_be_named_by_client_id(emulator_http):
+    answer = get_token(emulator_http, resource=ARM, client_id=SYSTEM["clientId"]).json()
     assert claims_of(answer)["oid"] == SYSTEM["objectId"]
 
 
@@ -137,13 +121,13 @@ def test_the_system_assigned_identity_can_be_named_by_client_id(imds):
     {"msi_res_id": VM_ID},
     {"client_id": ""},
 ])
-def test_unknown_identity_is_400_identity_not_found(imds, params):
-    response = get_token(imds, resource=ARM, **params)
+def test_unknown_identity_is_400_identity_not_found(emulator_http, params):
+    response = get_token(emulator_http, resource=ARM, **params)
     assert (response.status_code, response.json()) == (400, NOT_FOUND)
 
 
-def test_more_than_one_selector_is_400(imds):
-    response = get_token(imds, resource=ARM, client_id=USER["clientId"], object_id=USER["objectId"])
+def test_more_than_one_selector_is_400(emulator_http):
+    response = get_token(emulator_http, resource=ARM, client_id=USER["clientId"], object_id=USER["objectId"])
     assert response.status_code == 400
     assert response.json() == {"error": "invalid_request",
                                "error_description": "Only one of client_id, object_id and msi_res_id "
@@ -151,15 +135,15 @@ def test_more_than_one_selector_is_400(imds):
 
 
 @pytest.mark.parametrize("params", [{}, {"resource": ""}])
-def test_missing_resource_is_400(imds, params):
-    response = get_token(imds, **params)
+def test_missing_resource_is_400(emulator_http, params):
+    response = get_token(emulator_http, **params)
     assert (response.status_code, response.json()) == (400, {
         "error": "invalid_request", "error_description": "Required query variable 'resource' is missing"})
 
 
 @pytest.mark.parametrize("resource", ["foo", "https://management.azure.com/.default", "management.azure.com"])
-def test_unknown_resource_is_entras_invalid_resource(imds, resource):
-    response = get_token(imds, resource=resource)
+def test_unknown_resource_is_entras_invalid_resource(emulator_http, resource):
+    response = get_token(emulator_http, resource=resource)
     assert response.status_code == 400
     body = response.json()
     assert (body["error"], body["error_codes"]) == ("invalid_resource", [500011])
@@ -169,8 +153,8 @@ def test_unknown_resource_is_entras_invalid_resource(imds, resource):
 
 
 @pytest.mark.parametrize("resource", ["https://vault.azure.net", "api://my-app", SYSTEM["clientId"]])
-def test_uris_and_app_ids_are_resources(imds, resource):
-    assert claims_of(get_token(imds, resource=resource).json())["aud"] == resource
+def test_uris_and_app_ids_are_resources(emulator_http, resource):
+    assert claims_of(get_token(emulator_http, resource=resource).json())["aud"] == resource
 
 
 # -- which identity without a selector --------------------------------------------------------
@@ -181,50 +165,51 @@ TWO_USERS = [USER, {"clientId": "11111111-aaaa-4bbb-8ccc-222222222222",
 
 
 def test_without_system_assigned_the_only_user_assigned_answers(imds_emulator_factory):
-    with with_identity({"tenantId": TENANT, "userAssigned": [USER]}, imds_emulator_factory) as imds:
-        assert get_token(imds, resource=ARM).json()["client_id"] == USER["clientId"]
+    with with_identity({"tenantId": TENANT, "userAssigned": [USER]}, imds_emulator_factory) as emulator_http:
+        assert get_token(emulator_http, resource=ARM).json()["client_id"] == USER["clientId"]
 
 
 def test_several_user_assigned_need_a_selector(imds_emulator_factory):
-    with with_identity({"tenantId": TENANT, "userAssigned": TWO_USERS}, imds_emulator_factory) as imds:
-        response = get_token(imds, resource=ARM)
+    two = {"tenantId": TENANT, "userAssigned": TWO_USERS}
+    with with_identity(two, imds_emulator_factory) as emulator_http:
+        response = get_token(emulator_http, resource=ARM)
         assert (response.status_code, response.json()) == (400, NOT_FOUND)
-        picked = get_token(imds, resource=ARM, client_id=TWO_USERS[1]["clientId"]).json()
+        picked = get_token(emulator_http, resource=ARM, client_id=TWO_USERS[1]["clientId"]).json()
         assert claims_of(picked)["oid"] == TWO_USERS[1]["objectId"]
 
 
 def test_no_identity_section_means_identity_not_found(imds_emulator_factory):
     emulator = imds_emulator_factory(profile="linux-2017", throttle=False)
-    with httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False) as imds:
+    with httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False) as emulator_http:
         for path in (catalog.IDENTITY_TOKEN_PATH, catalog.IDENTITY_INFO_PATH):
-            response = imds.get(path, params={"api-version": "2018-02-01", "resource": ARM})
+            response = emulator_http.get(path, params={"api-version": "2018-02-01", "resource": ARM})
             assert (response.status_code, response.json()) == (400, NOT_FOUND)
 
 
 def test_a_section_without_identities_still_has_a_tenant(imds_emulator_factory):
-    with with_identity({"tenantId": TENANT}, imds_emulator_factory) as imds:
-        assert get_token(imds, resource=ARM).json() == NOT_FOUND
-        info = imds.get(catalog.IDENTITY_INFO_PATH, params={"api-version": "2018-02-01"})
+    with with_identity({"tenantId": TENANT}, imds_emulator_factory) as emulator_http:
+        assert get_token(emulator_http, resource=ARM).json() == NOT_FOUND
+        info = emulator_http.get(catalog.IDENTITY_INFO_PATH, params={"api-version": "2018-02-01"})
         assert info.json() == {"tenantId": TENANT}
 
 
 # -- info, api-versions, the service's checks ---------------------------------------------------
 
 
-def test_info_is_the_tenant(imds):
-    response = imds.get(catalog.IDENTITY_INFO_PATH, params={"api-version": "2023-07-01"})
+def test_info_is_the_tenant(emulator_http):
+    response = emulator_http.get(catalog.IDENTITY_INFO_PATH, params={"api-version": "2023-07-01"})
     assert (response.status_code, response.json()) == (200, {"tenantId": TENANT})
 
 
 @pytest.mark.parametrize("version", ["2018-02-01", "2019-08-15", "2023-07-01", catalog.DEFAULT_API_VERSION])
-def test_identity_api_versions_from_2018_02_01_on(imds, version):
-    assert get_token(imds, version=version, resource=ARM).status_code == 200
+def test_identity_api_versions_from_2018_02_01_on(emulator_http, version):
+    assert get_token(emulator_http, version=version, resource=ARM).status_code == 200
 
 
 @pytest.mark.parametrize("version", [None, "2017-12-01", "2018-01-01", "latest"])
-def test_other_api_versions_are_refused_with_the_newest(imds, version):
+def test_other_api_versions_are_refused_with_the_newest(emulator_http, version):
     params = {"resource": ARM} if version is None else {"api-version": version, "resource": ARM}
-    response = imds.get(catalog.IDENTITY_TOKEN_PATH, params=params)
+    response = emulator_http.get(catalog.IDENTITY_TOKEN_PATH, params=params)
     assert response.status_code == 400
     assert response.json()["newest-versions"] == ["2025-04-07", "2024-07-17", "2024-03-15"]
 
@@ -236,17 +221,17 @@ def test_an_sdk_probe_without_the_metadata_header_gets_a_400_answer(emulator):
     assert response.status_code == 400 and "Required metadata header not specified" in response.text
 
 
-def test_post_is_405(imds):
-    response = imds.post(catalog.IDENTITY_TOKEN_PATH, params={"api-version": "2018-02-01", "resource": ARM})
+def test_post_is_405(emulator_http):
+    response = emulator_http.post(catalog.IDENTITY_TOKEN_PATH,
+                                  params={"api-version": "2018-02-01", "resource": ARM})
     assert (response.status_code, response.headers["Allow"]) == (405, "GET")
 
 
-def test_faults_reach_the_identity_endpoint(emulator, imds):
+def test_faults_reach_the_identity_endpoint(emulator, emulator_http):
     emulator.add_fault("410@" + catalog.IDENTITY_TOKEN_PATH)
-    assert [get_token(imds, resource=ARM).status_code for _ in range(2)] == [410, 200]
+    assert [get_token(emulator_http, resource=ARM).status_code for _ in range(2)] == [410, 200]
 
 
-@needs_family_hooks
 def test_missing_metadata_header_gets_the_identity_error_body(emulator):
     with httpx.Client(base_url=emulator.url, trust_env=False, timeout=5) as bare:
         response = get_token(bare, resource=ARM)
@@ -254,13 +239,13 @@ def test_missing_metadata_header_gets_the_identity_error_body(emulator):
         "error": "invalid_request", "error_description": "Required metadata header not specified"})
 
 
-@needs_family_hooks
 def test_identity_has_its_own_rate_limit_of_20_per_second(imds_emulator_factory):
     emulator = imds_emulator_factory(throttle=True)
-    with httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False) as imds:
-        statuses = [get_token(imds, resource=ARM).status_code for _ in range(21)]
-        throttled = get_token(imds, resource=ARM)
-        instance = imds.get(catalog.INSTANCE_PATH, params={"api-version": catalog.DEFAULT_API_VERSION})
+    with httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False) as emulator_http:
+        statuses = [get_token(emulator_http, resource=ARM).status_code for _ in range(21)]
+        throttled = get_token(emulator_http, resource=ARM)
+        instance = emulator_http.get(catalog.INSTANCE_PATH,
+                                     params={"api-version": catalog.DEFAULT_API_VERSION})
     assert statuses[:20] == [200] * 20  # more than the general 5 per second
     assert (throttled.status_code, throttled.json()) == (429, {
         "error": "invalid_request", "error_description": "Temporarily throttled, too many requests"})
@@ -344,8 +329,9 @@ def fuzz_target():
 @given(params=st.lists(st.tuples(PARAM_NAMES, PARAM_VALUES), max_size=4))
 def test_fuzz_the_token_endpoint_answers_json_and_never_5xx(fuzz_target, params):
     with httpx.Client(base_url=fuzz_target.url, headers={"Metadata": "true"}, trust_env=False,
-                      timeout=5) as imds:
-        response = imds.get(catalog.IDENTITY_TOKEN_PATH, params=[("api-version", "2018-02-01"), *params])
+                      timeout=5) as emulator_http:
+        response = emulator_http.get(catalog.IDENTITY_TOKEN_PATH,
+                                     params=[("api-version", "2018-02-01"), *params])
     body = response.json()
     assert response.status_code in (200, 400)
     if response.status_code == 200:
