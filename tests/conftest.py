@@ -74,7 +74,10 @@ class Run:
     """Invoke the CLI in-process the way a shell would."""
 
     def __init__(self):
-        self.runner = CliRunner()
+        try:  # click < 8.2 (the newest on Python 3.9) mixes stderr into stdout unless asked
+            self.runner = CliRunner(mix_stderr=False)
+        except TypeError:
+            self.runner = CliRunner()
 
     def __call__(self, *args: str, input: str = None, env: dict = None):
         return self.runner.invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
