@@ -482,7 +482,8 @@ def man_page(nodes: List[Node]) -> str:
            f'.TH {PROG.upper()} 1 "" "{PROG} {__version__}" "User Commands"',
            ".SH NAME", f"{PROG} \\- {roff(summary[:1].lower() + summary[1:])}", ".SH SYNOPSIS"]
     for node in nodes:
-        if node is root or not node.children:
+        runnable = not node.children or getattr(node.command, "invoke_without_command", False)
+        if node is root or runnable:
             usage = " ".join(node.command.collect_usage_pieces(node.ctx))
             out += [f"\\fB{roff(node.name)}\\fR {roff(usage)}", ".br"]
     out += [".SH DESCRIPTION", *_paragraphs(root.command.help), ".SH OPTIONS"]
