@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optiona
 from .errors import NotImdsError, UsageError
 
 if TYPE_CHECKING:
-    from .attested import Attested, Envelope
+    from .attested import Attested
+    from .pkcs7 import Envelope
 
 #: Metadata domain of each cloud; the signer must be named in it or below it.
 CLOUDS: Dict[str, str] = {
