@@ -6,8 +6,9 @@ with the JSON document attached and only the signer (leaf) certificate
 embedded (reference section 8).
 
 Showing the document needs only the standard library: imdsctl.pkcs7 takes
-the SignedData apart and reads the few certificate fields people are shown.  Verifying needs the optional ``cryptography`` package (the
-``attested`` extra) and lives in imdsctl.attested_verify.
+the SignedData apart and reads the few certificate fields people are shown.
+Verifying needs the optional ``cryptography`` package (the ``attested``
+extra) and lives in imdsctl.attested_verify.
 
 The nonce: the docs say "a 10-digit string", the API spec "up to 32 random
 alphanumeric characters".  imdsctl accepts 1 to 32 ASCII letters and digits

@@ -7,10 +7,11 @@ and turning errors into one-line messages and exit codes.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from typing import Any, Callable, List, NamedTuple, Optional
+from typing import Any, Callable, Iterator, List, NamedTuple, Optional
 
 import click
 
@@ -24,6 +25,8 @@ ENV_VARS = (
     ("IMDSCTL_API_VERSION", f"instance api-version (default {catalog.DEFAULT_API_VERSION}, or 'latest')"),
     ("IMDSCTL_TIMEOUT", "total time budget in seconds for all attempts (default 30)"),
     ("IMDSCTL_OUTPUT", "default output format"),
+    ("IMDSCTL_MAX_AGE", "answer get/compute/network from a snapshot younger than this (seconds)"),
+    ("IMDSCTL_CACHE_DIR", "where snapshots are kept (default: a private runtime directory)"),
     ("NO_COLOR", "when set, never colour output"),
 )
 
@@ -168,7 +171,8 @@ def imds_command(fn: Optional[Callable[..., Any]] = None, *, timeout: float = 30
                   show_default=True, metavar="URL", help="IMDS base URL.")
     @click.option("--api-version", envvar="IMDSCTL_API_VERSION", metavar="VERSION",
                   help=api_version_help)
-    @click.option("--timeout", envvar="IMDSCTL_TIMEOUT", type=click.FloatRange(min=0, min_open=True),
+    @click.option("--timeout", envvar="IMDSCTL_TIMEOUT",
+                  type=click.FloatRange(min=0, min_open=True, max=86400),
                   default=timeout, show_default=True, metavar="SECONDS",
                   help="Total time budget for all attempts and retries.")
     @click.option("-o", "--output", envvar="IMDSCTL_OUTPUT", type=click.Choice(FORMATS),
@@ -203,17 +207,15 @@ def imds_command(fn: Optional[Callable[..., Any]] = None, *, timeout: float = 30
             fail(err, debug)
         except KeyboardInterrupt:
             fail(Interrupted("interrupted"), debug)
-        except BrokenPipeError:  # the reader went away (`| head`): not an error
-            _silence_stdout()
-            raise click.exceptions.Exit(ExitCode.OK) from None
-        except (click.ClickException, click.exceptions.Exit):
+        except (click.ClickException, click.exceptions.Exit, BrokenPipeError):
             raise
         except Exception as exc:  # a bug: say so in one line, traceback only with --debug
             if debug:
                 import traceback
 
                 traceback.print_exc()
-            fail(ImdsctlError(f"internal error: {type(exc).__name__}: {exc}",
+            # The exception's text may quote data (even a token): only --debug shows it.
+            fail(ImdsctlError(f"internal error: {type(exc).__name__}" + (f": {exc}" if debug else ""),
                               "this is a bug in imdsctl; rerun with --debug and report it"), debug)
 
     return command
@@ -271,6 +273,14 @@ class ImdsGroup(click.Group):
             self.add_command(getattr(importlib.import_module(module), attr), name)
         return super().get_command(ctx, name)
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        with _quiet_when_the_reader_goes():  # `imdsctl --help | head`
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with _quiet_when_the_reader_goes():  # every subcommand, its --help included
+            return super().invoke(ctx)
+
     def main(self, args: Any = None, prog_name: Optional[str] = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         """Run with one-line errors: usage errors exit 2, Ctrl-C exits 130."""
@@ -298,13 +308,18 @@ class ImdsGroup(click.Group):
         sys.exit(int(code))
 
 
-def _silence_stdout() -> None:
-    """After EPIPE, point stdout at /dev/null so the final flush is quiet."""
+@contextlib.contextmanager
+def _quiet_when_the_reader_goes() -> Iterator[None]:
+    """A closed stdout pipe (`| head`) ends the command with exit 0, not an error:
+    stdout then points at /dev/null so that the final flush is quiet too."""
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+        yield
+    except BrokenPipeError:
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        raise click.exceptions.Exit(ExitCode.OK) from None
 
 
 @click.group("imdsctl", cls=ImdsGroup, epilog=EPILOG,

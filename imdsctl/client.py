@@ -42,6 +42,7 @@ from .errors import (
     UnavailableError,
     UnreachableError,
     UsageError,
+    one_line,
 )
 
 DEFAULT_TIMEOUT = 30.0
@@ -68,16 +69,16 @@ class Answer:
 
 
 def _error_text(body: Any) -> str:
-    """The message inside an IMDS error body ({"error"} or OAuth style)."""
+    """The message inside an IMDS error body ({"error"} or OAuth style), on one
+    line, without control characters, at most 200 characters: it goes to stderr."""
+    text = None
     if isinstance(body, dict):
         parts = [str(body[k]) for k in ("error", "error_description") if body.get(k)]
-        if parts:
-            return ": ".join(parts)
-    if isinstance(body, (bytes, str)):
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-        text = " ".join(text.split())
-        return text[:200] + ("..." if len(text) > 200 else "")
-    return json.dumps(body)[:200]
+        text = ": ".join(parts) if parts else None
+    if text is None:
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else \
+            body if isinstance(body, str) else json.dumps(body)
+    return one_line(text)
 
 
 def _looks_like_html(content_type: str, raw: bytes) -> bool:
@@ -118,8 +119,8 @@ class ImdsClient:
         if url.scheme not in ("http", "https") or not url.hostname:
             raise UsageError(f"endpoint {endpoint!r} is not an http:// URL",
                              "pass e.g. --endpoint http://127.0.0.1:8169")
-        if timeout <= 0:
-            raise UsageError(f"timeout must be positive, got {timeout}")
+        if not 0 < timeout < float("inf"):  # also refuses NaN
+            raise UsageError(f"timeout must be a positive number of seconds, got {timeout}")
         self.endpoint = endpoint
         self._explicit_version = api_version not in (None, "")
         self._api_version = api_version or catalog.DEFAULT_API_VERSION
@@ -135,7 +136,8 @@ class ImdsClient:
             transport = httpx.HTTPTransport(verify=endpoint.startswith("https://"), retries=0)
         self._http = httpx.Client(
             base_url=endpoint,
-            headers={"Metadata": "true", "User-Agent": f"imdsctl/{__version__}"},
+            headers={"Metadata": "true", "User-Agent": f"imdsctl/{__version__}",
+                     "Accept-Encoding": "identity"},
             trust_env=False,
             follow_redirects=False,
             transport=transport,
@@ -178,7 +180,7 @@ class ImdsClient:
         """The api-versions IMDS offers, oldest first."""
         answer = self.request("GET", catalog.VERSIONS_PATH, versioned=False)
         versions = answer.body.get("apiVersions") if isinstance(answer.body, dict) else None
-        if not isinstance(versions, list) or not all(isinstance(v, str) for v in versions):
+        if not isinstance(versions, list) or not versions or not all(isinstance(v, str) for v in versions):
             raise NotImdsError(
                 f"GET {catalog.VERSIONS_PATH} returned JSON without an apiVersions list",
                 "something other than IMDS may be answering on " + self.endpoint)
@@ -207,6 +209,9 @@ class ImdsClient:
     ) -> Answer:
         """Send one logical request (with retries) and return a validated Answer.
 
+        ``expect``: "json" (the body must be JSON), "text" (UTF-8 text, for
+        format=text leaves) or "any" (any 2xx is success and the body is left
+        as bytes: answers nobody reads, such as a scheduled-events POST).
         ``api_version`` overrides the instance api-version for endpoint
         families with their own version sets (scheduled events, identity).
         """
@@ -302,6 +307,10 @@ class ImdsClient:
             # Something listens and began to answer: a broken IMDS, not an absent one.
             reason = f"connection dropped or answer truncated ({_short(exc)})"
             raise _Retryable(reason, ImdsHttpError(reason, url=url)) from None
+        except httpx.DecodingError as exc:
+            raise NotImdsError(f"the answer to {method} {path} could not be decoded ({_short(exc)})",
+                               "IMDS sends plain bodies: something else is answering on "
+                               + self.endpoint) from None
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise UsageError(f"bad endpoint {self.endpoint!r}: {_short(exc)}") from None
         elapsed = self._clock() - started
@@ -316,6 +325,8 @@ class ImdsClient:
                                f"over the {self.max_body}-byte cap: not an IMDS answer")
         chunks, size = [], 0
         for chunk in resp.iter_bytes():
+            if self.remaining() <= 0:  # a read timeout bounds each read, not a trickle of them
+                raise httpx.ReadTimeout("the answer trickled in past the time budget")
             size += len(chunk)
             if size > self.max_body:
                 raise NotImdsError(f"the answer to {resp.request.method} {url} is over the "
@@ -338,6 +349,8 @@ class ImdsClient:
                 f"{where} got an HTML page (HTTP {status}) instead of IMDS's JSON",
                 "a proxy, captive portal or local web server is answering on " + self.endpoint)
         body: Any = raw
+        if 200 <= status < 300 and expect == "any":  # an answer whose body nobody reads
+            return Answer(status, resp.headers, raw, elapsed)
         if status == 200 and expect == "text":
             try:
                 body = raw.decode("utf-8")

@@ -43,6 +43,13 @@ def exit_code_text(indent: str = "  ") -> str:
     return "\n".join(f"{indent}{int(code):<4}{meaning}" for code, meaning in EXIT_CODES)
 
 
+def one_line(text: str, limit: int = 200) -> str:
+    """Words from a server, fit for an error line: one line, no control
+    characters (no forged second line, no terminal escapes), ``limit`` at most."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
 class ImdsctlError(Exception):
     """Base of every expected failure. ``str(err)`` is the one-line message;
     ``hint`` an optional second line telling the user what to try."""

@@ -76,7 +76,7 @@ def fetch(client: Any, version: str) -> Dict[str, Any]:
 def acknowledge(client: Any, version: str, event_ids: Sequence[str]) -> None:
     """POST StartRequests for ``event_ids``: IMDS may start them before NotBefore.
     IMDS's answer body is undocumented and ignored."""
-    client.request("POST", catalog.SCHEDULED_EVENTS_PATH, api_version=version,
+    client.request("POST", catalog.SCHEDULED_EVENTS_PATH, api_version=version, expect="any",
                    json_body={"StartRequests": [{"EventId": i} for i in event_ids]})
 
 
@@ -215,7 +215,6 @@ def ack(imds: Session, event_ids: Sequence[str], force: bool) -> Any:
             raise NotFoundError(f"no scheduled event {', '.join(missing)} in the current document",
                                 "'imdsctl events list' shows the current ids; --force sends them anyway")
         chosen = list({listed[i.upper()]["EventId"]: listed[i.upper()] for i in wanted}.values())
-    imds.client.reset_budget()
     acknowledge(imds.client, version, [e["EventId"] for e in chosen])
     return view(imds, chosen, chosen, "")
 

@@ -28,7 +28,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import click
 
-from . import events
+from . import events, output
 from .errors import ImdsctlError, UnavailableError, UnreachableError
 
 Record = Dict[str, Any]
@@ -203,7 +203,7 @@ class Watcher:
             return
         record = {"change": change, "DocumentIncarnation": self.incarnation, "event": event}
         if self.query is not None:
-            value = self.query.search(record)
+            value = output.apply_query(self.query, record)
             line = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         elif self.human:
             line = human_line(change, event, time.time())
@@ -254,9 +254,10 @@ class Watcher:
 
 
 def hook_environment(event: Record, incarnation: Optional[int]) -> Dict[str, str]:
-    """The IMDS_* variables a hook sees: the event's fields, "" when absent."""
+    """The IMDS_* variables a hook sees: the event's fields, "" when absent (a
+    NUL, which no environment can hold, becomes a space; stdin has the JSON)."""
     def text(value: Any) -> str:
-        return "" if value is None else str(value)
+        return "" if value is None else str(value).replace("\0", " ")
 
     return {
         "IMDS_EVENT_ID": text(event.get("EventId")),

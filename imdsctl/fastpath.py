@@ -17,10 +17,10 @@ import os
 import sys
 from typing import Dict, List, Mapping, Optional, Tuple
 
-_COMMANDS = ("get", "compute", "network")
-#: Options the fast path understands, each taking one value.
-_VALUED = {"--endpoint", "--api-version", "--timeout", "-o", "--output", "--prefix", "--max-age",
-           "--nic", "--ip", "--mac"}
+#: The options of each command the fast path answers, each taking one value
+#: (as the click commands define them: anything else is the CLI's to refuse).
+_SHARED = {"--endpoint", "--api-version", "--timeout", "-o", "--output", "--prefix", "--max-age"}
+_VALUED = {"get": _SHARED, "compute": _SHARED, "network": _SHARED | {"--nic", "--ip", "--mac"}}
 
 
 class _Snapshot:
@@ -45,8 +45,9 @@ class _Snapshot:
 
 def _parse(argv: List[str]) -> Optional[Tuple[str, List[str], Dict[str, str]]]:
     """(command, positionals, options) for a command line of the plain form."""
-    if not argv or argv[0] not in _COMMANDS:
+    if not argv or argv[0] not in _VALUED:
         return None
+    valued = _VALUED[argv[0]]
     positionals: List[str] = []
     options: Dict[str, str] = {}
     words = iter(argv[1:])
@@ -54,8 +55,8 @@ def _parse(argv: List[str]) -> Optional[Tuple[str, List[str], Dict[str, str]]]:
         if not word.startswith("-") or word == "-":
             positionals.append(word)
             continue
-        name, eq, value = word.partition("=")
-        if name not in _VALUED:
+        name, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
+        if name not in valued:
             return None
         if not eq:
             value = next(words, None)

@@ -21,7 +21,15 @@ from click.core import ParameterSource
 
 from . import catalog
 from .cli import Session, imds_command
-from .errors import ImdsctlError, ImdsNotFoundError, NotImdsError, RefusedError, UnavailableError, UsageError
+from .errors import (
+    ImdsctlError,
+    ImdsNotFoundError,
+    NotImdsError,
+    RefusedError,
+    UnavailableError,
+    UsageError,
+    one_line,
+)
 
 #: What the token endpoint's callers retry (DOC-MI, azure-identity): 404 and 410
 #: while IMDS updates, 429 throttled, 5xx.
@@ -191,7 +199,7 @@ def _explain(err: RefusedError, path: str, version: str, selector: Optional[Tupl
              resource: Optional[str]) -> ImdsctlError:
     """A refusal of the identity endpoint, in words: which identity, which resource, what to do."""
     body = err.body if isinstance(err.body, dict) else {}
-    code, description = str(body.get("error", "")), " ".join(str(body.get("error_description", "")).split())
+    code, description = (one_line(str(body.get(key, ""))) for key in ("error", "error_description"))
     said = f"{err.status} {': '.join(part for part in (code, description) if part)}".strip()
     kwargs = dict(status=err.status, body=err.body, url=err.url)
     if err.status == 400 and description.startswith("Identity not found"):

@@ -71,6 +71,24 @@ def compile_query(expression: str):
         raise ValueError(f"invalid JMESPath query {expression!r}: {message}") from None
 
 
+def apply_query(query: Any, value: Any) -> Any:
+    """Run a compiled JMESPath query; a query that fails on this data is a usage
+    error whose message names the function and types, never the value (it may
+    be a secret, such as an access token)."""
+    from jmespath.exceptions import JMESPathError, JMESPathTypeError
+
+    from .errors import UsageError
+
+    try:
+        return query.search(value)
+    except JMESPathTypeError as exc:
+        raise UsageError(f"--query failed: {exc.function_name}() expects {' or '.join(exc.expected_types)}, "
+                         f"got {exc.actual_type}", "fix the --query expression") from None
+    except JMESPathError as exc:
+        raise UsageError(f"--query failed: {' '.join(str(exc).split())}",
+                         "fix the --query expression") from None
+
+
 def default_format(value: Any, stream: TextIO) -> str:
     if is_scalar(value):
         return "text"
@@ -93,7 +111,7 @@ def render(value: Any, output: Optional[str] = None, query: Any = None, *,
         stream.flush()
         return
     if query is not None:
-        value = query.search(value)
+        value = apply_query(query, value)
         env_base = ""
     fmt = output or default_format(value, stream)
     if fmt == "env":

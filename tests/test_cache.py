@@ -189,6 +189,9 @@ def test_fast_path_prints_what_the_cli_prints(run, imds_emulator, capsys, argv):
     ["compute", "vm-id", "--max-age", "60", "-o", "xml"],
     ["network", "mac", "--max-age", "60", "--nic", "x"],
     ["versions", "--max-age", "60"],
+    ["compute", "vm-id", "--max-age", "60", "--mac", "zz"],  # options the command does not have
+    ["get", "compute/vmId", "--max-age", "60", "--nic", "1"],
+    ["compute", "vm-id", "--max-age", "60", "-o=json"],       # click reads "=json" as the value
 ])
 def test_fast_path_leaves_the_rest_to_the_cli(run, imds_emulator, capsys, argv):
     ok(run("get", "--max-age", "60"))

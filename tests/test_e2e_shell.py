@@ -155,3 +155,54 @@ def test_a_leaf_query_imports_only_what_it_uses(env):
     loaded = set(result.stderr.split())
     assert {"httpx", "click"} <= loaded
     assert not loaded & {"rich", "yaml", "jmespath", "anyio", "pygments", "httpx._main"}
+
+
+def test_a_trickling_answer_cannot_outlast_the_budget(env):
+    """A server that sends one byte every 0.2 s: --timeout 1 ends it after about a second."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n")
+                for _ in range(100):
+                    if stop.wait(0.2):
+                        break
+                    try:
+                        conn.sendall(b"x")
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    env["IMDSCTL_ENDPOINT"] = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    started = time.monotonic()
+    try:
+        result = sh(["compute", "vm-id", "--timeout", "1"], env)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        listener.close()
+    assert time.monotonic() - started < 4
+    assert result.returncode == 6 and "timed out waiting for the answer" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["compute", "--help"], ["emulator", "profiles"],
+                                  ["get", "-o", "text"]])
+def test_a_closed_pipe_exits_0_for_every_command(env, args):
+    proc = subprocess.Popen([IMDSCTL, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert (proc.wait(timeout=60), stderr) == (0, b"")

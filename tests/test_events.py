@@ -542,3 +542,17 @@ def test_a_hook_killed_by_a_signal_is_a_failure(capsys):
     watcher(client, hook="kill -9 $$", approve=True, once=True)[0].run()
     assert client.posts == []
     assert "was killed by signal 9; not acknowledging" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("status,body", [(200, b""), (204, b""), (200, b"accepted")])
+def test_ack_ignores_the_undocumented_answer_body(run, imds, status, body):
+    imds.add_response(url=url(), json=doc(2, event()))
+    imds.add_response(url=url(), method="POST", status_code=status, content=body)
+    ok(run("events", "ack", ID1, "-o", "json"))
+    assert posted(imds) == {"StartRequests": [{"EventId": ID1}]}
+
+
+def test_hook_environment_survives_a_nul_in_event_data():
+    env = hook_environment({**event(), "Description": "bad\x00byte"}, 3)
+    assert env["IMDS_EVENT_DESCRIPTION"] == "bad byte"
+    assert all("\0" not in value for value in env.values())

@@ -275,7 +275,7 @@ def test_token_internal_error_exits_1_without_the_token(imds, run, monkeypatch):
     monkeypatch.setattr(identity_module, "_on_terminal", broken)
     imds.add_response(json=ANSWER)
     result = ok(run(*token()), 1)
-    assert result.stderr.startswith("imdsctl: internal error: RuntimeError: boom")
+    assert result.stderr.startswith("imdsctl: internal error: RuntimeError\n")
     assert SECRET not in result.stderr and result.stdout == ""
 
 
@@ -331,3 +331,10 @@ def test_identity_help_lists_both_commands(run):
     result = ok(run("identity", "--help"))
     assert "token" in result.stdout and "info" in result.stdout and "20 token requests" in result.stdout
     assert "-q access_token -o tsv" in ok(run("identity", "token", "--help")).stdout
+
+
+def test_a_query_that_fails_on_the_token_exits_2_without_quoting_it(imds, run):
+    imds.add_response(json=ANSWER)
+    result = ok(run(*token("-q", "abs(access_token)")), 2)
+    assert result.stderr.startswith("imdsctl: --query failed: abs() expects number, got string")
+    assert SECRET not in result.stderr and result.stdout == ""
