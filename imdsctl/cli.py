@@ -292,6 +292,10 @@ class ImdsGroup(click.Group):
         except click.exceptions.Exit as exc:
             code = exc.exit_code
         except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:
+                # `imdsctl` or `imdsctl events` alone: the help, as click 8.1 and az give it
+                click.echo(exc.ctx.get_help())
+                return self._exit(ExitCode.OK, standalone_mode)
             path = " ".join(["imdsctl", *exc.ctx.command_path.split()[1:]]) if exc.ctx else "imdsctl"
             hint = f"see '{path} --help'"
             click.echo(f"imdsctl: {exc.format_message()}", err=True)
@@ -303,6 +307,10 @@ class ImdsGroup(click.Group):
         except (KeyboardInterrupt, click.exceptions.Abort):
             click.echo("imdsctl: interrupted", err=True)
             code = ExitCode.INTERRUPTED
+        return self._exit(code, standalone_mode)
+
+    @staticmethod
+    def _exit(code: int, standalone_mode: bool) -> int:
         if not standalone_mode:
             return int(code)
         sys.exit(int(code))

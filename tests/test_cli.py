@@ -458,3 +458,10 @@ def test_an_error_body_cannot_forge_a_second_line(imds, run):
     result = ok(run("compute", "vm-id"), 4)
     assert result.stderr == ("imdsctl: IMDS refused GET /metadata/instance/compute/vmId: "
                              "403 Forbidden: first line imdsctl: all good [2J\n")
+
+
+@pytest.mark.parametrize("args", [[], ["events"], ["identity"], ["emulator"]])
+def test_a_group_alone_prints_its_help(run, args):
+    result = ok(run(*args))
+    assert result.stdout.startswith(f"Usage: {' '.join(['imdsctl', *args])} [OPTIONS] COMMAND")
+    assert result.stderr == ""
