@@ -93,6 +93,12 @@ class ImdsClient:
     single fall-back to the newest version IMDS lists if it refuses that one;
     ``"latest"`` resolves the newest from /metadata/versions; any other value
     is used as given and never changed.
+
+    ``connect_attempts``: fail fast off Azure, be patient on it. While nothing
+    has answered yet, this many failed connections (refused, unreachable, or
+    timed out) end the request as unreachable before the budget does; once
+    anything has answered, connection errors are retried until the budget
+    ends. None retries them for the whole budget (``imdsctl wait``).
     """
 
     def __init__(
@@ -105,6 +111,7 @@ class ImdsClient:
         debug: Optional[Callable[[str], None]] = None,
         max_body: int = MAX_BODY,
         transport: Optional[httpx.BaseTransport] = None,
+        connect_attempts: Optional[int] = 3,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
@@ -131,6 +138,8 @@ class ImdsClient:
         self.max_body = max_body
         self._sleep, self._clock, self._jitter = sleep, clock, jitter
         self._deadline = clock() + self.timeout
+        self.connect_attempts = connect_attempts
+        self._answered = False  #: whether anything has answered an HTTP request yet
         if transport is None:
             # IMDS is plain HTTP: skip loading a CA bundle unless someone points us at https.
             transport = httpx.HTTPTransport(verify=endpoint.startswith("https://"), retries=0)
@@ -244,11 +253,11 @@ class ImdsClient:
 
     def _with_retries(self, method: str, path: str, query: Dict[str, str], expect: str,
                       json_body: Any, retry_statuses: frozenset) -> Answer:
-        attempt = 0
+        attempt, refused, started = 0, 0, self._clock()
         answered: Optional[ImdsHttpError] = None  # the last failure IMDS itself caused
+        where = f"{method} {path}"
         while True:
             remaining = self.remaining()
-            where = f"{method} {path}"
             try:
                 if remaining <= 0:
                     raise _BudgetSpent()
@@ -256,6 +265,7 @@ class ImdsClient:
                                      retry_statuses)
             except _Retryable as failure:
                 reason, retry_after = failure.reason, failure.retry_after
+                refused = refused + 1 if failure.connect else 0
                 if failure.http_error is not None:
                     answered = failure.http_error
             except _BudgetSpent:
@@ -265,21 +275,23 @@ class ImdsClient:
             if retry_after is not None:
                 delay = max(delay, retry_after)
             remaining = self.remaining()
-            if delay >= remaining:
-                self._say(f"giving up on {where} after {attempt} attempt(s): {reason}; "
+            absent = not self._answered and self.connect_attempts is not None \
+                and refused >= self.connect_attempts
+            if delay >= remaining or absent:
+                spent = f"{attempt} attempt(s) in {self._clock() - started:.1f}s"
+                self._say(f"giving up on {where}: {reason}; {spent}, "
                           f"{max(remaining, 0):.2f}s of the {self.timeout:g}s budget left")
-                spent = f"{self.timeout:g}s"
                 if answered is not None:
                     raise UnavailableError(
-                        f"IMDS kept failing for {where} ({reason}; {attempt} attempt(s) in {spent})",
+                        f"IMDS kept failing for {where} ({reason}; {spent})",
                         "IMDS may be updating (410 lasts up to 70 s) or throttling: "
                         "wait and retry, or raise --timeout",
                         status=answered.status, body=answered.body, url=answered.url)
                 raise UnreachableError(
-                    f"IMDS at {self.endpoint} did not answer {where}: {reason} "
-                    f"({attempt} attempt(s) in {spent})",
-                    "not on an Azure VM, or no route to 169.254.169.254 "
-                    "(firewall, missing route, not the primary NIC), or raise --timeout")
+                    f"IMDS at {self.endpoint} did not answer {where}: {reason} ({spent})",
+                    "not on an Azure VM, or no route to 169.254.169.254 (firewall, missing "
+                    "route, not the primary NIC); "
+                    + ("at boot, 'imdsctl wait' waits for IMDS" if absent else "or raise --timeout"))
             self._say(f"retrying {where} in {delay:.2f}s ({reason}; attempt {attempt + 1}, "
                       f"{remaining:.2f}s left)")
             self._sleep(delay)
@@ -295,13 +307,13 @@ class ImdsClient:
                 url = str(resp.request.url)
                 raw = self._read_capped(resp, url)
         except httpx.TimeoutException as exc:
-            what = "timed out connecting" if isinstance(exc, httpx.ConnectTimeout) \
-                else "timed out waiting for the answer"
+            connect = isinstance(exc, httpx.ConnectTimeout)
+            what = "timed out connecting" if connect else "timed out waiting for the answer"
             self._record(method, url, what, started)
-            raise _Retryable(what) from None
+            raise _Retryable(what, connect=connect) from None
         except httpx.ConnectError as exc:
             self._record(method, url, "connect error", started)
-            raise _Retryable(f"cannot connect ({_short(exc)})") from None
+            raise _Retryable(f"cannot connect ({_short(exc)})", connect=True) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             self._record(method, url, "dropped", started)
             # Something listens and began to answer: a broken IMDS, not an absent one.
@@ -314,6 +326,7 @@ class ImdsClient:
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise UsageError(f"bad endpoint {self.endpoint!r}: {_short(exc)}") from None
         elapsed = self._clock() - started
+        self._answered = True
         self._record(method, url, str(resp.status_code), started)
         self._say(f"{method} {url} -> {resp.status_code} ({elapsed * 1000:.1f} ms, {len(raw)} bytes)")
         return self._validate(method, path, url, resp, raw, expect, elapsed, retry_statuses)
@@ -389,9 +402,10 @@ class ImdsClient:
 
 class _Retryable(Exception):
     def __init__(self, reason: str, http_error: Optional[ImdsHttpError] = None,
-                 retry_after: Optional[float] = None):
+                 retry_after: Optional[float] = None, connect: bool = False):
         super().__init__(reason)
         self.reason, self.http_error, self.retry_after = reason, http_error, retry_after
+        self.connect = connect  #: the connection itself failed (nothing listening, no route)
 
 
 class _BudgetSpent(Exception):

@@ -26,6 +26,7 @@ def wait(imds: Session) -> Any:
     from .client import RETRY_STATUSES
 
     client = imds.client
+    client.connect_attempts = None  # at boot the network may come up late: the whole budget
     with spinner(f"waiting for IMDS at {client.endpoint} (up to {client.timeout:g}s)"):
         answer = client.request("GET", f"{catalog.INSTANCE_PATH}/compute/vmId",
                                 params={"format": "text"}, expect="text",

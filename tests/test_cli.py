@@ -465,3 +465,12 @@ def test_a_group_alone_prints_its_help(run, args):
     result = ok(run(*args))
     assert result.stdout.startswith(f"Usage: {' '.join(['imdsctl', *args])} [OPTIONS] COMMAND")
     assert result.stderr == ""
+
+
+def test_off_azure_a_command_fails_fast_not_after_its_budget(run):
+    import time
+
+    started = time.monotonic()
+    result = ok(run("compute", "vm-id"), 6)  # the guard's closed loopback port, default 30 s budget
+    assert time.monotonic() - started < 5
+    assert "3 attempt(s)" in result.stderr

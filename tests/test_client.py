@@ -283,3 +283,29 @@ def test_reset_budget_starts_a_new_budget(httpx_mock, make, fake_time):
     assert client.remaining() == 5
     client.reset_budget(60)
     assert client.remaining() == 60 and client.leaf("compute/vmId") == VMID
+
+
+def test_nothing_listening_fails_fast_instead_of_spending_the_budget(httpx_mock, make, fake_time):
+    httpx_mock.add_exception(httpx.ConnectError("Connection refused"), is_reusable=True)
+    with pytest.raises(UnreachableError, match=r"3 attempt\(s\)"):
+        make(timeout=30).leaf("compute/vmId")
+    assert len(httpx_mock.get_requests()) == 3
+    assert sum(fake_time.sleeps) < 2
+
+
+def test_once_imds_has_answered_connection_errors_are_retried_for_the_budget(httpx_mock, make, fake_time):
+    httpx_mock.add_response(url=VMID_URL, text=VMID)
+    httpx_mock.add_exception(httpx.ConnectError("Connection refused"), is_reusable=True)
+    client = make(timeout=20)
+    assert client.leaf("compute/vmId") == VMID
+    with pytest.raises(UnreachableError):
+        client.leaf("compute/vmId")
+    assert len(httpx_mock.get_requests()) > 5
+    assert sum(fake_time.sleeps) > 10
+
+
+def test_patient_clients_retry_connection_errors_for_the_budget(httpx_mock, make, fake_time):
+    httpx_mock.add_exception(httpx.ConnectTimeout("timed out"), is_reusable=True)
+    with pytest.raises(UnreachableError):
+        make(timeout=20, connect_attempts=None).leaf("compute/vmId")
+    assert len(httpx_mock.get_requests()) > 5
