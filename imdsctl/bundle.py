@@ -121,7 +121,7 @@ def collect(imds: Session, target: Optional[str], archive_format: Optional[str],
     Prints a summary: file, size, entries, redactions and failures.
     """
     fmt, path = _target(target, archive_format)
-    support.host_port(imds.settings.endpoint)  # a malformed endpoint is a usage error up front
+    imds.client  # noqa: B018 - a malformed endpoint is a usage error up front (ImdsClient checks it)
     redacting = not no_redact
     if not redacting:
         support.note("warning: --no-redact: the bundle keeps userData, SSH keys, the admin user "

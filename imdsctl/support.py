@@ -27,7 +27,6 @@ from urllib.parse import urlsplit
 import click
 
 from . import __version__, catalog
-from .errors import UsageError
 
 #: The address of the real IMDS, whatever --endpoint says.
 IMDS_ADDRESS = catalog.DEFAULT_ENDPOINT.split("//", 1)[1]
@@ -46,14 +45,10 @@ COMMAND_TIMEOUT = 2.0  # seconds for `ip`/`route`: a table lookup, never a netwo
 
 
 def host_port(url: str) -> Tuple[str, int]:
-    """The host and port an endpoint URL names; UsageError for a port that is not one."""
+    """The host and port an endpoint URL names (ImdsClient has already refused
+    a malformed one, so this only reads it)."""
     parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        raise UsageError(f"endpoint {url!r} has no valid port",
-                         "pass e.g. --endpoint http://127.0.0.1:8169") from None
-    return parts.hostname or "", port or (443 if parts.scheme == "https" else 80)
+    return parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
 
 
 # -- proxy variables -------------------------------------------------------------
