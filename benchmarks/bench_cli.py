@@ -6,7 +6,7 @@ the ratio to imdsctl, and imdsctl's peak memory (ru_maxrss of the child).
 
     python benchmarks/bench_cli.py [--runs N]
 
-Targets (README): a single leaf at least 30% faster than the naive
+Targets (checked here): a single leaf at least 30% faster than the naive
 `python -c "import click, httpx; httpx.get(...)"`; ten fields in one call at
 least 30% faster than ten curl|jq calls; peak memory under 30 MiB; a cached
 leaf (--max-age, a snapshot hit) at most 5x a curl call. Exit 1 if a target is

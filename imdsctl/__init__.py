@@ -1,24 +1,29 @@
 """imdsctl: read the Azure Instance Metadata Service (IMDS), and emulate it.
 
-Public Python API::
+Public Python API (the command line is a thin layer over it)::
 
-    from imdsctl import ImdsClient
-    with ImdsClient() as imds:
-        print(imds.leaf("compute/vmId"))
+    from imdsctl import Session, views
+    with Session(timeout=10) as imds:
+        print(views.compute(imds, "vm-id").data)
+
+``Session`` and ``Settings`` (imdsctl.session), ``ImdsClient`` (the HTTP
+client alone), ``Result`` (what the domain modules return),
+``ImdsctlError`` and ``ExitCode``; the domain modules are submodules:
+views, events, watch, identity, attested, wait, collect, doctor, diff.
+Names are imported lazily: ``import imdsctl`` imports nothing else.
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "ImdsClient", "ImdsctlError", "ExitCode"]
+__all__ = ["__version__", "ExitCode", "ImdsClient", "ImdsctlError", "Result", "Session", "Settings"]
+
+_HOMES = {"ImdsClient": "client", "ImdsctlError": "errors", "ExitCode": "errors", "Result": "output",
+          "Session": "session", "Settings": "session"}
 
 
-def __getattr__(name):  # lazy: `import imdsctl` must not import httpx
-    if name == "ImdsClient":
-        from .client import ImdsClient
+def __getattr__(name):
+    if name in _HOMES:
+        import importlib
 
-        return ImdsClient
-    if name in ("ImdsctlError", "ExitCode"):
-        from . import errors
-
-        return getattr(errors, name)
+        return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
     raise AttributeError(name)

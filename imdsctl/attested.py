@@ -1,14 +1,15 @@
-"""imdsctl attested: the VM's signed attested document, shown or verified.
+"""The VM's signed attested document, shown or verified
+(https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#attested-data).
 
 ``GET /metadata/attested/document?api-version=...&nonce=...`` answers
 ``{"encoding": "pkcs7", "signature": "<base64>"}``: a DER PKCS#7 SignedData
 with the JSON document attached and only the signer (leaf) certificate
-embedded (reference section 8).
+embedded.
 
 Showing the document needs only the standard library: imdsctl.pkcs7 takes
 the SignedData apart and reads the few certificate fields people are shown.
 Verifying needs the optional ``cryptography`` package (the ``attested``
-extra) and lives in imdsctl.attested_verify.
+extra); its checks live in imdsctl.attested_verify.
 
 The nonce: the docs say "a 10-digit string", the API spec "up to 32 random
 alphanumeric characters".  imdsctl accepts 1 to 32 ASCII letters and digits
@@ -24,20 +25,21 @@ import functools
 import json
 import re
 import secrets
-import sys
-from typing import Any, Dict, NamedTuple, Optional
-
-import click
-from click.core import ParameterSource
+from typing import Any, Dict, NamedTuple, Optional, TextIO
 
 from . import catalog
-from .attested_verify import CLOUDS
-from .cli import Session, Verdict, imds_command
 from .errors import ExitCode, NotImdsError
-from .output import default_format
+from .output import Result
 from .pkcs7 import DATA, Envelope, Malformed, describe, parse_envelope
 
 NONCE = re.compile(r"[A-Za-z0-9]{1,32}")
+
+
+def check_nonce(value: str) -> str:
+    """``value`` when it is 1 to 32 ASCII letters and digits; ValueError otherwise."""
+    if not NONCE.fullmatch(value):
+        raise ValueError(f"{value!r} is not 1 to 32 letters and digits (e.g. 4829175630)")
+    return value
 
 # -- decoding IMDS's answer ---------------------------------------------------------------
 
@@ -71,117 +73,31 @@ def decode(body: Any, where: str) -> Attested:
     return Attested(body["signature"], envelope, document, signer)
 
 
-# -- the commands ----------------------------------------------------------------------------
-
-_ASKED = "  3-6  IMDS could not be asked, as for every command (see 'imdsctl --help')\n"
-SHOW_EXITS = ("\b\nExit codes:\n  0    success\n"
-              "  2    usage: a --nonce that is not 1 to 32 letters and digits\n" + _ASKED
-              + "  7    the answer is not an attested document")
-VERIFY_EXITS = ("\b\nExit codes:\n  0    verified: every check passed or was skipped\n"
-                "  2    usage: a bad --nonce, an unusable --ca-file or --file, or the\n"
-                "       'attested' extra (cryptography) not installed\n" + _ASKED
-                + "  7    not a genuine IMDS document: it cannot be decoded, or a check failed")
+# -- what the commands do -------------------------------------------------------------------
 
 
-def _nonce(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
-    if value is not None and not NONCE.fullmatch(value):
-        raise click.BadParameter(f"{value!r} is not 1 to 32 letters and digits (e.g. 4829175630)")
-    return value
-
-
-def nonce_option(help: str) -> Any:
-    return click.option("--nonce", metavar="NONCE", callback=_nonce, help=help)
-
-
-def request(imds: Session, nonce: Optional[str]) -> Attested:
+def request(imds: Any, nonce: Optional[str]) -> Attested:
     """Ask IMDS for the attested document (instance api-version) and take it apart."""
     answer = imds.client.request("GET", catalog.ATTESTED_PATH,
                                  params={"nonce": nonce} if nonce else None)
     return decode(answer.body, f"GET {catalog.ATTESTED_PATH}")
 
 
-def _for_people(imds: Session, data: Any) -> bool:
-    """Whether the table for people is wanted (as az's table transformers: not after -q)."""
-    settings = imds.settings
-    return settings.query is None and (settings.output or default_format(data, sys.stdout)) == "table"
+def _without_signature(data: Dict[str, Any]) -> Dict[str, Any]:
+    return {key: value for key, value in data.items() if key != "signature"}
 
 
-@nonce_option("Up to 32 letters and digits for IMDS to sign into the document "
-              "(default: IMDS puts the time, YYYYMMDD-HHMMSS).")
-@imds_command
-def _show(imds: Session, nonce: Optional[str]) -> Any:
+def show(imds: Any, nonce: Optional[str] = None) -> Result:
+    """The document, the signer and the signature (which the table leaves out)."""
     attested = request(imds, nonce)
-    data = {"encoding": "pkcs7", "document": attested.document, "signer": attested.signer,
-            "signature": attested.signature}
-    if _for_people(imds, data):
-        del data["signature"]
-    return data
+    return Result({"encoding": "pkcs7", "document": attested.document, "signer": attested.signer,
+                   "signature": attested.signature}, table=_without_signature)
 
 
-def _options_of(command: Any) -> Any:
-    """Give a function the click options of another command (for the group below)."""
-    def apply(fn: Any) -> Any:
-        fn.__click_params__ = list(command.__click_params__)
-        return fn
-    return apply
-
-
-@click.group(invoke_without_command=True, subcommand_metavar="[verify [OPTIONS]]",
-             epilog=SHOW_EXITS)
-@_options_of(_show)
-@click.pass_context
-def attested(ctx: click.Context, **params: Any) -> None:
-    """The signed attested document of this VM, or 'verify' to check it.
-
-    Shows the document IMDS signed (nonce, plan, timeStamp, vmId and, by
-    api-version, subscriptionId, sku, licenseType) and the signer
-    certificate's subject, DNS names, issuer and validity. The table (for
-    people) leaves the signature out; -o json keeps it, base64 as IMDS sent
-    it, for a relying party to verify. Needs no extra package.
-    """
-    if ctx.invoked_subcommand is None:
-        _show(**params)
-        return
-    given = [p.opts[-1] for p in ctx.command.params
-             if ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE]
-    if given:
-        raise click.UsageError(f"{', '.join(given)} given before 'verify': "
-                               f"options go after it (imdsctl attested verify {given[0]} ...)", ctx)
-
-
-@attested.command(epilog=VERIFY_EXITS)
-@nonce_option("The nonce to ask with and expect back (default: a fresh random 10-digit one; "
-              "with --file, the one the document was asked with).")
-@click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), metavar="PEM",
-              help="Trust this PEM bundle instead of the system trust store: its self-signed "
-                   "certificates are the roots, the others intermediates (a bundle without a root "
-                   "adds intermediates to the system's roots).")
-@click.option("--cloud", type=click.Choice(sorted(CLOUDS)), default="public", show_default=True,
-              help="The cloud whose metadata domain must name the signer: "
-                   + ", ".join(f"{k} {v}" for k, v in CLOUDS.items()) + ".")
-@click.option("--no-fetch", is_flag=True,
-              help="Never download a missing intermediate from the signer's caIssuers URL "
-                   "(the download honours HTTP(S)_PROXY, unlike requests to IMDS).")
-@click.option("--file", "saved", type=click.File("r"), metavar="FILE",
-              help="Verify a saved answer (IMDS's JSON, or 'imdsctl attested -o json') instead of "
-                   "asking IMDS; '-' reads stdin. The vm check is then skipped.")
-@imds_command
-def verify(imds: Session, nonce: Optional[str], ca_file: Optional[str], cloud: str, no_fetch: bool,
-           saved: Any) -> Any:
-    """Check that the attested document is genuine, and say why or why not.
-
-    \b
-    signature    the PKCS#7 signature over the document, by the embedded signer
-    signer-name  the signer's DNS name is the cloud's metadata domain or below it
-    chain        the signer chains to a trusted root (RFC 5280 path validation)
-    nonce        the document echoes the nonce sent
-    timestamp    expiresOn is in the future, createdOn not > 5 minutes ahead
-    vm           vmId and subscriptionId are this VM's (from compute)
-
-    The table (for people) has one row per check; -o json adds the verdict
-    ("verified"), the document and the signer. Needs the 'attested' extra:
-    pip install 'imdsctl[attested]'.
-    """
+def verify(imds: Any, nonce: Optional[str] = None, ca_file: Optional[str] = None, cloud: str = "public",
+           no_fetch: bool = False, saved: Optional[TextIO] = None) -> Result:
+    """The verdict on the attested document (asked now, or ``saved``): one row
+    per check for people, and the report; exit 7 when a check failed."""
     from . import attested_verify
 
     attested_verify.require_cryptography()
@@ -205,5 +121,5 @@ def verify(imds: Session, nonce: Optional[str], ca_file: Optional[str], cloud: s
     report = {"verified": verified, "checks": checks, "document": answer.document,
               "signer": answer.signer}
     # The report is the answer even when it says no: a failed check exits 7 after it.
-    return Verdict(checks if _for_people(imds, report) else report,
-                   ExitCode.OK if verified else ExitCode.NOT_IMDS)
+    return Result(report, exit_code=ExitCode.OK if verified else ExitCode.NOT_IMDS,
+                  table=lambda data: data["checks"])

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optiona
 from .errors import NotImdsError, UsageError
 
 if TYPE_CHECKING:
-    from .attested import Attested
     from .pkcs7 import Envelope
 
 #: Metadata domain of each cloud; the signer must be named in it or below it.
@@ -147,22 +146,9 @@ def system_trust() -> Trust:
 def fetch_url(url: str, timeout: float = 10.0) -> bytes:
     """GET a caIssuers URL (http or https; proxies from the environment honoured,
     as for any internet download; at most 64 KiB)."""
-    if not url.lower().startswith(("http://", "https://")):
-        raise ValueError("not an http(s) URL")
-    import httpx
+    from .client import download
 
-    from . import __version__
-
-    data = bytearray()
-    with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=3,
-                      headers={"User-Agent": f"imdsctl/{__version__}"}) as http, \
-            http.stream("GET", url) as response:
-        response.raise_for_status()
-        for chunk in response.iter_bytes():
-            data += chunk
-            if len(data) > MAX_FETCH:
-                raise ValueError(f"over {MAX_FETCH} bytes: not a certificate")
-    return bytes(data)
+    return download(url, timeout=timeout, max_bytes=MAX_FETCH)
 
 
 def _certificates(data: bytes) -> List[Any]:
@@ -185,10 +171,11 @@ def _check(name: str, result: str, reason: str) -> Dict[str, str]:
     return {"check": name, "result": result, "reason": reason}
 
 
-def verify(attested: Attested, trust: Trust, domain: str, *, nonce: Optional[str] = None,
+def verify(attested: Any, trust: Trust, domain: str, *, nonce: Optional[str] = None,
            compute: Optional[Dict[str, Any]] = None, fetch: Optional[Callable[[str], bytes]] = None,
            now: Optional[dt.datetime] = None) -> List[Dict[str, str]]:
-    """Run every check; a list of {"check", "result": pass|fail|skip, "reason"}.
+    """Run every check on ``attested`` (an attested.Attested); a list of
+    {"check", "result": pass|fail|skip, "reason"}.
 
     ``nonce``: the nonce the document was asked with (None: not compared);
     ``compute``: this VM's compute facts (None: not compared); ``fetch``: how

@@ -3,10 +3,16 @@
 Everything else reads this module: the CLI resolves friendly names here, the
 client takes its default api-version and endpoint paths from here, the emulator
 gates fields by the api-version they appeared in, and the README/man page table
-and the tests are generated or parametrized from it.  Nothing else spells an
-IMDS path by hand.
+and the tests are generated or parametrized from it.  The commands take the
+paths they ask IMDS for from here.
 
-Facts come from ../shared/imds-reference.md (sections 3, 6, 7, 9, 10).
+The facts are Microsoft's documentation:
+https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service (endpoints,
+api-versions, the schema and the version each field appeared in),
+https://learn.microsoft.com/azure/virtual-machines/linux/scheduled-events,
+https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token,
+https://learn.microsoft.com/azure/load-balancer/howto-load-balancer-imds and the API
+specification, https://github.com/Azure/azure-rest-api-specs/tree/main/specification/imds.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Tuple, Un
 # Endpoints and api-versions
 # --------------------------------------------------------------------------
 
-#: Instance-category api-versions, oldest first (reference section 3.1).
+#: Instance-category api-versions, oldest first (the documentation's "Supported API versions").
 #: 2017-07-01 was withdrawn and is deliberately absent.
 INSTANCE_VERSIONS: Tuple[str, ...] = (
     "2017-03-01", "2017-04-02", "2017-08-01", "2017-10-01", "2017-12-01",
@@ -36,17 +42,17 @@ INSTANCE_VERSIONS: Tuple[str, ...] = (
 #: The newest instance api-version this release knows; the client's default.
 DEFAULT_API_VERSION = INSTANCE_VERSIONS[-1]
 
-#: Scheduled Events has its own version list (reference section 7.1).
+#: Scheduled Events has its own version list (the Scheduled Events documentation).
 SCHEDULED_EVENTS_VERSIONS: Tuple[str, ...] = (
     "2017-03-01", "2017-08-01", "2017-11-01", "2019-01-01",
     "2019-04-01", "2019-08-01", "2020-07-01",
 )
 SCHEDULED_EVENTS_API_VERSION = SCHEDULED_EVENTS_VERSIONS[-1]
 
-#: Managed identity: every SDK sends 2018-02-01 (reference section 9.1).
+#: Managed identity: the documentation and every Azure SDK send 2018-02-01.
 IDENTITY_API_VERSION = "2018-02-01"
 
-#: Load balancer metadata: the documented version (reference section 10).
+#: Load balancer metadata: the documented version.
 LOADBALANCER_API_VERSION = "2020-10-01"
 
 DEFAULT_ENDPOINT = "http://169.254.169.254"
@@ -74,32 +80,43 @@ def _instance_versions_from(first: str) -> Tuple[str, ...]:
 
 
 class Endpoint(NamedTuple):
-    """An endpoint family: where it is, which api-versions and methods it takes."""
+    """An endpoint family: where it is, which api-versions and methods it takes,
+    and its api-version rule (applied by session.api_version_for)."""
 
     path: str
     versions: Optional[Tuple[str, ...]]   #: None: unversioned (/metadata/versions)
     methods: Tuple[str, ...] = ("GET",)
     rate: Optional[int] = None            #: its own requests/second limit, if not the general 5
+    default: Optional[str] = None         #: the version sent when none is asked (None: the instance one)
+    env_version: bool = True              #: whether IMDSCTL_API_VERSION (an instance version) applies
+    latest: Optional[str] = None          #: what 'latest' means: None asks IMDS, "" is refused, else it
+    strict: bool = False                  #: an asked version must be one of ``versions``
+    label: str = "instance"               #: the family's name in messages
 
 
-#: The endpoint families (reference section 1). Load balancer, identity and
-#: attested take the instance api-versions from the one they appeared in.
+#: The endpoint families (https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service).
+#: Load balancer, identity and attested take the instance api-versions from the one they appeared in.
 VERSIONS_ENDPOINT = Endpoint(VERSIONS_PATH, None)
 INSTANCE = Endpoint(INSTANCE_PATH, INSTANCE_VERSIONS)
-LOADBALANCER = Endpoint(LOADBALANCER_PATH, _instance_versions_from(LOADBALANCER_API_VERSION))
-SCHEDULED_EVENTS = Endpoint(SCHEDULED_EVENTS_PATH, SCHEDULED_EVENTS_VERSIONS, ("GET", "POST"))
-IDENTITY_TOKEN = Endpoint(IDENTITY_TOKEN_PATH, _instance_versions_from(IDENTITY_API_VERSION), rate=20)
-IDENTITY_INFO = Endpoint(IDENTITY_INFO_PATH, _instance_versions_from(IDENTITY_API_VERSION), rate=20)
-ATTESTED = Endpoint(ATTESTED_PATH, _instance_versions_from("2018-10-01"))
+LOADBALANCER = Endpoint(LOADBALANCER_PATH, _instance_versions_from(LOADBALANCER_API_VERSION),
+                        default=LOADBALANCER_API_VERSION, label="load balancer")
+SCHEDULED_EVENTS = Endpoint(SCHEDULED_EVENTS_PATH, SCHEDULED_EVENTS_VERSIONS, ("GET", "POST"),
+                            default=SCHEDULED_EVENTS_API_VERSION, env_version=False,
+                            latest=SCHEDULED_EVENTS_API_VERSION, strict=True, label="Scheduled Events")
+IDENTITY_TOKEN = Endpoint(IDENTITY_TOKEN_PATH, _instance_versions_from(IDENTITY_API_VERSION), rate=20,
+                          default=IDENTITY_API_VERSION, env_version=False, latest="", label="identity")
+IDENTITY_INFO = IDENTITY_TOKEN._replace(path=IDENTITY_INFO_PATH)
+ATTESTED = Endpoint(ATTESTED_PATH, _instance_versions_from("2018-10-01"), label="attested")
+
 
 #: Scheduled event types and document fields, with the Scheduled Events
-#: api-version each appeared in (reference section 7.1).
+#: api-version each appeared in (the Scheduled Events documentation).
 SCHEDULED_EVENT_TYPES_SINCE = {"Freeze": "2017-03-01", "Reboot": "2017-03-01", "Redeploy": "2017-03-01",
                                "Preempt": "2017-11-01", "Terminate": "2019-01-01"}
 SCHEDULED_EVENT_FIELDS_SINCE = (("Description", "2019-04-01"), ("EventSource", "2019-08-01"),
                                 ("DurationInSeconds", "2020-07-01"))
 
-#: Fields of the attested document, with the api-version that added each (reference section 8).
+#: Fields of the attested document, with the api-version that added each (the IMDS documentation).
 ATTESTED_FIELDS_SINCE = (("nonce", "2018-10-01"), ("plan", "2018-10-01"), ("timeStamp", "2018-10-01"),
                          ("vmId", "2018-10-01"), ("subscriptionId", "2019-04-30"), ("sku", "2019-11-01"),
                          ("licenseType", "2020-09-01"))
@@ -115,7 +132,7 @@ ATTESTED_FIELDS_SINCE = (("nonce", "2018-10-01"), ("plan", "2018-10-01"), ("time
 SCHEMA_SINCE: Tuple[Tuple[str, str], ...] = (
     ("compute", "2017-04-02"),
     ("network", "2017-04-02"),
-    # compute, reference section 6.1
+    # compute: the documentation's tables give the version each field appeared in
     ("compute/additionalCapabilities", "2021-11-01"),
     ("compute/azEnvironment", "2018-10-01"),
     ("compute/customData", "2019-02-01"),
@@ -253,7 +270,7 @@ def _c(key: str, help: str, leaf: bool = True, aliases: Tuple[str, ...] = ()) ->
     return Field(kebab(key), "compute/" + key, help, leaf, aliases)
 
 
-#: Every top-level key of ``compute`` in the newest schema (reference 6.1).
+#: Every top-level key of ``compute`` in the newest schema.
 COMPUTE_FIELDS: Tuple[Field, ...] = (
     _c("additionalCapabilities", "Additional capabilities (hibernationEnabled).", leaf=False),
     _c("azEnvironment", "Azure cloud the VM runs in, e.g. AzurePublicCloud."),
@@ -297,23 +314,35 @@ COMPUTE_FIELDS: Tuple[Field, ...] = (
     _c("zone", "Availability zone; empty if not zonal."),
 )
 
-_NIC = "network/interface/{nic}"
+#: Routes the commands read whole, or take apart.
+COMPUTE, NETWORK, INTERFACES = "compute", "network", "network/interface"
+_NIC = INTERFACES + "/{nic}"
+NIC_ADDRESS = _NIC + "/ipv4/ipAddress/{ip}"   #: one IP configuration of one NIC
+NIC_SUBNETS = _NIC + "/ipv4/subnet"
 
 #: The friendly fields of ``imdsctl network`` (one NIC, one IP at a time).
 NETWORK_FIELDS: Tuple[Field, ...] = (
-    Field("public-ip", _NIC + "/ipv4/ipAddress/{ip}/publicIpAddress",
+    Field("public-ip", NIC_ADDRESS + "/publicIpAddress",
           "Instance-level (Basic SKU) public IPv4 address of the selected IP configuration."),
-    Field("private-ip", _NIC + "/ipv4/ipAddress/{ip}/privateIpAddress",
+    Field("private-ip", NIC_ADDRESS + "/privateIpAddress",
           "Private IPv4 address of the selected IP configuration."),
     Field("mac", _NIC + "/macAddress", "MAC address of the NIC (upper-case hex, no separators)."),
-    Field("subnet", _NIC + "/ipv4/subnet/{ip}",
+    Field("subnet", NIC_SUBNETS + "/{ip}",
           "Subnet of the NIC as CIDR, e.g. 10.0.0.0/24.", leaf=False),
-    Field("prefix", _NIC + "/ipv4/subnet/{ip}/prefix", "Subnet prefix length, e.g. 24."),
+    Field("prefix", NIC_SUBNETS + "/{ip}/prefix", "Subnet prefix length, e.g. 24."),
     Field("ipv6", _NIC + "/ipv6/ipAddress/{ip}/privateIpAddress",
           "Private IPv6 address of the selected IP configuration."),
-    Field("interfaces", "network/interface", "All NICs: MAC, private and public IPs, subnets.",
+    Field("interfaces", INTERFACES, "All NICs: MAC, private and public IPs, subnets.",
           leaf=False),
 )
+
+
+def compute_field(key: str) -> Field:
+    """The compute field whose IMDS key is ``key`` (KeyError if none)."""
+    for f in COMPUTE_FIELDS:
+        if f.key == key:
+            return f
+    raise KeyError(key)
 
 
 def all_fields() -> Iterator[Tuple[str, Field]]:

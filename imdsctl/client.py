@@ -25,7 +25,6 @@ This module imports neither click nor rich.
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -34,56 +33,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from . import __version__, catalog
-from .errors import (
-    ImdsHttpError,
-    ImdsNotFoundError,
-    NotImdsError,
-    RefusedError,
-    UnavailableError,
-    UnreachableError,
-    UsageError,
-    one_line,
-)
+from .answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
+from .errors import ImdsHttpError, NotImdsError, RefusedError, UnavailableError, UnreachableError, UsageError
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 2.0
-MAX_BODY = 1 << 20  # 1 MiB: the whole instance document is a few KiB
-
-#: Statuses worth another attempt: IMDS updating (410), throttled (429), server errors.
-RETRY_STATUSES = frozenset({410, 429}) | frozenset(range(500, 600))
 
 _BACKOFF_BASE = 0.25
 _BACKOFF_CAP = 8.0
-
-
-class Answer:
-    """A validated IMDS answer: status, headers and the decoded body."""
-
-    __slots__ = ("status", "headers", "body", "elapsed")
-
-    def __init__(self, status: int, headers: httpx.Headers, body: Any, elapsed: float):
-        self.status = status
-        self.headers = headers
-        self.body = body
-        self.elapsed = elapsed
-
-
-def _error_text(body: Any) -> str:
-    """The message inside an IMDS error body ({"error"} or OAuth style), on one
-    line, without control characters, at most 200 characters: it goes to stderr."""
-    text = None
-    if isinstance(body, dict):
-        parts = [str(body[k]) for k in ("error", "error_description") if body.get(k)]
-        text = ": ".join(parts) if parts else None
-    if text is None:
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else \
-            body if isinstance(body, str) else json.dumps(body)
-    return one_line(text)
-
-
-def _looks_like_html(content_type: str, raw: bytes) -> bool:
-    head = raw[:512].lstrip().lower()
-    return "html" in content_type.lower() or head.startswith((b"<!doctype", b"<html", b"<head", b"<body"))
 
 
 class ImdsClient:
@@ -232,7 +189,7 @@ class ImdsClient:
             try:
                 return self._with_retries(method, path, query, expect, json_body, retry_statuses)
             except RefusedError as err:
-                newest = _newest_versions(err.body)
+                newest = newest_versions(err.body)
                 if api_version or not newest or not versioned:
                     raise
                 if self._explicit_version or self._fell_back:
@@ -263,7 +220,7 @@ class ImdsClient:
                     raise _BudgetSpent()
                 return self._attempt(method, path, query, expect, json_body, remaining,
                                      retry_statuses)
-            except _Retryable as failure:
+            except Retryable as failure:
                 reason, retry_after = failure.reason, failure.retry_after
                 refused = refused + 1 if failure.connect else 0
                 if failure.http_error is not None:
@@ -310,15 +267,15 @@ class ImdsClient:
             connect = isinstance(exc, httpx.ConnectTimeout)
             what = "timed out connecting" if connect else "timed out waiting for the answer"
             self._record(method, url, what, started)
-            raise _Retryable(what, connect=connect) from None
+            raise Retryable(what, connect=connect) from None
         except httpx.ConnectError as exc:
             self._record(method, url, "connect error", started)
-            raise _Retryable(f"cannot connect ({_short(exc)})", connect=True) from None
+            raise Retryable(f"cannot connect ({_short(exc)})", connect=True) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             self._record(method, url, "dropped", started)
             # Something listens and began to answer: a broken IMDS, not an absent one.
             reason = f"connection dropped or answer truncated ({_short(exc)})"
-            raise _Retryable(reason, ImdsHttpError(reason, url=url)) from None
+            raise Retryable(reason, ImdsHttpError(reason, url=url)) from None
         except httpx.DecodingError as exc:
             raise NotImdsError(f"the answer to {method} {path} could not be decoded ({_short(exc)})",
                                "IMDS sends plain bodies: something else is answering on "
@@ -329,7 +286,8 @@ class ImdsClient:
         self._answered = True
         self._record(method, url, str(resp.status_code), started)
         self._say(f"{method} {url} -> {resp.status_code} ({elapsed * 1000:.1f} ms, {len(raw)} bytes)")
-        return self._validate(method, path, url, resp, raw, expect, elapsed, retry_statuses)
+        return validate(f"{method} {path}", url, self.endpoint, resp.status_code, resp.reason_phrase,
+                        resp.headers, raw, expect, elapsed, retry_statuses)
 
     def _read_capped(self, resp: httpx.Response, url: str) -> bytes:
         declared = resp.headers.get("content-length", "")
@@ -347,65 +305,8 @@ class ImdsClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _validate(self, method: str, path: str, url: str, resp: httpx.Response, raw: bytes,
-                  expect: str, elapsed: float, retry_statuses: frozenset) -> Answer:
-        status = resp.status_code
-        content_type = resp.headers.get("content-type", "")
-        where = f"{method} {path}"
-        if 300 <= status < 400:
-            raise NotImdsError(
-                f"{where} was redirected ({status}) to {resp.headers.get('location', '?')}: "
-                "IMDS never redirects, so something else answered",
-                "check for a proxy or a captive portal; imdsctl ignores proxy variables")
-        if _looks_like_html(content_type, raw):
-            raise NotImdsError(
-                f"{where} got an HTML page (HTTP {status}) instead of IMDS's JSON",
-                "a proxy, captive portal or local web server is answering on " + self.endpoint)
-        body: Any = raw
-        if 200 <= status < 300 and expect == "any":  # an answer whose body nobody reads
-            return Answer(status, resp.headers, raw, elapsed)
-        if status == 200 and expect == "text":
-            try:
-                body = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise NotImdsError(f"{where} returned text that is not UTF-8") from None
-            return Answer(status, resp.headers, body, elapsed)
-        if raw.strip() or status == 200:
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                if status == 200:
-                    raise NotImdsError(
-                        f"{where} returned a body that is not JSON: {_error_text(raw)!r}",
-                        "something other than IMDS may be answering on " + self.endpoint) from None
-        if status == 200:
-            return Answer(status, resp.headers, body, elapsed)
-        reason = f"{status} {resp.reason_phrase}".strip()
-        detail = _error_text(body) if raw.strip() else ""
-        if detail.lower() == resp.reason_phrase.lower():
-            detail = ""  # {"error": "Gone"} says nothing the status line did not
-        described = reason + (f": {detail}" if detail else "")
-        kwargs = dict(status=status, body=body, url=url)
-        if status in retry_statuses:
-            retry_after = resp.headers.get("retry-after", "")
-            raise _Retryable(described, ImdsHttpError(described, **kwargs),
-                             float(retry_after) if retry_after.isdigit() else None)
-        if status == 404:
-            raise ImdsNotFoundError(f"IMDS has nothing at {where} ({described})",
-                                    "check the path: keys are case-sensitive, indices 0-based",
-                                    **kwargs)
-        raise RefusedError(f"IMDS refused {where}: {described}", None, **kwargs)
-
     def _record(self, method: str, url: str, outcome: str, started: float) -> None:
         self.log.append((method, url, outcome, self._clock() - started))
-
-
-class _Retryable(Exception):
-    def __init__(self, reason: str, http_error: Optional[ImdsHttpError] = None,
-                 retry_after: Optional[float] = None, connect: bool = False):
-        super().__init__(reason)
-        self.reason, self.http_error, self.retry_after = reason, http_error, retry_after
-        self.connect = connect  #: the connection itself failed (nothing listening, no route)
 
 
 class _BudgetSpent(Exception):
@@ -417,11 +318,22 @@ def _short(exc: BaseException) -> str:
     return text.splitlines()[0][:160]
 
 
-def _newest_versions(body: Any) -> List[str]:
-    versions = body.get("newest-versions") if isinstance(body, dict) else None
-    if isinstance(versions, list) and versions and all(isinstance(v, str) for v in versions):
-        return versions
-    return []
+def download(url: str, *, timeout: float = 10.0, max_bytes: int = 64 * 1024) -> bytes:
+    """GET an http(s) URL of the internet (not IMDS: proxies from the
+    environment honoured, up to 3 redirects followed), at most ``max_bytes``.
+    ValueError for another scheme or a bigger body; httpx errors as they come."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError("not an http(s) URL")
+    data = bytearray()
+    with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=3,
+                      headers={"User-Agent": f"imdsctl/{__version__}"}) as http, \
+            http.stream("GET", url) as response:
+        response.raise_for_status()
+        for chunk in response.iter_bytes():
+            data += chunk
+            if len(data) > max_bytes:
+                raise ValueError(f"over {max_bytes} bytes: not a certificate")
+    return bytes(data)
 
 
 def _instance_path(route: str) -> str:

@@ -1,4 +1,4 @@
-"""``imdsctl diff A B``: what changed between two snapshots of the instance document.
+"""What changed between two snapshots of the instance document.
 
 A snapshot is the JSON of ``imdsctl get -o json`` or a bundle written by
 ``imdsctl collect`` (its instance.json is read). The documents are compared
@@ -16,12 +16,10 @@ import json
 import sys
 from typing import Any, Dict, Iterator, Tuple
 
-import click
-
 from . import catalog
 from .bundle import MAX_READ, is_archive, read_member
-from .cli import Session, Verdict, imds_command
 from .errors import UsageError
+from .output import Result
 from .redact import MARKER, reason
 
 #: The exit code of --exit-code when the snapshots differ.
@@ -30,35 +28,14 @@ DIFFERENT = 3
 Parts = Tuple[str, ...]
 
 
-@click.command()
-@click.argument("a", metavar="A", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.argument("b", metavar="B", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("--exit-code", is_flag=True,
-              help=f"Exit {DIFFERENT} when the snapshots differ, 0 when they do not (like "
-                   "'git diff --exit-code').")
-@click.option("--no-redact", is_flag=True,
-              help="Show sensitive values (userData, SSH keys, ...) as they are.")
-@imds_command
-def diff(imds: Session, a: str, b: str, exit_code: bool, no_redact: bool) -> Any:
-    """What changed between two snapshots of the instance document.
-
-    A and B are files written by 'imdsctl get -o json' or bundles written by
-    'imdsctl collect' (tar.gz or zip; their instance.json is compared); '-'
-    reads one of them from stdin. Each difference is a row: the path (IMDS
-    route syntax, list entries by index: NICs are not guaranteed to keep
-    their order), the change (added, removed, changed, or redacted when a
-    bundle hid the value), the old and the new value. Sensitive values are
-    shown as <redacted> unless --no-redact.
-
-    Exits 0 whether or not the snapshots differ, so that a difference is not
-    mistaken for an error; with --exit-code, exits 3 when they differ. Never
-    talks to IMDS.
-    """
+def diff(a: str, b: str, exit_code: bool = False, no_redact: bool = False) -> Result:
+    """The differences between snapshot files ``a`` and ``b`` ('-': stdin), one
+    row each; with ``exit_code``, exit DIFFERENT when they differ."""
     if a == "-" and b == "-":
         raise UsageError("only one of A and B can be '-' (stdin)")
     rows = [_shown(row, no_redact) for row in compare(load(a), load(b))]
     differ = exit_code and any(row["change"] != "redacted" for row in rows)
-    return Verdict(rows, DIFFERENT if differ else 0)
+    return Result(rows, exit_code=DIFFERENT if differ else 0)
 
 
 def load(name: str) -> Any:
@@ -147,9 +124,3 @@ def _shown(row: Dict[str, Any], no_redact: bool) -> Dict[str, Any]:
 
 def _hidden(value: Any) -> Any:
     return value if value in (None, "") else MARKER
-
-
-# diff reads files, never IMDS: the shared IMDS options would only mislead in --help.
-for _param in diff.params:
-    if _param.name in ("endpoint", "api_version", "timeout"):
-        _param.hidden = True

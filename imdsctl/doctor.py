@@ -1,4 +1,4 @@
-"""``imdsctl doctor``: why IMDS is, or is not, reachable from here.
+"""Why IMDS is, or is not, reachable from here.
 
 Each check is a row ``{check, verdict, detail, remedy}`` with a verdict of
 ok, warn, fail or skip, in the order a person would investigate: where the
@@ -18,13 +18,13 @@ import time
 from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit
 
-import click
-from click.core import ParameterSource
-
 from . import catalog, support
-from .cli import Session, Verdict, imds_command
 from .errors import ImdsctlError, ImdsHttpError, NotImdsError
+from .output import Result
+from .session import COMMANDLINE, ENVIRONMENT
 
+#: The default time budget of doctor, for every check together: off Azure, fail fast.
+BUDGET = 10
 CONNECT_TIMEOUT = 2.0
 SLOW = 1.0  # seconds: real IMDS answers in milliseconds
 
@@ -49,29 +49,13 @@ class Row(NamedTuple):
         return {"check": self.check, "verdict": self.verdict, "detail": self.detail, "remedy": self.remedy}
 
 
-@click.command()
-@imds_command(timeout=10)
-def doctor(imds: Session) -> Any:
-    """Explain why IMDS is or is not reachable, one check per row.
-
-    Checks: the endpoint and where it was set; proxy variables that would send
-    other tools' IMDS traffic to a proxy (imdsctl ignores them); the route to
-    the endpoint; a TCP connect; whether the answer comes from IMDS (Server
-    header, JSON, no redirect or HTML page; Docker Desktop's 403
-    'unreachable network' recognised); the instance document; api-version
-    support; latency; throttling (429) and updates (410); the user (some
-    images let only root reach IMDS). Each row has a verdict (ok, warn,
-    fail, skip) and, when something is wrong, a remedy.
-
-    Exits 0 when no check fails, else with the code of the most serious
-    failure: 6 unreachable, 7 not IMDS, 5 kept failing, 4 refused, 3 not
-    found. --timeout (default 10 s) bounds all checks together.
-    """
+def doctor(imds: Any) -> Result:
+    """Every check, one row each; the exit code of the most serious failure."""
     settings = imds.settings
     budget = support.Budget(settings.timeout)
     client = imds.client  # a malformed --endpoint is a usage error before any check
     host, port = support.host_port(settings.endpoint)
-    rows = [_endpoint(settings.endpoint), _proxies(),
+    rows = [_endpoint(settings.endpoint, settings.endpoint_from), _proxies(),
             _route(host, min(support.COMMAND_TIMEOUT, budget.left()))]
     connected = _connect(host, port, min(CONNECT_TIMEOUT, budget.left()))
     rows.append(connected)
@@ -82,16 +66,14 @@ def doctor(imds: Session) -> Any:
     reached = any(r.check == "imds-answer" and r.verdict in ("ok", "warn") for r in rows)
     rows.append(_user(reached))
     failed = [r.code for r in rows if r.verdict == "fail"]
-    return Verdict([r.data() for r in rows], min(failed, key=support.severity) if failed else 0)
+    return Result([r.data() for r in rows], exit_code=min(failed, key=support.severity) if failed else 0)
 
 
 # -- the checks that need no request -------------------------------------------------
 
 
-def _endpoint(url: str) -> Row:
-    source = click.get_current_context().get_parameter_source("endpoint")
-    origin = {ParameterSource.ENVIRONMENT: "from IMDSCTL_ENDPOINT",
-              ParameterSource.COMMANDLINE: "from --endpoint"}.get(source, "the default")
+def _endpoint(url: str, source: str) -> Row:
+    origin = {ENVIRONMENT: "from IMDSCTL_ENDPOINT", COMMANDLINE: "from --endpoint"}.get(source, "the default")
     if url.rstrip("/") == catalog.DEFAULT_ENDPOINT:
         return Row("endpoint", "ok", f"{url} ({origin}), the IMDS address")
     remedy = "unset IMDSCTL_ENDPOINT to check the real IMDS" if "IMDSCTL" in origin \
@@ -189,7 +171,7 @@ def _http_checks(client: Any, api_version: Optional[str], budget: support.Budget
     else:
         client.reset_budget(max(budget.share(1), 0.001))
         rows.append(_instance(client))
-    rows.append(_api_version(api_version, versions))
+    rows.append(_api_version_row(api_version, versions))
     rows += [_latency(client.log), _throttling(client.log)]
     return rows
 
@@ -246,7 +228,7 @@ def _text(body: Any) -> str:
     return body if isinstance(body, str) else json.dumps(body)
 
 
-def _api_version(wanted: Optional[str], versions: Optional[List[str]]) -> Row:
+def _api_version_row(wanted: Optional[str], versions: Optional[List[str]]) -> Row:
     if not versions:
         return Row("api-version", "skip", "IMDS listed no api-versions")
     newest = versions[-1]

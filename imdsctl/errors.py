@@ -62,6 +62,19 @@ class ImdsctlError(Exception):
         self.hint = hint
 
 
+class InternalError(ImdsctlError):
+    """A bug in imdsctl: an exception nobody expected."""
+
+    exit_code = ExitCode.INTERNAL
+
+    @classmethod
+    def of(cls, exc: BaseException, detail: bool = False) -> InternalError:
+        """The error for ``exc``. Its text may quote data (even a token): only
+        with ``detail`` (--debug) is it shown."""
+        return cls(f"internal error: {type(exc).__name__}" + (f": {exc}" if detail else ""),
+                   "this is a bug in imdsctl; rerun with --debug and report it")
+
+
 class UsageError(ImdsctlError):
     exit_code = ExitCode.USAGE
 

@@ -1,6 +1,6 @@
 """The console-script entry point, with a fast path for cache hits.
 
-A boot script that calls ``imdsctl --max-age 60 compute vm-id`` twenty times
+A boot script that calls ``imdsctl compute vm-id --max-age 60`` twenty times
 should not pay for click and httpx twenty times. When a cache is asked for
 (--max-age or IMDSCTL_MAX_AGE) and the command line is a plain
 ``get``/``compute``/``network`` query, this module answers from the snapshot
@@ -21,26 +21,6 @@ from typing import Dict, List, Mapping, Optional, Tuple
 #: (as the click commands define them: anything else is the CLI's to refuse).
 _SHARED = {"--endpoint", "--api-version", "--timeout", "-o", "--output", "--prefix", "--max-age"}
 _VALUED = {"get": _SHARED, "compute": _SHARED, "network": _SHARED | {"--nic", "--ip", "--mac"}}
-
-
-class _Snapshot:
-    """The views' source over a cached instance document."""
-
-    def __init__(self, document: dict, api_version: str, output: Optional[str]):
-        self.document, self.api_version, self.output = document, api_version, output
-
-    def instance(self, route: str = "") -> object:
-        from . import catalog
-
-        return catalog.walk(self.document, route)  # LookupError: the CLI explains it
-
-    leaf = instance
-
-    def loadbalancer(self) -> object:
-        raise LookupError("not in the snapshot")
-
-    def explain(self, message: str) -> None:
-        pass
 
 
 def _parse(argv: List[str]) -> Optional[Tuple[str, List[str], Dict[str, str]]]:
@@ -92,28 +72,35 @@ def answer(argv: List[str], environ: Mapping[str, str]) -> Optional[int]:
         return None
     from .cache import Cache
 
-    version = version or catalog.DEFAULT_API_VERSION
-    document = Cache(endpoint, version).load(max_age)
+    document = Cache(endpoint, version or catalog.DEFAULT_API_VERSION).load(max_age)
     if document is None:
         return None
     from . import views
     from .errors import ImdsctlError
     from .output import render
+    from .session import Session, Settings
 
-    source = _Snapshot(document, version, output)
+    class Snapshot(Session):
+        """The snapshot alone: what needs a request (the load balancer) is the CLI's."""
+
+        @property
+        def client(self) -> object:
+            raise LookupError("not in the snapshot")
+
+    snapshot = Snapshot(Settings(endpoint, version or None, timeout))
+    snapshot.use_document(document)
     field = positionals[0] if positionals else None
     try:
         if command == "get":
-            result = views.get(source, tuple(positionals))
+            result = views.get(snapshot, tuple(positionals))
         elif command == "compute":
-            result = views.compute(source, field)
+            result = views.compute(snapshot, field)
         else:
-            result = views.network(source, field, nic, ip, None)
+            result = views.network(snapshot, field, nic, ip, None)
     except (ImdsctlError, LookupError, AttributeError, TypeError):
         return None
-    data, env_base = result if isinstance(result, views.Result) else (result, "")
     try:
-        render(data, output, None, env_prefix=options.get("--prefix", "IMDS_"), env_base=env_base)
+        render(result, output, None, env_prefix=options.get("--prefix", "IMDS_"))
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

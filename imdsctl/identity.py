@@ -1,26 +1,22 @@
-"""`imdsctl identity`: managed identity access tokens, from IMDS (reference section 9).
+"""Managed identity access tokens, from IMDS
+(https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token).
 
 The token endpoint has its own rules, kept here: its own api-version
 (2018-02-01, what every Azure SDK sends), its own retries (404 and 410 while
 IMDS updates, 429, 5xx), OAuth-style error bodies ``{"error",
 "error_description"}`` explained for people, and a secret in the answer: the
 access token is printed to a pipe (for scripts) but masked on a terminal
-unless --show-token. The answer body never reaches an error message or the
---debug log.
+unless --show-token (a Result's ``terminal`` view). The answer body never
+reaches an error message or the --debug log.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sys
 from typing import Any, Dict, Optional, Tuple
 
-import click
-from click.core import ParameterSource
-
 from . import catalog
-from .cli import Session, imds_command
 from .errors import (
     ImdsctlError,
     ImdsNotFoundError,
@@ -30,8 +26,9 @@ from .errors import (
     UsageError,
     one_line,
 )
+from .output import Result
 
-#: What the token endpoint's callers retry (DOC-MI, azure-identity): 404 and 410
+#: What the token endpoint's callers retry (the managed identity documentation, azure-identity): 404 and 410
 #: while IMDS updates, 429 throttled, 5xx.
 RETRY_STATUSES = frozenset({404, 410, 429}) | frozenset(range(500, 600))
 #: /identity/info: the usual IMDS rules (a 404 there means no such endpoint).
@@ -40,74 +37,34 @@ INFO_RETRY_STATUSES = frozenset({410, 429}) | frozenset(range(500, 600))
 #: The identity selectors: (IMDS query parameter, also the option's name; what it names)
 SELECTORS = (("client_id", "client id"), ("object_id", "object id"), ("msi_res_id", "resource id"))
 
-API_VERSION_HELP = (f"Managed identity api-version (default {catalog.IDENTITY_API_VERSION}; "
-                    "IMDSCTL_API_VERSION, an instance version, is ignored).")
 SCRIPT_IDIOM = "TOKEN=$(imdsctl identity token --resource URI -q access_token -o tsv)"
 DEFAULT_SCOPE_SUFFIX = "/.default"
 
-_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-_ARM_ID = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/.+", re.IGNORECASE)
+GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+ARM_ID = re.compile(r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/.+", re.IGNORECASE)
 
 
-@click.group()
-def identity() -> None:
-    """Managed identity: access tokens and the tenant, from IMDS.
-
-    The VM's managed identities get Microsoft Entra ID tokens from IMDS,
-    without any secret on the VM. IMDS allows 20 token requests per second
-    (5 at a time) per VM and caches tokens itself: reuse a token until its
-    expires_on instead of asking for each call.
-    """
-
-
-def _guid(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
-    if value is not None and not _GUID.fullmatch(value):
-        raise click.BadParameter(f"{value!r} is not a GUID (e.g. be5947ed-3560-4afe-9504-59967a63f810)")
+def check_guid(value: str) -> str:
+    """``value`` when it is a GUID; ValueError saying so otherwise."""
+    if not GUID.fullmatch(value):
+        raise ValueError(f"{value!r} is not a GUID (e.g. be5947ed-3560-4afe-9504-59967a63f810)")
     return value
 
 
-def _arm_id(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
-    if value is not None and not _ARM_ID.fullmatch(value):
-        raise click.BadParameter(
+def check_arm_id(value: str) -> str:
+    """``value`` when it is an Azure resource id; ValueError saying so otherwise."""
+    if not ARM_ID.fullmatch(value):
+        raise ValueError(
             f"{value!r} is not an Azure resource id (/subscriptions/<id>/resourceGroups/<group>/"
             "providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>)")
     return value
 
 
-@identity.command(epilog="\b\nFor scripts (stdout is not a terminal, so the token is printed):\n  "
-                  + SCRIPT_IDIOM + '\n  curl -H "Authorization: Bearer $TOKEN" ...')
-@click.option("--resource", required=True, metavar="URI",
-              help="Application ID URI of the target, e.g. https://management.azure.com/ "
-                   "(a scope ending in /.default is accepted and trimmed, as the Azure SDKs do).")
-@click.option("--client-id", metavar="GUID", callback=_guid,
-              help="Use the user-assigned identity with this client id.")
-@click.option("--object-id", metavar="GUID", callback=_guid,
-              help="Use the user-assigned identity with this object (principal) id.")
-@click.option("--msi-res-id", metavar="ARM_ID", callback=_arm_id,
-              help="Use the user-assigned identity with this Azure resource id.")
-@click.option("--show-token", is_flag=True,
-              help="Print the access token on a terminal too (it is masked there otherwise).")
-@imds_command(api_version_help=API_VERSION_HELP)
-def token(imds: Session, resource: str, client_id: Optional[str], object_id: Optional[str],
-          msi_res_id: Optional[str], show_token: bool) -> Any:
-    """An access token of the VM's managed identity, for --resource.
-
-    Prints IMDS's answer as it sends it, every value a string: access_token,
-    client_id, expires_in, expires_on and not_before (epoch seconds),
-    ext_expires_in, resource, token_type. Without a selector IMDS picks the
-    system-assigned identity, or the only user-assigned one; with several
-    user-assigned identities name one with --client-id, --object-id or
-    --msi-res-id (at most one of them).
-
-    When stdout is a terminal the access token is masked unless
-    --show-token; a pipe or a file always gets it. It is never logged, not
-    even with --debug.
-
-    The request uses api-version 2018-02-01, like every Azure SDK;
-    IMDSCTL_API_VERSION (an instance setting) does not apply, an explicit
-    --api-version does. 404 and 410 (IMDS updating), 429 and 5xx are retried
-    within --timeout.
-    """
+def token(imds: Any, resource: str, client_id: Optional[str] = None, object_id: Optional[str] = None,
+          msi_res_id: Optional[str] = None, show_token: bool = False) -> Result:
+    """An access token of the VM's managed identity for ``resource``: IMDS's
+    answer as it sends it, the token masked on a terminal unless ``show_token``.
+    At most one selector (UsageError otherwise)."""
     chosen = [(param, label, value) for (param, label), value
               in zip(SELECTORS, (client_id, object_id, msi_res_id)) if value is not None]
     if len(chosen) > 1:
@@ -127,20 +84,11 @@ def token(imds: Session, resource: str, client_id: Optional[str], object_id: Opt
         selector = (label, value)
     answer = _token_answer(_ask(imds, catalog.IDENTITY_TOKEN_PATH, params, RETRY_STATUSES, "text",
                                 selector, resource))
-    if not show_token and _on_terminal():
-        answer["access_token"] = mask(answer["access_token"])
-    return answer
+    return Result(answer, terminal=None if show_token else _masked)
 
 
-@identity.command()
-@imds_command(api_version_help=API_VERSION_HELP)
-def info(imds: Session) -> Any:
-    """The Entra ID tenant of the VM's managed identities.
-
-    Prints IMDS's answer, {"tenantId": "<guid>"}. Asked with api-version
-    2018-02-01 unless --api-version is given on the command line; 410, 429
-    and 5xx are retried within --timeout.
-    """
+def info(imds: Any) -> Result:
+    """The Entra ID tenant of the VM's managed identities: ``{"tenantId": ...}``."""
     try:
         body = _ask(imds, catalog.IDENTITY_INFO_PATH, {}, INFO_RETRY_STATUSES, "json", None, None)
     except ImdsNotFoundError as err:
@@ -151,7 +99,7 @@ def info(imds: Session) -> Any:
     if not isinstance(body, dict) or not isinstance(body.get("tenantId"), str):
         raise NotImdsError(f"GET {catalog.IDENTITY_INFO_PATH} returned JSON without a tenantId",
                            "something other than IMDS may be answering on " + imds.client.endpoint)
-    return body
+    return Result(body)
 
 
 def mask(secret: str) -> str:
@@ -159,29 +107,14 @@ def mask(secret: str) -> str:
     return f"{secret[:4]}…({len(secret)} chars; --show-token to print)"
 
 
-def _on_terminal() -> bool:
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):
-        return False
+def _masked(answer: Dict[str, Any]) -> Dict[str, Any]:
+    return {**answer, "access_token": mask(answer["access_token"])}
 
 
-def _api_version(imds: Session) -> str:
-    """2018-02-01, unless --api-version was given on this command line."""
-    ctx = click.get_current_context()
-    if ctx.get_parameter_source("api_version") != ParameterSource.COMMANDLINE:
-        return catalog.IDENTITY_API_VERSION
-    if imds.settings.api_version == "latest":
-        raise UsageError("--api-version latest names the newest instance api-version, "
-                         "not one the identity endpoint is known to take",
-                         f"leave it out (identity uses {catalog.IDENTITY_API_VERSION}) or name a version")
-    return imds.settings.api_version
-
-
-def _ask(imds: Session, path: str, params: Dict[str, str], retry: frozenset, expect: str,
+def _ask(imds: Any, path: str, params: Dict[str, str], retry: frozenset, expect: str,
          selector: Optional[Tuple[str, str]], resource: Optional[str]) -> Any:
     """The body of a 200 answer; IMDS's refusals explained."""
-    version = _api_version(imds)
+    version = imds.settings.api_version_for(catalog.IDENTITY_TOKEN)
     try:
         return imds.client.request("GET", path, params=params, expect=expect, api_version=version,
                                    retry_statuses=retry).body

@@ -1,33 +1,39 @@
 """One renderer for every command: --query, then a format, then stdout.
 
-Formats (``FORMATS``), with az CLI semantics where the az CLI has them:
+The formats, with az CLI semantics where the az CLI has them, are FORMAT_HELP
+(which the README and the man page show). Without -o, a value prints as text
+(the bare value and one newline), a container as a table on a terminal and as
+JSON anywhere else.
 
-* ``json``  indented JSON;  ``jsonc``  the same, coloured on a terminal;
-* ``yaml``  block-style YAML;
-* ``table`` a rich table for people: a list of objects becomes rows, an
-  object becomes key/value rows with nested keys flattened (``a.b[0].c``);
-* ``tsv``   az's rules: a scalar bare, a list one element per line, an object
-  as its scalar values separated by tabs (nested containers left out);
-* ``text``  a scalar bare; a container as ``key<TAB>value`` lines, flattened;
-* ``env``   ``NAME='value'`` lines that are safe to ``eval`` in sh/bash/zsh;
-* ``none``  nothing.
-
-Without ``-o``, a scalar prints as text (the bare value and one newline), a
-container as a table on a terminal and as JSON anywhere else.
-
-This is the only module that builds a rich Console; rich, PyYAML and jmespath
-are imported only when a command needs them.
+Commands return a Result (the data and how to show it); render() makes every
+format decision. rich, PyYAML and jmespath are imported only when a command
+needs them.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from typing import Any, Callable, Dict, Iterator, List, Optional, TextIO, Tuple
 
-FORMATS = ("json", "jsonc", "yaml", "table", "tsv", "text", "env", "none")
+from .terminal import is_terminal, make_console
+
+#: Every format, and what it prints (the README and the man page show this table).
+FORMAT_HELP = {
+    "json": "indented JSON",
+    "jsonc": "the same, coloured on a terminal",
+    "yaml": "block-style YAML",
+    "table": "a table for people: a list of objects becomes rows, an object becomes key/value rows with "
+             "nested keys flattened (``a.b[0].c``); the default for a container on a terminal",
+    "tsv": "az's rules: a value bare, a list one element per line, an object as its values separated "
+           "by tabs (nested containers left out)",
+    "text": "a value bare (the default for a value); a container as ``key<TAB>value`` lines, flattened",
+    "env": "``NAME='value'`` lines, single-quoted so that ``eval`` in sh, bash, dash and zsh is safe; "
+           "``--prefix`` changes ``IMDS_``",
+    "none": "nothing",
+}
+FORMATS = tuple(FORMAT_HELP)
 
 
 def is_scalar(value: Any) -> bool:
@@ -89,31 +95,79 @@ def apply_query(query: Any, value: Any) -> Any:
                          "fix the --query expression") from None
 
 
-def default_format(value: Any, stream: TextIO) -> str:
+class Result:
+    """What a command returns: the data, and how to show it (after knack's
+    CommandResultItem). render() reads it; a command never prints.
+
+    * ``exit_code``: the exit code after the data is shown (a check that ran
+      and found a problem still shows its findings);
+    * ``quiet``: print only when -o or -q asks (``wait`` in a boot script);
+      ``Result.streamed(code)`` prints nothing at all: the data went out as it
+      came (``events watch``, through line_printer);
+    * ``path``: the IMDS path the data came from, which names -o env variables;
+    * ``table``: the view for people, applied only to table output without
+      --query (knack's table_transformer);
+    * ``structured``: what the document formats (json, jsonc, yaml) show
+      instead of the data, when a plain value has more to say;
+    * ``terminal``: applied to the data when stdout is a terminal (a secret
+      masked), before --query.
+    """
+
+    __slots__ = ("data", "exit_code", "quiet", "path", "table", "structured", "terminal")
+
+    def __init__(self, data: Any, *, exit_code: int = 0, quiet: Any = False, path: str = "",
+                 table: Optional[Callable[[Any], Any]] = None, structured: Any = None,
+                 terminal: Optional[Callable[[Any], Any]] = None):
+        self.data, self.exit_code, self.quiet, self.path = data, int(exit_code), quiet, path
+        self.table, self.structured, self.terminal = table, structured, terminal
+
+    @classmethod
+    def streamed(cls, exit_code: int = 0) -> Result:
+        """The end of a command that wrote its data as it went: only an exit code."""
+        return cls(None, exit_code=exit_code, quiet=_ALWAYS)
+
+    def __repr__(self) -> str:
+        return f"Result({self.data!r}, exit_code={self.exit_code}, path={self.path!r})"
+
+
+_ALWAYS = "always"
+
+#: The formats that show a whole document rather than a value.
+DOCUMENT_FORMATS = ("json", "jsonc", "yaml")
+
+
+def default_format(value: Any, stream: Optional[TextIO] = None) -> str:
     if is_scalar(value):
         return "text"
-    return "table" if _isatty(stream) else "json"
+    return "table" if is_terminal(stream) else "json"
 
 
-def render(value: Any, output: Optional[str] = None, query: Any = None, *,
-           stream: Optional[TextIO] = None, env_prefix: str = "IMDS_",
-           env_base: str = "") -> None:
-    """Apply ``query`` (a compiled JMESPath), then write ``value`` in ``output``.
-
-    ``env_base`` is the IMDS path the value came from (``compute/vmId``), which
-    names the variables of ``-o env``; after a query, names come from the
-    query's result alone.
-    """
+def render(result: Any, output: Optional[str] = None, query: Any = None, *,
+           stream: Optional[TextIO] = None, env_prefix: str = "IMDS_") -> int:
+    """Write ``result`` (a Result, or bare data) to ``stream`` (stdout): every
+    format decision is made here. ``query`` (a compiled JMESPath) runs before
+    the format. Returns the result's exit code."""
+    if not isinstance(result, Result):
+        result = Result(result)
+    if result.quiet is _ALWAYS or (result.quiet and output is None and query is None):
+        return result.exit_code
     stream = stream or sys.stdout
+    value, env_base = result.data, result.path
     if isinstance(value, bytes):  # decoded user data: the bytes as they are, whatever -o says
         if output != "none":
             getattr(stream, "buffer", stream).write(value)
         stream.flush()
-        return
+        return result.exit_code
+    if result.structured is not None and output in DOCUMENT_FORMATS:
+        value, env_base = result.structured, ""
+    if result.terminal is not None and is_terminal(stream):
+        value = result.terminal(value)
     if query is not None:
         value = apply_query(query, value)
         env_base = ""
     fmt = output or default_format(value, stream)
+    if fmt == "table" and query is None and result.table is not None:
+        value = result.table(value)
     if fmt == "env":
         text = "".join(f"{env_name(k, env_prefix)}={shell_quote(scalar_text(v))}\n"
                        for k, v in flatten(value, env_base))
@@ -122,6 +176,40 @@ def render(value: Any, output: Optional[str] = None, query: Any = None, *,
     if text:
         stream.write(text)
     stream.flush()
+    return result.exit_code
+
+
+#: The formats a stream of records can be written in, one line per record.
+LINE_FORMATS = ("json", "jsonc", "table", "text", "none")
+
+
+def line_printer(output: Optional[str], query: Any = None, human: Optional[Callable[[Any], str]] = None,
+                 *, what: str = "this command",
+                 stream: Optional[TextIO] = None) -> Optional[Callable[[Any], None]]:
+    """How a stream of records (``events watch``) is shown: None for -o none,
+    else a function writing one line per record: the query's result (a string
+    bare, anything else compact JSON), ``human(record)`` for people (a
+    terminal, or -o text/table), or the record as JSON."""
+    from .errors import UsageError
+
+    fmt = output or default_format({}, stream)
+    if fmt not in LINE_FORMATS:
+        raise UsageError(f"{what} prints JSON lines or text lines, not {fmt}", "use -o json, text or none")
+    if fmt == "none":
+        return None
+    people = human if fmt in ("table", "text") else None
+
+    def write(record: Any) -> None:
+        if query is not None:
+            value = apply_query(query, record)
+            line = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        else:
+            line = people(record) if people is not None else json.dumps(record, ensure_ascii=False)
+        out = stream or sys.stdout
+        out.write(line + "\n")
+        out.flush()
+
+    return write
 
 
 # -- formatters: each returns the whole text, ending in one newline (or "") ---
@@ -254,40 +342,6 @@ def shell_quote(value: str) -> str:
 
 def _line(text: str) -> str:
     return text if text.endswith("\n") else text + "\n"
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def make_console(stream: Optional[TextIO] = None, stderr: bool = False):
-    """The project's rich Console: no markup, no highlighting, and with NO_COLOR
-    set no escape codes at all (no colour, no bold)."""
-    from rich.console import Console
-
-    no_color = "NO_COLOR" in os.environ
-    return Console(
-        color_system=None if no_color else "auto",
-        file=stream if stream is not None else (sys.stderr if stderr else sys.stdout),
-        markup=False,
-        highlight=False,
-        emoji=False,
-        no_color=no_color,
-        soft_wrap=False,
-    )
-
-
-def spinner(message: str):
-    """A spinner on stderr while a person watches (stderr a terminal); a no-op
-    context otherwise, so scripts and logs see nothing."""
-    if not _isatty(sys.stderr):
-        import contextlib
-
-        return contextlib.nullcontext()
-    return make_console(stderr=True).status(message, spinner="dots")
 
 
 _FORMATTERS: Dict[str, Callable[[Any, TextIO], str]] = {

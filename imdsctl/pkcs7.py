@@ -1,7 +1,8 @@
 """Just enough DER to take IMDS's attested answer apart, with the standard library.
 
 IMDS signs the attested document as a PKCS#7 SignedData with the JSON document
-attached and only the signer (leaf) certificate embedded (reference section 8).
+attached and only the signer (leaf) certificate embedded
+(https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#attested-data).
 Showing it should not need a cryptography stack on every VM, so this reads the
 envelope and the few certificate fields people are shown; checking signatures
 and chains is imdsctl.attested_verify's, with the ``cryptography`` package.

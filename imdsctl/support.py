@@ -24,8 +24,6 @@ import time
 from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit
 
-import click
-
 from . import __version__, catalog
 
 #: The address of the real IMDS, whatever --endpoint says.
@@ -37,8 +35,8 @@ HTTP_PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
 NO_PROXY_VARIABLES = ("NO_PROXY", "no_proxy")
 PROXY_VARIABLES = HTTP_PROXY_VARIABLES + ("HTTPS_PROXY", "https_proxy") + NO_PROXY_VARIABLES
 
-#: Other variables that change where IMDS clients send requests.
-ENDPOINT_VARIABLES = ("AZURE_POD_IDENTITY_AUTHORITY_HOST", "IDENTITY_ENDPOINT", "IMDS_ENDPOINT",
+#: Variables that change where the Azure SDKs and agents send IMDS requests.
+SDK_ENDPOINT_VARIABLES = ("AZURE_POD_IDENTITY_AUTHORITY_HOST", "IDENTITY_ENDPOINT", "IMDS_ENDPOINT",
                       "MSI_ENDPOINT")
 
 COMMAND_TIMEOUT = 2.0  # seconds for `ip`/`route`: a table lookup, never a network wait
@@ -284,8 +282,3 @@ SEVERITY = (6, 7, 5, 4, 3)
 def severity(code: int) -> int:
     """Sort key: the most telling exit code first."""
     return SEVERITY.index(code) if code in SEVERITY else len(SEVERITY)
-
-
-def note(message: str) -> None:
-    """A line for people on stderr (``imdsctl: ...``)."""
-    click.echo(f"imdsctl: {message}", err=True)

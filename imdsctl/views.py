@@ -1,10 +1,9 @@
 """What the instance commands mean: `get`, `compute`, `network`, `loadbalancer`.
 
-Each function takes ``imds`` - anything with ``api_version``, ``instance(route)``,
-``leaf(route)``, ``loadbalancer()``, ``explain(message)`` and ``output`` (the
-CLI's Session, or the snapshot source of the fast path) - and returns data.
-No click, no printing: the CLI and the cached fast path share this module, so
-both give the same answers.
+Each function takes ``imds``, a Session (imdsctl.session: IMDS, or a
+snapshot of it), and returns a Result (imdsctl.output): the data and how to
+show it. No click, no printing: the CLI and the cached fast path share this
+module, so both give the same answers.
 """
 
 from __future__ import annotations
@@ -13,13 +12,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from . import catalog
 from .errors import ImdsctlError, ImdsNotFoundError, NotFoundError, NotImdsError, UsageError
-
-
-class Result(tuple):
-    """Data plus the IMDS path it came from (names the variables of -o env)."""
-
-    def __new__(cls, data: Any, path: str) -> Result:
-        return super().__new__(cls, (data, path))
+from .output import Result
 
 
 def _close(name: str, choices: List[str]) -> str:
@@ -73,12 +66,12 @@ def get(imds: Any, paths: Tuple[str, ...]) -> Any:
     """The instance document, one value, or several values from ONE request."""
     document = imds.instance()
     if not paths:
-        return document
+        return Result(document)
     values = {path.strip("/"): walk(imds, document, path.strip("/")) for path in paths}
     if len(paths) == 1:
         route = next(iter(values))
-        return Result(values[route], route)
-    return values
+        return Result(values[route], path=route)
+    return Result(values)
 
 
 # -- compute --------------------------------------------------------------------
@@ -92,16 +85,16 @@ def compute(imds: Any, name: Optional[str], decode: bool = False) -> Any:
     if name is None:
         if decode:
             raise UsageError("--decode needs a field: user-data or custom-data")
-        return Result(fetch(imds, "compute", leaf=False), "compute")
+        return Result(fetch(imds, catalog.COMPUTE, leaf=False), path=catalog.COMPUTE)
     f = field(catalog.COMPUTE_FIELDS, "compute", name)
     if decode and f.key not in DECODABLE:
         raise UsageError(f"--decode applies to user-data and custom-data, not {f.name}")
     if f.key == "tags":
-        return Result(tags(imds), f.path)
+        return Result(tags(imds), path=f.path)
     value = fetch(imds, f.route(), f.leaf)
     if decode:
-        return _base64(value, f.path)
-    return Result(value, f.path)
+        return Result(_base64(value, f.path))
+    return Result(value, path=f.path)
 
 
 def _base64(value: str, path: str) -> bytes:
@@ -118,9 +111,10 @@ def _base64(value: str, path: str) -> bytes:
 def tags(imds: Any) -> Dict[str, str]:
     """Tags as an object: from tagsList, or the legacy 'k:v;k:v' string on
     api-versions that have no tagsList (that string breaks on ':' and ';')."""
-    if catalog.version_key(imds.api_version) >= catalog.version_key(catalog.since("compute/tagsList")):
-        return {t.get("name", ""): t.get("value", "") for t in fetch(imds, "compute/tagsList", False)}
-    legacy = fetch(imds, "compute/tags", leaf=True)
+    tags_list = catalog.compute_field("tagsList")
+    if catalog.version_key(imds.api_version) >= catalog.version_key(tags_list.since or ""):
+        return {t.get("name", ""): t.get("value", "") for t in fetch(imds, tags_list.path, False)}
+    legacy = fetch(imds, catalog.compute_field("tags").path, leaf=True)
     pairs = (item.partition(":") for item in legacy.split(";") if item)
     return {key: value for key, _, value in pairs}
 
@@ -132,29 +126,30 @@ def normalize_mac(mac: str) -> str:
     return "".join(c for c in mac.upper() if c in "0123456789ABCDEF")
 
 
-def network(imds: Any, name: Optional[str], nic: int, ip: int, mac: Optional[str]) -> Any:
+def network(imds: Any, name: Optional[str] = None, nic: int = 0, ip: int = 0,
+            mac: Optional[str] = None) -> Any:
     """The network object, or one field of one NIC (by index or by MAC)."""
     if name is None and mac is None:
-        return Result(fetch(imds, "network", leaf=False), "network")
+        return Result(fetch(imds, catalog.NETWORK, leaf=False), path=catalog.NETWORK)
     f = field(catalog.NETWORK_FIELDS, "network", name or "interfaces")
     if f.name == "interfaces" and mac is None:
-        return interfaces(fetch(imds, f.path, leaf=False))
+        return Result(interfaces(fetch(imds, f.path, leaf=False)))
     if mac is not None or f.name in ("subnet", "prefix"):
-        nics = fetch(imds, "network/interface", leaf=False)
+        nics = fetch(imds, catalog.INTERFACES, leaf=False)
         if mac is not None:
             nic = _nic_by_mac(nics, mac)
             if name is None or f.name == "interfaces":
-                return interfaces(nics)[nic]
+                return Result(interfaces(nics)[nic])
         document = {"network": {"interface": nics}}
     else:
         document = None
     if f.name == "public-ip":
         return public_ip(imds, document, nic, ip)
     if f.name in ("subnet", "prefix"):
-        return Result(_subnet(imds, document, f.name, nic, ip), f.route(nic, ip))
+        return Result(_subnet(imds, document, f.name, nic, ip), path=f.route(nic, ip))
     if document is not None:
-        return Result(walk(imds, document, f.route(nic, ip)), f.route(nic, ip))
-    return Result(fetch(imds, f.route(nic, ip), f.leaf), f.route(nic, ip))
+        return Result(walk(imds, document, f.route(nic, ip)), path=f.route(nic, ip))
+    return Result(fetch(imds, f.route(nic, ip), f.leaf), path=f.route(nic, ip))
 
 
 def _nic_by_mac(nics: List[Dict[str, Any]], mac: str) -> int:
@@ -167,7 +162,7 @@ def _nic_by_mac(nics: List[Dict[str, Any]], mac: str) -> int:
 
 
 def _subnet(imds: Any, document: Any, name: str, nic: int, ip: int) -> str:
-    subnets = walk(imds, document, f"network/interface/{nic}/ipv4/subnet")
+    subnets = walk(imds, document, catalog.NIC_SUBNETS.format(nic=nic))
     subnet = subnets[ip] if ip < len(subnets) else (subnets[0] if subnets else None)
     if not isinstance(subnet, dict):
         raise NotFoundError(f"NIC {nic} has no IPv4 subnet")
@@ -179,8 +174,9 @@ def _subnet(imds: Any, document: Any, name: str, nic: int, ip: int) -> str:
 def public_ip(imds: Any, document: Any, nic: int, ip: int) -> Any:
     """The public IP of one IP configuration, and where it came from: the
     instance-level (Basic SKU) address, else the Standard load balancer's
-    frontend for this private IP (reference section 10)."""
-    route = f"network/interface/{nic}/ipv4/ipAddress/{ip}"
+    frontend for this private IP
+    (https://learn.microsoft.com/azure/load-balancer/howto-load-balancer-imds)."""
+    route = catalog.NIC_ADDRESS.format(nic=nic, ip=ip)
     entry = walk(imds, document, route) if document is not None else fetch(imds, route, leaf=False)
     private, public = entry.get("privateIpAddress", ""), entry.get("publicIpAddress", "")
     source = "instance"
@@ -189,9 +185,8 @@ def public_ip(imds: Any, document: Any, nic: int, ip: int) -> Any:
     imds.explain(f"public IP {public} of {private} comes from the "
                  + ("instance-level (Basic SKU) address" if source == "instance"
                     else f"Standard load balancer ({source})"))
-    if imds.output in ("json", "jsonc", "yaml"):
-        return {"publicIpAddress": public, "privateIpAddress": private, "source": source}
-    return Result(public, f"{route}/publicIpAddress")
+    return Result(public, path=f"{route}/publicIpAddress",
+                  structured={"publicIpAddress": public, "privateIpAddress": private, "source": source})
 
 
 def _from_loadbalancer(imds: Any, private: str) -> Tuple[str, str]:
@@ -234,7 +229,7 @@ def interfaces(nics: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 def loadbalancer(imds: Any) -> Any:
     """The Standard load balancer's view of this VM, or why there is none."""
     try:
-        return Result(imds.loadbalancer(), "loadbalancer")
+        return Result(imds.loadbalancer(), path="loadbalancer")
     except ImdsNotFoundError as err:
         said = err.body.get("error") if isinstance(err.body, dict) else ""
         raise NotFoundError(

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from imdsctl.cli import cli
+from tests.helpers import BASE
 
 
 def _closed_loopback_port() -> int:
@@ -86,6 +87,16 @@ class Run:
 @pytest.fixture
 def run():
     return Run()
+
+
+@pytest.fixture
+def imds(httpx_mock, monkeypatch):
+    """pytest-httpx's mock, with the CLI pointed at the (mocked) real IMDS address
+    and a 2 s budget: httpx never sends a packet, and a request no test
+    answered fails fast."""
+    monkeypatch.setenv("IMDSCTL_ENDPOINT", BASE)
+    monkeypatch.setenv("IMDSCTL_TIMEOUT", "2")
+    return httpx_mock
 
 
 class FakeTime:

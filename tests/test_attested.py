@@ -24,8 +24,8 @@ from imdsctl import attested_verify
 from imdsctl.attested import decode
 from imdsctl.catalog import ATTESTED_PATH, DEFAULT_API_VERSION
 from imdsctl.emulator.attested import Signer, build_document, default_signer, signed_data
+from tests.helpers import BASE
 
-BASE = "http://169.254.169.254"
 V = DEFAULT_API_VERSION
 COMPUTE = {"vmId": "02aab8a4-74ef-476e-8182-f6d2ba4166a6", "location": "westeurope",
            "subscriptionId": "11111111-2222-3333-4444-555555555555", "sku": "server"}
@@ -35,13 +35,6 @@ DATA_OID = bytes.fromhex("06092a864886f70d010701")
 SIGNED_DATA_OID = bytes.fromhex("06092a864886f70d010702")
 ENVELOPED_OID = bytes.fromhex("06092a864886f70d010703")
 CHECKS = ["signature", "signer-name", "chain", "nonce", "timestamp", "vm"]
-
-
-@pytest.fixture
-def imds(httpx_mock, monkeypatch):
-    monkeypatch.setenv("IMDSCTL_ENDPOINT", BASE)
-    monkeypatch.setenv("IMDSCTL_TIMEOUT", "2")
-    return httpx_mock
 
 
 @pytest.fixture(scope="module")

@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from imdsctl import catalog
-from tests.helpers import ok
+from tests.helpers import BASE, ok
 
-BASE = "http://169.254.169.254"
 V = catalog.DEFAULT_API_VERSION
 VMID = "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
 
@@ -44,12 +43,6 @@ def url(route: str = "", text: bool = False, version: str = V) -> str:
     return f"{BASE}{path}?api-version={version}" + ("&format=text" if text else "")
 
 
-@pytest.fixture
-def imds(httpx_mock, monkeypatch):
-    """httpx_mock, with the CLI pointed at the (mocked) real IMDS address."""
-    monkeypatch.setenv("IMDSCTL_ENDPOINT", BASE)
-    monkeypatch.setenv("IMDSCTL_TIMEOUT", "2")
-    return httpx_mock
 
 
 
@@ -401,7 +394,7 @@ def test_exit_2_bad_option(run):
 
 
 def test_exit_1_internal_error_without_traceback(imds, run, monkeypatch):
-    import imdsctl.cli as cli_module
+    import imdsctl.cli.options as cli_module
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
@@ -416,7 +409,7 @@ def test_exit_1_internal_error_without_traceback(imds, run, monkeypatch):
 
 
 def test_exit_130_interrupted(imds, run, monkeypatch):
-    import imdsctl.cli as cli_module
+    import imdsctl.cli.options as cli_module
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -20,8 +20,8 @@ from imdsctl.errors import (
     UnreachableError,
     UsageError,
 )
+from tests.helpers import BASE
 
-BASE = "http://169.254.169.254"
 V = catalog.DEFAULT_API_VERSION
 VMID_URL = f"{BASE}/metadata/instance/compute/vmId?api-version={V}&format=text"
 DOC_URL = f"{BASE}/metadata/instance?api-version={V}"

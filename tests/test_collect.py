@@ -25,12 +25,11 @@ import pytest
 from imdsctl import catalog, support
 from imdsctl.emulator import load_profile
 from imdsctl.redact import MARKER, redact
-from tests.helpers import ok
+from tests.helpers import BASE, ok
 
 LINUX = load_profile("linux-2025")
 SPOT = load_profile("spot-vmss").instance
 V = catalog.DEFAULT_API_VERSION
-BASE = "http://169.254.169.254"
 
 #: Faults that fix the outcome of the endpoints other engineers emulate.
 PINNED = ["410*inf@/metadata/scheduledevents", "html*inf@/metadata/attested",
@@ -323,8 +322,8 @@ TENANT = {"tenantId": "abd8daee-d393-4239-9377-883adda3d40f"}
 
 
 @pytest.fixture
-def imds(httpx_mock, monkeypatch, here):
-    monkeypatch.setenv("IMDSCTL_ENDPOINT", BASE)
+def imds(imds, monkeypatch, here):
+    monkeypatch.delenv("IMDSCTL_TIMEOUT")
     monkeypatch.setattr(support, "route_to", lambda address, **kw: {"address": address, "route": None})
     for path, version, body in [
             (catalog.VERSIONS_PATH, None, {"apiVersions": list(catalog.INSTANCE_VERSIONS)}),
@@ -335,8 +334,8 @@ def imds(httpx_mock, monkeypatch, here):
             (catalog.ATTESTED_PATH, V, ATTESTED),
             (catalog.IDENTITY_INFO_PATH, catalog.IDENTITY_API_VERSION, TENANT)]:
         query = f"?api-version={version}" if version else ""
-        httpx_mock.add_response(url=f"{BASE}{path}{query}", json=body)
-    return httpx_mock
+        imds.add_response(url=f"{BASE}{path}{query}", json=body)
+    return imds
 
 
 def test_every_endpoint_answering(run, imds):

@@ -21,9 +21,10 @@ import click
 import pytest
 
 from imdsctl import _docgen, catalog
-from imdsctl.cli import ENV_VARS, cli
+from imdsctl.cli import cli
 from imdsctl.errors import EXIT_CODES
 from imdsctl.output import FORMATS
+from imdsctl.session import VARIABLES as ENV_VARS
 
 
 def _click_version() -> tuple:

@@ -11,9 +11,8 @@ import time
 import pytest
 
 from imdsctl import catalog, doctor, support
-from tests.helpers import ok
+from tests.helpers import BASE, ok
 
-BASE = "http://169.254.169.254"
 CHECKS = ["endpoint", "proxy", "route", "tcp-connect", "imds-answer", "instance", "api-version",
           "latency", "throttling", "user"]
 
@@ -186,15 +185,15 @@ def test_a_non_root_user_that_imds_answers(run, imds_emulator, monkeypatch):
 
 
 @pytest.fixture
-def imds(httpx_mock, monkeypatch):
+def imds(imds, monkeypatch):
     """The endpoint is the real IMDS address: httpx is mocked, and so are the
     TCP connect and the routing table (nothing leaves the test)."""
-    monkeypatch.setenv("IMDSCTL_ENDPOINT", BASE)
+    monkeypatch.delenv("IMDSCTL_TIMEOUT")
     monkeypatch.setattr(doctor, "_open", lambda host, port, timeout: None)
     monkeypatch.setattr(support, "route_to", lambda address, **kw: {
         "address": address, "source": "/proc/net/route", "commands": [],
         "route": {"destination": "0.0.0.0/0", "gateway": "10.0.0.1", "interface": "eth0", "metric": 100}})
-    return httpx_mock
+    return imds
 
 
 def instance_url(version: str = catalog.DEFAULT_API_VERSION) -> str:

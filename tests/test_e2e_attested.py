@@ -157,7 +157,7 @@ def test_verify_when_attested_data_is_missing(run, imds_emulator, bundle):
 
 # -- the emulator's attested options ----------------------------------------------------------
 
-EMULATE = [sys.executable, "-c", "from imdsctl.emulator.cli import emulate; emulate()"]
+EMULATE = [sys.executable, "-m", "imdsctl", "emulate"]
 
 
 def _ca_files(tmp_path):

@@ -1,7 +1,7 @@
-"""The emulator's attested data endpoint over loopback sockets (reference
-section 8): the PKCS#7 envelope laid out like a real answer, the document's
-fields by api-version, the nonce, the validity window, the CA (generated or
-supplied), and the endpoint without the cryptography package."""
+"""The emulator's attested data endpoint over loopback sockets: the PKCS#7
+envelope laid out like a real answer, the document's fields by api-version,
+the nonce, the validity window, the CA (generated or supplied), and the
+endpoint without the cryptography package."""
 
 from __future__ import annotations
 

@@ -14,10 +14,10 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from imdsctl.emulator.cli import emulate, emulator
+from imdsctl.cli.emulator import emulate, emulator
 
-SERVE = [sys.executable, "-c", "from imdsctl.emulator.cli import emulator; emulator()", "serve"]
-EMULATE = [sys.executable, "-c", "from imdsctl.emulator.cli import emulate; emulate()"]
+SERVE = [sys.executable, "-m", "imdsctl", "emulator", "serve"]
+EMULATE = [sys.executable, "-m", "imdsctl", "emulate"]
 LISTENING = re.compile(r"IMDS emulator listening on (http://127\.0\.0\.1:(\d+))\n")
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")

@@ -1,5 +1,5 @@
 """The emulator's Scheduled Events: specs, the state machine on a fake clock,
-version gating, and the endpoint over real loopback sockets (reference section 7)."""
+version gating, and the endpoint over real loopback sockets."""
 
 from __future__ import annotations
 
@@ -257,16 +257,16 @@ def test_attach_schedules_the_profile_then_the_given_events(imds_emulator_factor
     emulator = imds_emulator_factory(profile={"instance": {"compute": {"name": "node-7"}},
                                               "scheduledEvents": ["Preempt"]})
     state = se.attach(emulator.service, time_factor=0.5, events=["Freeze:other"])
-    assert se.of(emulator.service) is state
+    assert emulator.service.scheduled_events is state
     assert [(e["EventType"], e["Resources"]) for e in state.document()["Events"]] == \
         [("Preempt", ["node-7"]), ("Freeze", ["other"])]
 
 
 def test_each_emulator_has_its_own_state(imds_emulator_factory):
     a, b = imds_emulator_factory(), imds_emulator_factory()
-    se.of(a.service).schedule("Reboot")
-    assert se.of(b.service).document()["Events"] == []
-    assert se.of(a.service).default_resources == (a.profile.instance["compute"]["name"],)
+    a.service.scheduled_events.schedule("Reboot")
+    assert b.service.scheduled_events.document()["Events"] == []
+    assert a.service.scheduled_events.default_resources == (a.profile.instance["compute"]["name"],)
 
 
 # -- the endpoint, over sockets ------------------------------------------------------------------
@@ -282,16 +282,16 @@ def post(emulator_http, body, version=V, **kwargs):
 
 
 def test_get_answers_the_document_as_compact_json(emulator, emulator_http):
-    se.of(emulator.service).schedule("Reboot")
+    emulator.service.scheduled_events.schedule("Reboot")
     response = get(emulator_http)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json; charset=utf-8"
-    assert response.json() == se.of(emulator.service).document()
+    assert response.json() == emulator.service.scheduled_events.document()
     assert b": " not in response.content
 
 
 def test_post_start_requests_answers_200_with_the_document(emulator, emulator_http):
-    event_id = se.of(emulator.service).schedule("Reboot")["EventId"]
+    event_id = emulator.service.scheduled_events.schedule("Reboot")["EventId"]
     body = json.dumps({"StartRequests": [{"EventId": event_id}]}).encode()
     # Content-Type is not checked: the documented curl -d example sends a form type.
     response = post(emulator_http, body, headers={"Content-Type": "application/x-www-form-urlencoded"})
@@ -376,7 +376,7 @@ def test_control_refuses_bad_events(emulator, body, message):
 
 # -- the Emulator, the command line and the control channel ------------------------------------
 
-EMULATE = [sys.executable, "-c", "from imdsctl.emulator.cli import emulate; emulate()"]
+EMULATE = [sys.executable, "-c", "from imdsctl.cli.emulator import emulate; emulate()"]
 
 
 def test_emulator_takes_events_and_schedules_more():
@@ -417,7 +417,7 @@ def test_emulate_takes_event_specs():
 def test_bad_event_options_are_usage_errors(args, message):
     from click.testing import CliRunner
 
-    from imdsctl.emulator.cli import emulate
+    from imdsctl.cli.emulator import emulate
 
     result = CliRunner().invoke(emulate, [*args, "--", "true"])
     assert result.exit_code == 2 and message in result.output
@@ -426,7 +426,7 @@ def test_bad_event_options_are_usage_errors(args, message):
 def test_help_documents_event_specs():
     from click.testing import CliRunner
 
-    from imdsctl.emulator.cli import emulator
+    from imdsctl.cli.emulator import emulator
 
     help_text = CliRunner().invoke(emulator, ["serve", "--help"]).output
     assert "EVENT = TYPE[@NOTICE][+ACTIVE][:RESOURCE[,RESOURCE...]]" in help_text

@@ -1,5 +1,5 @@
 """The emulator's IMDS behaviour over real loopback sockets: checks, versions,
-route filtering, formats and bodies (reference sections 2-6 and 10)."""
+route filtering, formats and bodies, as IMDS's documentation describes them."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The emulator's managed identity endpoints over loopback sockets (reference
-section 9): tokens that decode as JWTs with the right claims, string values,
-selectors, error bodies, api-versions, and the profile's identity section."""
+"""The emulator's managed identity endpoints over loopback sockets: tokens that
+decode as JWTs with the right claims, string values, selectors, error bodies,
+api-versions, and the profile's identity section."""
 
 from __future__ import annotations
 

@@ -20,11 +20,10 @@ import pytest
 
 from imdsctl import events as ev
 from imdsctl.errors import RefusedError, UnavailableError, UnreachableError
-from imdsctl.events_watch import Watcher, hook_environment, human_line
-from imdsctl.output import compile_query
-from tests.helpers import ok
+from imdsctl.output import compile_query, line_printer
+from imdsctl.watch import Watcher, hook_environment, human, human_line
+from tests.helpers import BASE, ok
 
-BASE = "http://169.254.169.254"
 PATH = "/metadata/scheduledevents"
 ID1 = "C7061BAC-AFDC-4513-B24B-AA5F13A16123"
 ID2 = "F020BA2E-3BC0-4C40-A10B-86575A9EABD5"
@@ -51,11 +50,6 @@ def doc(incarnation, *events):
     return {"DocumentIncarnation": incarnation, "Events": list(events)}
 
 
-@pytest.fixture
-def imds(httpx_mock, monkeypatch):
-    monkeypatch.setenv("IMDSCTL_ENDPOINT", BASE)
-    monkeypatch.setenv("IMDSCTL_TIMEOUT", "2")
-    return httpx_mock
 
 
 
@@ -356,10 +350,12 @@ class FakeTime:
         self.now += seconds
 
 
-def watcher(client, **options):
+def watcher(client, output="json", query=None, **options):
+    """A Watcher printing as `events watch -o OUTPUT -q QUERY` does, on a fake clock."""
     fake = FakeTime()
     client.clock = fake.clock
-    return Watcher(client, "2020-07-01", sleep=fake.sleep, clock=fake.clock, **options), fake
+    emit = line_printer(output, query, human)
+    return Watcher(client, "2020-07-01", sleep=fake.sleep, clock=fake.clock, emit=emit, **options), fake
 
 
 def records(capsys):
@@ -483,7 +479,7 @@ def test_requests_are_paced_within_the_rate_limit():
 
 
 def test_quiet_prints_nothing_and_human_lines_read_well(capsys):
-    watcher(Scripted(doc(2, event())), quiet=True, once=True)[0].run()
+    watcher(Scripted(doc(2, event())), "none", once=True)[0].run()
     assert capsys.readouterr().out == ""
     query = compile_query("[change, event.EventStatus]")
     watcher(Scripted(doc(2, event())), query=query, once=True)[0].run()

@@ -13,10 +13,8 @@ import httpx
 import pytest
 
 from imdsctl import catalog
-from imdsctl import identity as identity_module
-from tests.helpers import ok
+from tests.helpers import BASE, ok
 
-BASE = "http://169.254.169.254"
 TOKEN_URL = BASE + catalog.IDENTITY_TOKEN_PATH
 INFO_URL = BASE + catalog.IDENTITY_INFO_PATH
 ARM = "https://management.azure.com/"
@@ -40,11 +38,6 @@ THROTTLED = {"error": "invalid_request", "error_description": "Temporarily throt
 TENANT = "aaaabbbb-0000-cccc-1111-dddd2222eeee"
 
 
-@pytest.fixture
-def imds(httpx_mock, monkeypatch):
-    monkeypatch.setenv("IMDSCTL_ENDPOINT", BASE)
-    monkeypatch.setenv("IMDSCTL_TIMEOUT", "2")
-    return httpx_mock
 
 
 
@@ -101,7 +94,7 @@ def test_token_scope_is_trimmed_to_a_resource_as_the_sdks_do(imds, run):
 
 
 def test_token_on_a_terminal_is_masked_unless_show_token(imds, run, monkeypatch):
-    monkeypatch.setattr(identity_module, "_on_terminal", lambda: True)
+    monkeypatch.setattr("imdsctl.output.is_terminal", lambda stream=None: True)
     imds.add_response(json=ANSWER, is_reusable=True)
     masked = json.loads(ok(run(*token("-o", "json"))).stdout)
     assert masked == dict(ANSWER, access_token=f"eyJ0…({len(SECRET)} chars; --show-token to print)")
@@ -269,10 +262,10 @@ def test_token_answer_that_is_not_a_token_exits_7_without_quoting_it(imds, run, 
 
 
 def test_token_internal_error_exits_1_without_the_token(imds, run, monkeypatch):
-    def broken():
+    def broken(stream=None):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(identity_module, "_on_terminal", broken)
+    monkeypatch.setattr("imdsctl.output.is_terminal", broken)
     imds.add_response(json=ANSWER)
     result = ok(run(*token()), 1)
     assert result.stderr.startswith("imdsctl: internal error: RuntimeError\n")
@@ -280,10 +273,10 @@ def test_token_internal_error_exits_1_without_the_token(imds, run, monkeypatch):
 
 
 def test_token_interrupted_exits_130(imds, run, monkeypatch):
-    def interrupted():
+    def interrupted(stream=None):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(identity_module, "_on_terminal", interrupted)
+    monkeypatch.setattr("imdsctl.output.is_terminal", interrupted)
     imds.add_response(json=ANSWER)
     assert ok(run(*token()), 130).stderr == "imdsctl: interrupted\n"
 

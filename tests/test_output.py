@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from imdsctl.output import FORMATS, compile_query, env_name, render, shell_quote
+from imdsctl.output import FORMATS, Result, compile_query, env_name, render, shell_quote
 
 DOC = {
     "compute": {
@@ -144,7 +144,7 @@ def test_env_names(path, name):
 
 
 def test_env_scalar_and_object_names():
-    assert out("x", "env", env_base="compute/vmId") == "IMDS_COMPUTE_VMID='x'\n"
+    assert out(Result("x", path="compute/vmId"), "env") == "IMDS_COMPUTE_VMID='x'\n"
     assert out({"compute/vmId": "x", "compute/location": "y"}, "env", env_prefix="VM_") == \
         "VM_COMPUTE_VMID='x'\nVM_COMPUTE_LOCATION='y'\n"
 
@@ -178,7 +178,7 @@ def test_shell_quote():
 
 
 def test_spinner_is_silent_unless_stderr_is_a_terminal(capsys):
-    from imdsctl.output import spinner
+    from imdsctl.terminal import spinner
 
     with spinner("waiting for IMDS"):
         pass

@@ -17,9 +17,12 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from .. import catalog
-from ..cli import ENV_VARS, cli
+import click
+
+from .. import catalog, output
+from ..cli import cli
 from ..errors import EXIT_CODES
+from ..session import VARIABLES
 from .man import EXAMPLES, man_page, roff
 from .shells import _zsh_function, bash_script, fish_script, zsh_script
 from .tree import PROG, DocgenError, Node, option_names, takes_value, walk
@@ -38,14 +41,37 @@ def _table(header: Tuple[str, ...], rows: List[Tuple[str, ...]]) -> str:
     return "".join("| " + " | ".join(cell.replace("|", "\\|") for cell in line) + " |\n" for line in lines)
 
 
-def readme_sections() -> Dict[str, str]:
+def _markdown(text: str) -> str:
+    """A help text for a Markdown table cell: ``x`` (click help's literal) as `x`."""
+    return re.sub(r"``(.+?)``", r"`\1`", text)
+
+
+def _commands(nodes: List[Node]) -> List[Tuple[str, ...]]:
+    """One row per command that runs: its synopsis (options left out) and short help."""
+    rows = []
+    for node in nodes:
+        group = isinstance(node.command, click.Group)
+        if group and not node.command.invoke_without_command:
+            continue
+        pieces = [p for p in node.command.collect_usage_pieces(node.ctx) if p != "[OPTIONS]"]
+        if group:
+            pieces = [p for p in pieces if not p.startswith("[verify") and "COMMAND" not in p]
+        rows.append((f"`{' '.join([node.name, *pieces])}`", node.command.get_short_help_str(limit=200)))
+    return rows
+
+
+def readme_sections(nodes: Optional[List[Node]] = None) -> Dict[str, str]:
     """The README's generated sections, by marker name."""
+    nodes = nodes if nodes is not None else walk(cli)
     fields = [(f"`{PROG} {group} {f.name}`", f"`{f.path}`", f.since or "unknown",
                f.help + "".join(f" Also `{a}`." for a in f.aliases)) for group, f in catalog.all_fields()]
     return {
         "fields": _table(("Command", "IMDS path", "Since api-version", "Description"), fields),
         "exit-codes": _table(("Code", "Meaning"), [(str(int(c)), m) for c, m in EXIT_CODES]),
-        "env": _table(("Variable", "Meaning"), [(f"`{n}`", t) for n, t in ENV_VARS]),
+        "env": _table(("Variable", "Meaning"), [(f"`{n}`", t) for n, t in VARIABLES]),
+        "commands": _table(("Command", "What it does"), _commands(nodes)),
+        "output": _table(("Format", "What it prints"),
+                         [(f"`{name}`", _markdown(text)) for name, text in output.FORMAT_HELP.items()]),
     }
 
 
@@ -77,7 +103,7 @@ def generate() -> Dict[str, str]:
         "completions/_imdsctl": zsh_script(nodes),
         "completions/imdsctl.fish": fish_script(nodes),
         "man/imdsctl.1": man_page(nodes),
-        "README.md": update_readme(_read(ROOT / "README.md"), readme_sections()),
+        "README.md": update_readme(_read(ROOT / "README.md"), readme_sections(nodes)),
     }
 
 

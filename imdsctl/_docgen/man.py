@@ -9,9 +9,9 @@ from typing import List, Optional, Tuple
 import click
 
 from .. import __version__, catalog, output
-from ..cli import ENV_VARS
 from ..errors import EXIT_CODES
-from .tree import NOTICE, PROG, Node, one_line, option_names, short_help, takes_value
+from ..session import VARIABLES
+from .tree import NOTICE, PROG, Node, collapse, option_names, short_help, takes_value
 
 #: The man page's EXAMPLES: (what it shows, command line). The tests parse each against the tree.
 EXAMPLES: Tuple[Tuple[str, str], ...] = (
@@ -55,9 +55,9 @@ def _paragraphs(text: Optional[str]) -> List[str]:
             out += [".PP", ".RS", ".EX", *map(roff, inspect.cleandoc(para).splitlines()), ".EE", ".RE"]
         elif para.startswith("* "):
             for item in re.split(r"(?m)^\* ", para)[1:]:
-                out += [".IP \\(bu 2", roff(one_line(item))]
+                out += [".IP \\(bu 2", roff(collapse(item))]
         elif para.strip():
-            out += [".PP", roff(one_line(para))]
+            out += [".PP", roff(collapse(para))]
     return out
 
 
@@ -68,7 +68,7 @@ def _man_option(node: Node, opt: click.Option) -> List[str]:
     notes = [f"{key}: {extra[key]}" for key in ("default", "range") if key in extra]
     notes += [f"env: {var}" for var in ([opt.envvar] if isinstance(opt.envvar, str) else opt.envvar or [])]
     notes += ["required"] if opt.required else []
-    return [".TP", tag, roff(one_line(opt.help) + (f" [{'; '.join(notes)}]" if notes else ""))]
+    return [".TP", tag, roff(collapse(opt.help) + (f" [{'; '.join(notes)}]" if notes else ""))]
 
 
 def _man_fields(fields: List[catalog.Field]) -> List[str]:
@@ -92,12 +92,13 @@ def _man_command(node: Node, fields: List[catalog.Field]) -> List[str]:
 
 
 def _output_formats() -> List[str]:
-    """The user-facing paragraphs of output.py's docstring: those naming -o or a format."""
-    names = "|".join(("-o", *output.FORMATS))
-    paragraphs = [p for p in re.split(r"\n\s*\n", inspect.cleandoc(output.__doc__ or ""))
-                  if re.search(rf"``({names})``", p)]
+    """output.FORMAT_HELP, one bullet per format."""
     intro = f"Choose a format with -o/--output or IMDSCTL_OUTPUT: {', '.join(output.FORMATS)}."
-    return [".PP", roff(intro), *_paragraphs("\n\n".join(paragraphs))]
+    bullets = [line for name, text in output.FORMAT_HELP.items()
+               for line in (".IP \\(bu 2", roff(f"``{name}`` {text}"))]
+    after = ("Without -o, a value prints as text (the bare value and one newline), a container as a "
+             "table on a terminal and as JSON anywhere else.")
+    return [".PP", roff(intro), *bullets, ".PP", roff(after)]
 
 
 def man_page(nodes: List[Node]) -> str:
@@ -124,7 +125,7 @@ def man_page(nodes: List[Node]) -> str:
     out += [".SH OUTPUT FORMATS", *_output_formats(), ".SH EXIT STATUS"]
     out += [line for code, meaning in EXIT_CODES for line in (".TP", f".B {int(code)}", roff(meaning))]
     out.append(".SH ENVIRONMENT")
-    out += [line for name, text in ENV_VARS for line in (".TP", f".B {roff(name)}", roff(text))]
+    out += [line for name, text in VARIABLES for line in (".TP", f".B {roff(name)}", roff(text))]
     out.append(".SH EXAMPLES")
     for text, command in EXAMPLES:
         out += [".PP", roff(text), ".RS", ".EX", roff(command), ".EE", ".RE"]

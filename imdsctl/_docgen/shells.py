@@ -13,8 +13,8 @@ from .tree import (
     Node,
     Values,
     _sh,
+    collapse,
     label,
-    one_line,
     option_names,
     options_end_at_argument,
     short_help,
@@ -147,7 +147,7 @@ def _zsh_action(values: Values) -> str:
 
 def _zsh_option(node: Node, opt: click.Option) -> str:
     names = option_names(opt)
-    spec = "[" + re.sub(r"([\[\]\\])", r"\\\1", one_line(opt.help)) + "]"
+    spec = "[" + re.sub(r"([\[\]\\])", r"\\\1", collapse(opt.help)) + "]"
     if takes_value(opt):
         spec += f":{label(opt)}:{_zsh_action(node.values(opt))}"
         names = [n + ("=" if n.startswith("--") else "+") for n in names]
@@ -255,7 +255,7 @@ def fish_script(nodes: List[Node]) -> str:
         at = f"complete -c {PROG} -n {_fq(f'__imdsctl_at {chr(34)}{node.name}{chr(34)}')}"
         lines.append(f"\n# {node.name}")
         lines += [f"{at} -a {_fq(name)} -d {_fq(short_help(cmd))}" for name, cmd in node.children]
-        lines += [f"{at}{_fish_flags(node, o)} -d {_fq(one_line(o.help))}" for o in node.options()]
+        lines += [f"{at}{_fish_flags(node, o)} -d {_fq(collapse(o.help))}" for o in node.options()]
         values = node.argument_values()
         if values:
             lines.append(f"{at}{_fish_values(values)} -d {_fq(label(node.arguments()[0]))}")

@@ -100,7 +100,7 @@ def takes_value(opt: click.Option) -> bool:
     return not (opt.is_flag or opt.count)
 
 
-def one_line(text: Optional[str]) -> str:
+def collapse(text: Optional[str]) -> str:
     return " ".join((text or "").split())
 
 

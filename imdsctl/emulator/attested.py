@@ -1,6 +1,7 @@
 """Attested data: ``/metadata/attested/document``, signed by the emulator's own CA.
 
-The answer has the real service's shape (reference section 8)::
+The answer has the real service's shape
+(https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#attested-data)::
 
     {"encoding": "pkcs7", "signature": "<base64 of a DER PKCS#7 SignedData>"}
 
@@ -23,7 +24,7 @@ come from the profile's ``compute`` section; ``timeStamp`` holds ``createdOn``
 and ``expiresOn`` as ``MM/DD/YY HH:MM:SS -0000`` (validity 6 h by default).
 Without ``nonce`` the service uses the UTC time as ``YYYYMMDD-HHMMSS``.
 
-Choices where the reference is silent or disagrees (emulator wording):
+Choices where the documentation is silent or disagrees (emulator wording):
 
 * the family answers from api-version 2018-10-01 (the doc table; the swagger
   has an example under 2018-04-02);
@@ -43,16 +44,12 @@ import datetime as dt
 import os
 import re
 import threading
-import weakref
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..catalog import ATTESTED, ATTESTED_FIELDS_SINCE, version_key
 from . import messages
 from .messages import Request, Response, error, json_response
-
-if TYPE_CHECKING:
-    from .service import Service
 
 PATH = ATTESTED.path
 VERSIONS = ATTESTED.versions
@@ -251,10 +248,10 @@ def _certificate(common_name: str, public_key: Any, issuer: Any, issuer_key: Any
     return builder.sign(issuer_key, hashes.SHA256())
 
 
-# -- per-service configuration ------------------------------------------------------
+# -- what a service signs with ------------------------------------------------------
 
 
-class Settings:
+class Signing:
     """What one Service signs with: a Signer (None: the process-wide one) and a validity."""
 
     def __init__(self, signer: Optional[Signer] = None, validity: dt.timedelta = DEFAULT_VALIDITY):
@@ -262,7 +259,6 @@ class Settings:
         self.validity = validity
 
 
-_SETTINGS: weakref.WeakKeyDictionary[Any, Settings] = weakref.WeakKeyDictionary()
 _DEFAULT: List[Signer] = []
 _DEFAULT_LOCK = threading.Lock()
 
@@ -279,21 +275,21 @@ def default_signer() -> Signer:
 PemSource = Union[bytes, str, "os.PathLike[str]"]
 
 
-def configure(service: Service, *, ca_cert: Optional[PemSource] = None,
+def configure(service: Any, *, ca_cert: Optional[PemSource] = None,
               ca_key: Optional[PemSource] = None, signer: Optional[Signer] = None,
               validity: Union[dt.timedelta, float, None] = None) -> None:
     """Set what ``service`` signs with: a supplied CA (``ca_cert`` and ``ca_key``:
     PEM bytes or file paths), a ready Signer, and/or the documents' validity
     (a timedelta or seconds).  Raises ValueError (OSError for unreadable files)."""
-    settings = _SETTINGS.setdefault(service, Settings())
+    signing = service.signing
     if (ca_cert is None) != (ca_key is None):
         raise ValueError("a supplied CA needs both its certificate and its key")
     if ca_cert is not None and ca_key is not None:
         signer = Signer.from_pem(_read(ca_cert), _read(ca_key))
     if signer is not None:
-        settings.signer = signer
+        signing.signer = signer
     if validity is not None:
-        settings.validity = validity if isinstance(validity, dt.timedelta) \
+        signing.validity = validity if isinstance(validity, dt.timedelta) \
             else dt.timedelta(seconds=validity)
 
 
@@ -301,15 +297,12 @@ def _read(source: PemSource) -> bytes:
     return source if isinstance(source, bytes) else Path(source).read_bytes()
 
 
-def settings_for(service: Service) -> Settings:
-    return _SETTINGS.get(service) or Settings()
+def signer_for(service: Any) -> Signer:
+    """What ``service`` signs with: its own Signer, else the process-wide one."""
+    return service.signing.signer or default_signer()
 
 
-def signer_for(service: Service) -> Signer:
-    return settings_for(service).signer or default_signer()
-
-
-def ca_bundle_pem(service: Service) -> bytes:
+def ca_bundle_pem(service: Any) -> bytes:
     """The CA certificates (PEM) that ``service``'s documents chain to: what
     ``imdsctl attested verify --ca-file`` needs."""
     return signer_for(service).ca_pem
@@ -318,18 +311,15 @@ def ca_bundle_pem(service: Service) -> bytes:
 # -- the handler ----------------------------------------------------------------------
 
 
-def handle(service: Service, req: Request, route: Tuple[str, ...], version: str) -> Response:
+def handle(service: Any, req: Request, route: Tuple[str, ...], version: str) -> Response:
     """GET /metadata/attested/document (its checks already passed in Service.check)."""
-    fmt = req.param("format")
-    if fmt not in (None, "json"):
-        return error(400, messages.FORMAT_JSON_ONLY if fmt == "text" else messages.FORMAT.format(value=fmt))
     nonce = req.param("nonce")
     if nonce and not NONCE.fullmatch(nonce):
         return error(400, BAD_NONCE)
     now = dt.datetime.now(dt.timezone.utc)
     nonce = nonce or default_nonce(now)
     compute = service.profile.instance.get("compute") or {}
-    document = build_document(compute, version, nonce, now, settings_for(service).validity)
+    document = build_document(compute, version, nonce, now, service.signing.validity)
     try:
         signature = signer_for(service).sign(messages.dump_json(document),
                                              str(compute.get("location", "")))

@@ -23,23 +23,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, replace
-from typing import TYPE_CHECKING, Callable, Dict
+from typing import Any, Callable, Dict
 
 from .events import CONTROL_ROUTES as EVENT_ROUTES
 from .faults import Fault, FaultSpecError
 from .messages import NOT_FOUND, Request, Response, error, json_response
 
-if TYPE_CHECKING:
-    from .service import Service
-
 PREFIX = "_emulator"
 
 
-def _faults(service: Service, req: Request) -> Response:
+def _faults(service: Any, req: Request) -> Response:
     return json_response(200, {"faults": [f.to_json() for f in service.faults.active()]})
 
 
-def _add_faults(service: Service, req: Request) -> Response:
+def _add_faults(service: Any, req: Request) -> Response:
     try:
         data = json.loads(req.body or b"null")
     except ValueError:
@@ -50,27 +47,27 @@ def _add_faults(service: Service, req: Request) -> Response:
     return replace(_faults(service, req), status=201)
 
 
-def _clear_faults(service: Service, req: Request) -> Response:
+def _clear_faults(service: Any, req: Request) -> Response:
     service.faults.clear()
     return _faults(service, req)
 
 
-def _requests(service: Service, req: Request) -> Response:
+def _requests(service: Any, req: Request) -> Response:
     return json_response(200, {"requests": [asdict(e) for e in service.log.entries()]})
 
 
-def _clear_requests(service: Service, req: Request) -> Response:
+def _clear_requests(service: Any, req: Request) -> Response:
     service.log.clear()
     return _requests(service, req)
 
 
-def _reset_throttle(service: Service, req: Request) -> Response:
+def _reset_throttle(service: Any, req: Request) -> Response:
     if service.throttle is not None:
         service.throttle.reset()
     return json_response(200, {"rate": service.throttle.rate if service.throttle else None})
 
 
-ROUTES: Dict[str, Dict[str, Callable[[Service, Request], Response]]] = {
+ROUTES: Dict[str, Dict[str, Callable[[Any, Request], Response]]] = {
     "faults": {"GET": _faults, "POST": _add_faults, "DELETE": _clear_faults},
     "requests": {"GET": _requests, "DELETE": _clear_requests},
     "throttle/reset": {"POST": _reset_throttle},
@@ -78,7 +75,7 @@ ROUTES: Dict[str, Dict[str, Callable[[Service, Request], Response]]] = {
 }
 
 
-def handle(service: Service, req: Request) -> Response:
+def handle(service: Any, req: Request) -> Response:
     """Answer a control-channel request for ``service`` (a Service)."""
     methods = ROUTES.get("/".join(req.parts[1:]))
     if methods is None:

@@ -1,4 +1,5 @@
-"""Scheduled Events in the emulator: ``/metadata/scheduledevents`` (reference section 7).
+"""Scheduled Events in the emulator: ``/metadata/scheduledevents``
+(https://learn.microsoft.com/azure/virtual-machines/linux/scheduled-events).
 
 Each emulator (each Service) has one ScheduledEvents: a DocumentIncarnation
 counter and a list of events.  An event is Scheduled until its NotBefore, then
@@ -22,18 +23,13 @@ import re
 import threading
 import time
 import uuid
-import weakref
 from dataclasses import dataclass, fields, replace
 from email.utils import formatdate
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from .. import catalog
 from ..catalog import SCHEDULED_EVENTS_API_VERSION, version_key
-from . import messages
 from .messages import Request, Response, error, json_response
-
-if TYPE_CHECKING:
-    from .service import Service
 
 
 @dataclass(frozen=True)
@@ -41,9 +37,9 @@ class Kind:
     """What an event type looks like: documented minimum notice, the api-version
     it appeared in, and the emulator's defaults for the rest."""
 
-    notice: float        #: seconds of notice (reference 7.2, documented minimums)
-    since: str           #: the first SE api-version that shows it (reference 7.1)
-    active: float        #: seconds it stays Started (SE-MOCK medians; not documented)
+    notice: float        #: seconds of notice (the documented minimums)
+    since: str           #: the first SE api-version that shows it
+    active: float        #: seconds it stays Started (the emulator's choice: not documented)
     duration: int        #: DurationInSeconds: -1 unknown, 0 no interruption
     source: str
     description: str
@@ -51,7 +47,8 @@ class Kind:
 
 SINCE = catalog.SCHEDULED_EVENT_TYPES_SINCE
 
-#: Descriptions: the documented Freeze sample; the others are the SE mock server's texts.
+#: Descriptions: the documented Freeze sample; the others are those of Microsoft's
+#: scheduled events mock server (https://github.com/Azure-Samples/scheduled-events-mock-server).
 KINDS: Dict[str, Kind] = {
     "Freeze": Kind(900, SINCE["Freeze"], 300, 5, "Platform",
                    "Virtual machine is being paused because of a memory-preserving Live Migration "
@@ -231,6 +228,17 @@ class ScheduledEvents:
     pass a fake one and never sleep.
     """
 
+    @classmethod
+    def for_profile(cls, profile: Any, *, time_factor: float = 1.0, enable_delay: float = 0.0,
+                    events: Iterable[Union[str, EventSpec, Dict[str, Any]]] = ()) -> ScheduledEvents:
+        """The state of an emulator serving ``profile``: its ``scheduledEvents``
+        and then ``events`` are scheduled now, for its compute name."""
+        name = profile.instance.get("compute", {}).get("name") or "vm0"
+        state = cls((name,), time_factor=time_factor, enable_delay=enable_delay)
+        for spec in (*profile.scheduled_events, *events):
+            state.schedule(spec)
+        return state
+
     def __init__(self, resources: Iterable[str] = ("vm0",), *, time_factor: float = 1.0,
                  enable_delay: float = 0.0, clock: Callable[[], float] = time.time):
         if not time_factor > 0:
@@ -318,30 +326,12 @@ class ScheduledEvents:
             self._incarnation += 1
 
 
-# -- one state per emulator ---------------------------------------------------------------
-
-_STATES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_STATES_LOCK = threading.RLock()  # of() creates under it, through attach()
-
-
-def attach(service: Service, *, time_factor: float = 1.0, enable_delay: float = 0.0,
+def attach(service: Any, *, time_factor: float = 1.0, enable_delay: float = 0.0,
            events: Iterable[Union[str, EventSpec, Dict[str, Any]]] = ()) -> ScheduledEvents:
-    """Give ``service`` its scheduled-events state: the profile's
-    ``scheduledEvents`` and then ``events`` are scheduled now."""
-    name = service.profile.instance.get("compute", {}).get("name") or "vm0"
-    state = ScheduledEvents((name,), time_factor=time_factor, enable_delay=enable_delay)
-    for spec in (*service.profile.scheduled_events, *events):
-        state.schedule(spec)
-    with _STATES_LOCK:
-        _STATES[service] = state
-    return state
-
-
-def of(service: Service) -> ScheduledEvents:
-    """The scheduled-events state of ``service``, attached with defaults on first use."""
-    with _STATES_LOCK:
-        state = _STATES.get(service)
-        return state if state is not None else attach(service)
+    """Give ``service`` new scheduled-events state (ScheduledEvents.for_profile)."""
+    service.scheduled_events = ScheduledEvents.for_profile(service.profile, time_factor=time_factor,
+                                                           enable_delay=enable_delay, events=events)
+    return service.scheduled_events
 
 
 # -- the IMDS endpoint ------------------------------------------------------------------------
@@ -363,15 +353,12 @@ def _start_requests(body: bytes) -> List[str]:
     return ids
 
 
-def handle(service: Service, req: Request, route: Tuple[str, ...], version: str) -> Response:
+def handle(service: Any, req: Request, route: Tuple[str, ...], version: str) -> Response:
     """GET: the document; POST: approve ``StartRequests`` (400 when malformed),
     then 200 with the document (IMDS's POST body is undocumented; this is the
     mock server's choice).  The first request waits ``enable_delay``."""
-    state = of(service)
+    state = service.scheduled_events
     delay = state.first_call_delay()
-    fmt = req.param("format")
-    if fmt not in (None, "json"):
-        return error(400, messages.FORMAT_JSON_ONLY if fmt == "text" else messages.FORMAT.format(value=fmt))
     if req.method == "POST":
         try:
             state.approve(_start_requests(req.body))
@@ -383,12 +370,12 @@ def handle(service: Service, req: Request, route: Tuple[str, ...], version: str)
 # -- the control channel: /_emulator/events ---------------------------------------------------
 
 
-def control_list(service: Service, req: Request) -> Response:
+def control_list(service: Any, req: Request) -> Response:
     """GET /_emulator/events: the document at the newest api-version."""
-    return json_response(200, of(service).document())
+    return json_response(200, service.scheduled_events.document())
 
 
-def control_schedule(service: Service, req: Request) -> Response:
+def control_schedule(service: Any, req: Request) -> Response:
     """POST /_emulator/events: schedule one event or a list (spec strings or objects)."""
     try:
         data = json.loads(req.body or b"null")
@@ -396,15 +383,15 @@ def control_schedule(service: Service, req: Request) -> Response:
         return error(400, "the body must be JSON: an event or a list of events")
     try:
         specs = [EventSpec.from_json(item) for item in (data if isinstance(data, list) else [data])]
-        state = of(service)
+        state = service.scheduled_events
         return json_response(201, {"scheduled": [state.schedule(spec) for spec in specs]})
     except EventSpecError as exc:
         return error(400, str(exc))
 
 
-def control_cancel(service: Service, req: Request) -> Response:
+def control_cancel(service: Any, req: Request) -> Response:
     """DELETE /_emulator/events: withdraw every event."""
-    of(service).cancel()
+    service.scheduled_events.cancel()
     return control_list(service, req)
 
 

@@ -15,24 +15,20 @@ from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from .messages import HTML_TYPE, Response, error, status_message
 
-KINDS = ("status", "delay", "html", "truncate", "reset")
 MAX_DELAY = 600.0
 
-#: The spec grammar, as `imdsctl emulator serve --help` shows it.
-SYNTAX = f"""\
-SPEC = ACTION[*COUNT][@PREFIX]
-  ACTION  400-599        answer this status, with a JSON error body
-          delay=SECONDS  answer normally, SECONDS later (at most {MAX_DELAY:g})
-          html           answer a 200 text/html captive-portal page
-          truncate       send half the answer under its full Content-Length,
-                         then close the connection
-          reset          reset the connection (RST) instead of answering
-  COUNT   how many requests: a positive integer (default 1) or inf
-  PREFIX  only requests under this path, e.g. /metadata/instance
-Examples: 410*3@/metadata/instance  delay=2.5  html  truncate  reset*2  500*inf"""
 
-_SPEC = re.compile(r"(?P<action>[a-z]+|[0-9]+)(?:=(?P<arg>[^*@]*))?"
-                   r"(?:\*(?P<count>[^@]*))?(?:@(?P<prefix>.*))?")
+@dataclass(frozen=True)
+class Kind:
+    """One kind of fault: how a spec names it, what it does, which value it
+    takes (``status``, ``seconds`` or none) and its effect on an answer."""
+
+    name: str
+    usage: str          #: the ACTION as a spec writes it
+    help: str           #: what it does, for SYNTAX (lines)
+    takes: Optional[str]
+    effect: Callable[[Fault, Callable[[], Response]], Response]
+
 
 #: What a captive portal or a hotel proxy answers instead of IMDS.
 CAPTIVE_PORTAL = (
@@ -41,6 +37,42 @@ CAPTIVE_PORTAL = (
     b"<p>Accept the terms of use to continue to the Internet.</p></body></html>\n"
 )
 
+#: Every kind of fault: the one table the spec grammar, its help and the validation read.
+KINDS: Dict[str, Kind] = {kind.name: kind for kind in (
+    Kind("status", "400-599", "answer this status, with a JSON error body", "status",
+         lambda f, respond: error(f.status, status_message(f.status))),
+    Kind("delay", "delay=SECONDS", f"answer normally, SECONDS later (at most {MAX_DELAY:g})", "seconds",
+         lambda f, respond: replace(respond(), delay=f.seconds)),
+    Kind("html", "html", "answer a 200 text/html captive-portal page", None,
+         lambda f, respond: Response(200, CAPTIVE_PORTAL, HTML_TYPE, server="captive-portal")),
+    Kind("truncate", "truncate", "send half the answer under its full Content-Length,\n"
+                                 "then close the connection", None,
+         lambda f, respond: replace(respond(), truncate=True)),
+    Kind("reset", "reset", "reset the connection (RST) instead of answering", None,
+         lambda f, respond: Response(0, reset=True)),
+)}
+_TIMED = [kind for kind in KINDS.values() if kind.takes == "seconds"]
+
+
+def _syntax() -> str:
+    actions = []
+    for kind in KINDS.values():
+        first, *rest = kind.help.splitlines()
+        actions.append(f"{kind.usage:<15}{first}")
+        actions += [" " * 15 + line for line in rest]
+    return "\n".join([
+        "SPEC = ACTION[*COUNT][@PREFIX]",
+        "  ACTION  " + actions[0], *("          " + line for line in actions[1:]),
+        "  COUNT   how many requests: a positive integer (default 1) or inf",
+        "  PREFIX  only requests under this path, e.g. /metadata/instance",
+        "Examples: 410*3@/metadata/instance  delay=2.5  html  truncate  reset*2  500*inf"])
+
+
+#: The spec grammar, as `imdsctl emulator serve --help` shows it.
+SYNTAX = _syntax()
+
+_SPEC = re.compile(r"(?P<action>[a-z]+|[0-9]+)(?:=(?P<arg>[^*@]*))?"
+                   r"(?:\*(?P<count>[^@]*))?(?:@(?P<prefix>.*))?")
 
 class FaultSpecError(ValueError):
     """A fault spec or fault JSON that does not parse."""
@@ -58,16 +90,17 @@ class Fault:
     prefix: str = "/"
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
+        kind = KINDS.get(self.kind)
+        if kind is None:
             raise FaultSpecError(f"unknown fault kind '{self.kind}' (expected a 4xx/5xx status, "
                                  f"{', '.join(k for k in KINDS if k != 'status')})")
-        if self.kind == "status" and not 400 <= self.status <= 599:
+        if kind.takes == "status" and not 400 <= self.status <= 599:
             raise FaultSpecError(f"fault status {self.status} is not a 4xx or 5xx status")
-        if self.kind != "status" and self.status:
+        if kind.takes != "status" and self.status:
             raise FaultSpecError(f"a {self.kind} fault has no status")
-        if self.kind == "delay" and not 0 < self.seconds <= MAX_DELAY:
-            raise FaultSpecError(f"a fault delay is between 0 and {MAX_DELAY:g} seconds")
-        if self.kind != "delay" and self.seconds:
+        if kind.takes == "seconds" and not 0 < self.seconds <= MAX_DELAY:
+            raise FaultSpecError(f"a fault {self.kind} is between 0 and {MAX_DELAY:g} seconds")
+        if kind.takes != "seconds" and self.seconds:
             raise FaultSpecError(f"a {self.kind} fault has no delay")
         if self.count is not None and self.count < 1:
             raise FaultSpecError("fault count must be a positive integer or 'inf'")
@@ -88,10 +121,13 @@ class Fault:
             fields.update(kind="status", status=int(action))
         else:
             fields["kind"] = action
-        if action == "delay" and arg is None:
-            raise FaultSpecError(f"bad fault spec '{spec}': delay needs seconds (delay=SECONDS)")
-        if action != "delay" and arg is not None:
-            raise FaultSpecError(f"bad fault spec '{spec}': only delay takes a value (delay=SECONDS)")
+        kind = KINDS.get(fields.get("kind", ""))
+        if kind is not None and kind.takes == "seconds" and arg is None:
+            raise FaultSpecError(f"bad fault spec '{spec}': {kind.name} needs seconds ({kind.usage})")
+        if (kind is None or kind.takes != "seconds") and arg is not None:
+            takes = " or ".join(k.name for k in _TIMED) + (" takes" if len(_TIMED) == 1 else " take")
+            raise FaultSpecError(f"bad fault spec '{spec}': only {takes} a value "
+                                 f"({', '.join(k.usage for k in _TIMED)})")
         if arg is not None:
             try:
                 fields["seconds"] = float(arg)
@@ -132,9 +168,10 @@ class Fault:
     @property
     def action(self) -> str:
         """The ACTION part of the spec: ``410``, ``delay=2.5``, ``reset``..."""
-        if self.kind == "status":
+        takes = KINDS[self.kind].takes
+        if takes == "status":
             return str(self.status)
-        return f"delay={self.seconds:g}" if self.kind == "delay" else self.kind
+        return f"{self.kind}={self.seconds:g}" if takes == "seconds" else self.kind
 
     @property
     def spec(self) -> str:
@@ -184,19 +221,10 @@ class FaultPlan:
         return None
 
 
-_EFFECTS: Dict[str, Callable[[Fault, Callable[[], Response]], Response]] = {
-    "status": lambda f, respond: error(f.status, status_message(f.status)),
-    "html": lambda f, respond: Response(200, CAPTIVE_PORTAL, HTML_TYPE, server="captive-portal"),
-    "reset": lambda f, respond: Response(0, reset=True),
-    "delay": lambda f, respond: replace(respond(), delay=f.seconds),
-    "truncate": lambda f, respond: replace(respond(), truncate=True),
-}
-
-
 def apply(fault: Optional[Fault], respond: Callable[[], Response]) -> Response:
     """The answer to a request under ``fault``: a replacement for the normal
     answer (status, html, reset) or the normal answer ``respond()`` altered
     in transit (delay, truncate)."""
     if fault is None:
         return respond()
-    return replace(_EFFECTS[fault.kind](fault, respond), fault=fault.action)
+    return replace(KINDS[fault.kind].effect(fault, respond), fault=fault.action)

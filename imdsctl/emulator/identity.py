@@ -1,5 +1,5 @@
 """Managed identity: ``/metadata/identity/oauth2/token`` and ``/metadata/identity/info``
-(reference sections 9 and 4).
+(https://learn.microsoft.com/entra/identity/managed-identities-azure-resources/how-to-use-vm-token).
 
 The identities come from the profile's ``identity`` section::
 
@@ -31,10 +31,10 @@ caches and returns the same one with a shrinking ``expires_in``).  A
 ending in ``/.default``, gets Entra's ``invalid_resource`` AADSTS500011.
 
 ``refuse`` words the service's own refusals (missing ``Metadata`` header,
-rate limit, method...) the identity endpoint's OAuth way; the reference
-disagrees on the missing-header code (``invalid_request`` per Microsoft's
-aad-pod-identity imitation, the default, or ``bad_request_102`` per the
-docs), so the profile chooses.
+rate limit, method...) the identity endpoint's OAuth way; sources disagree
+on the missing-header code (``invalid_request`` per Microsoft's
+aad-pod-identity imitation, https://github.com/Azure/aad-pod-identity, the
+default; ``bad_request_102`` per the docs), so the profile chooses.
 """
 
 from __future__ import annotations
@@ -46,15 +46,11 @@ import re
 import secrets
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from .. import catalog
 from . import messages
 from .messages import Request, Response, json_response
-from .profiles import ProfileError
-
-if TYPE_CHECKING:
-    from .service import Service
 
 #: The token endpoint's api-versions: 2018-02-01, the one every SDK sends, and
 #: every later instance version (the swagger defines the operation up to 2023-07-01).
@@ -62,7 +58,7 @@ VERSIONS: Tuple[str, ...] = catalog.IDENTITY_TOKEN.versions
 
 TOKEN_PATH, INFO_PATH = catalog.IDENTITY_TOKEN_PATH, catalog.IDENTITY_INFO_PATH
 
-#: The identity category's own rate limit, requests per second (reference 2.4).
+#: The identity category's own rate limit, requests per second.
 RATE = catalog.IDENTITY_TOKEN.rate
 
 LIFETIME = 86399     #: expires_in of a fresh token, seconds [doc]
@@ -71,7 +67,7 @@ CLOCK_SKEW = 300     #: Entra back-dates nbf/iat by five minutes
 SELECTORS = ("client_id", "object_id", "msi_res_id", "mi_res_id")
 HEADER_ERRORS = ("invalid_request", "bad_request_102")
 
-# [obs] reference 9.4 and 4
+# seen in answers of real VMs, quoted in public issues
 NOT_FOUND = "Identity not found"
 NO_RESOURCE = "Required query variable 'resource' is missing"
 THROTTLED = "Temporarily throttled, too many requests"
@@ -95,7 +91,7 @@ def oauth_error(status: int, code: str, description: str, **extra: Any) -> Respo
 # -- the handlers --------------------------------------------------------------
 
 
-def token(service: Service, req: Request, route: Tuple[str, ...], version: str) -> Response:
+def token(service: Any, req: Request, route: Tuple[str, ...], version: str) -> Response:
     """GET /metadata/identity/oauth2/token."""
     section = service.profile.identity
     resource = req.param("resource")
@@ -113,7 +109,7 @@ def token(service: Service, req: Request, route: Tuple[str, ...], version: str) 
     return json_response(200, issue(resource, identity, section["tenantId"], mirid))
 
 
-def info(service: Service, req: Request, route: Tuple[str, ...], version: str) -> Response:
+def info(service: Any, req: Request, route: Tuple[str, ...], version: str) -> Response:
     """GET /metadata/identity/info: the tenant of the VM's identities."""
     section = service.profile.identity
     if section is None:
@@ -121,7 +117,7 @@ def info(service: Service, req: Request, route: Tuple[str, ...], version: str) -
     return json_response(200, {"tenantId": section["tenantId"]})
 
 
-def refuse(service: Service, status: int, message: str) -> Response:
+def refuse(service: Any, status: int, message: str) -> Response:
     """The service's refusal ``message`` with ``status``, as the identity endpoint words it."""
     if message == messages.METADATA_HEADER:
         section = service.profile.identity or {}
@@ -207,43 +203,45 @@ def _invalid_resource(resource: str, tenant: str) -> Response:
 # -- the profile section -------------------------------------------------------------
 
 
-def check_section(section: Any, where: str) -> Dict[str, Any]:
+def check_section(section: Any, where: str) -> Optional[Dict[str, Any]]:
     """Validate a profile's ``identity`` section; return it normalized (every key
-    present).  Raises ProfileError naming ``where`` and the bad key."""
+    present), or None for null.  Raises ValueError naming ``where`` and the bad key."""
+    if section is None:
+        return None
     if not isinstance(section, Mapping):
-        raise ProfileError(f"{where}: expected a JSON object or null")
+        raise ValueError(f"{where}: expected a JSON object or null")
     allowed = ("tenantId", "systemAssigned", "userAssigned", "metadataHeaderError")
     unknown = sorted(set(section) - set(allowed))
     if unknown:
-        raise ProfileError(f"{where}: unknown key '{unknown[0]}' (expected: {', '.join(allowed)})")
+        raise ValueError(f"{where}: unknown key '{unknown[0]}' (expected: {', '.join(allowed)})")
     _guid(section.get("tenantId"), f"{where}/tenantId")
     system = section.get("systemAssigned")
     if system is not None:
         _identity(system, f"{where}/systemAssigned", ("clientId", "objectId"))
     users = section.get("userAssigned", [])
     if not isinstance(users, list):
-        raise ProfileError(f"{where}/userAssigned: expected a JSON list")
+        raise ValueError(f"{where}/userAssigned: expected a JSON list")
     for index, user in enumerate(users):
         _identity(user, f"{where}/userAssigned/{index}", ("clientId", "objectId", "resourceId"))
     everyone: List[Mapping[str, str]] = ([system] if system is not None else []) + users
     for key in ("clientId", "objectId", "resourceId"):
         values = [i[key].lower() for i in everyone if key in i]
         if len(set(values)) != len(values):
-            raise ProfileError(f"{where}: two identities have the same {key}")
+            raise ValueError(f"{where}: two identities have the same {key}")
     header_error = section.get("metadataHeaderError", HEADER_ERRORS[0])
     if header_error not in HEADER_ERRORS:
-        raise ProfileError(f"{where}/metadataHeaderError: expected one of {', '.join(HEADER_ERRORS)}")
+        raise ValueError(f"{where}/metadataHeaderError: expected one of {', '.join(HEADER_ERRORS)}")
     return {"tenantId": section["tenantId"], "systemAssigned": None if system is None else dict(system),
             "userAssigned": [dict(u) for u in users], "metadataHeaderError": header_error}
 
 
 def _identity(node: Any, where: str, keys: Tuple[str, ...]) -> None:
     if not isinstance(node, Mapping) or set(node) != set(keys):
-        raise ProfileError(f"{where}: expected an object with exactly {', '.join(keys)}")
+        raise ValueError(f"{where}: expected an object with exactly {', '.join(keys)}")
     for key in keys:
         if key == "resourceId":
             if not isinstance(node[key], str) or not _IDENTITY_ID.fullmatch(node[key]):
-                raise ProfileError(f"{where}/resourceId: expected /subscriptions/<id>/resourceGroups/"
+                raise ValueError(f"{where}/resourceId: expected /subscriptions/<id>/resourceGroups/"
                                    "<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>")
         else:
             _guid(node[key], f"{where}/{key}")
@@ -251,4 +249,4 @@ def _identity(node: Any, where: str, keys: Tuple[str, ...]) -> None:
 
 def _guid(value: Any, where: str) -> None:
     if not isinstance(value, str) or not _GUID.fullmatch(value):
-        raise ProfileError(f"{where}: expected a GUID string, got {json.dumps(value)}")
+        raise ValueError(f"{where}: expected a GUID string, got {json.dumps(value)}")

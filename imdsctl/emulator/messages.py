@@ -1,9 +1,12 @@
-"""What the emulator's HTTP layer passes around: a parsed request, a response
-to write, and the IMDS error texts.
+"""What the emulator's HTTP layer passes around: a parsed request, a response to
+write, and the IMDS error texts.
 
-Error texts quoted from the reference (sections 3.3, 4 and 10) are marked
-[doc]; the others are the emulator's choice where IMDS's exact bytes are not
-known, worded in the same "Bad request. ..." style.
+Error texts quoted from Microsoft's documentation (IMDS,
+https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service,
+and the load balancer's,
+https://learn.microsoft.com/azure/load-balancer/howto-load-balancer-imds) are
+marked [doc]; the others are the emulator's choice where IMDS's exact bytes
+are not known, worded in the same "Bad request. ..." style.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ JSON_TYPE = "application/json; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 
-#: The Server header of real captures (reference section 4).
+#: The Server header of real IMDS answers, as captured in public issue reports.
 SERVER = "IMDS/150.870.65.1103"
 
-# [doc] reference 4 / 3.3 / 10
+# [doc]
 METADATA_HEADER = "Bad request. Required metadata header not specified"
 API_VERSION = ("Bad request. api-version is invalid or was not specified in the request. "
                "For more information refer to aka.ms/azureimds")
@@ -40,7 +43,7 @@ LEAF = "Bad request. Leaf nodes require format=text"
 FAULT_MESSAGES = {
     404: NOT_FOUND,
     429: THROTTLED,
-    503: "Internal service unavailable. Retry later",  # [doc] reference 4 (load balancer)
+    503: "Internal service unavailable. Retry later",  # [doc] (load balancer)
 }
 
 

@@ -7,12 +7,14 @@ json`` prints or a VM returns for ``/metadata/instance``::
 
 or the extended form, which can also describe the other endpoint families::
 
-    {"description": "...", "instance": {...}, "loadbalancer": {...} | null}
+    {"description": "...", "instance": {...}, "loadbalancer": {...} | null,
+     "identity": {...}, "scheduledEvents": [...]}
 
-``loadbalancer`` is the object IMDS nests under ``"loadbalancer"`` in its
-answer (reference section 10); absent or null means "no Standard load
-balancer", and the endpoint answers 404.  The built-in profiles live in
-``profiles/*.json`` next to this module.
+Each section but ``instance`` belongs to an endpoint family, which
+validates it (families.SECTIONS): ``loadbalancer`` (absent or null: no
+Standard load balancer, the endpoint answers 404), ``identity``
+(identity.py), ``scheduledEvents`` (events.py).  The built-in profiles live
+in ``profiles/*.json`` next to this module.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
+from .families import SECTIONS
+
 #: The profile served when none is named.
 DEFAULT_PROFILE = "linux-2025"
 
-#: Keys of the extended form.  Scheduled events, identity and attested data
-#: will add theirs here when the emulator serves those families.
-EXTENDED_KEYS = ("description", "instance", "loadbalancer", "identity", "scheduledEvents")
+#: Keys of the extended form: its own, then the sections of the endpoint families.
+EXTENDED_KEYS = ("description", "instance", *(section.key for section in SECTIONS))
 
 ProfileSource = Union[str, Path, Mapping[str, Any]]
 
@@ -44,7 +47,7 @@ class Profile:
     name: str
     description: str
     instance: Dict[str, Any]                 #: the full /metadata/instance document
-    loadbalancer: Optional[Dict[str, Any]]   #: None: no Standard load balancer
+    loadbalancer: Optional[Dict[str, Any]] = None  #: None: no Standard load balancer
     identity: Optional[Dict[str, Any]] = None  #: managed identities (emulator/identity.py); None: none
     scheduled_events: Tuple[Any, ...] = ()     #: initial events, EventSpecs (emulator/events.py)
 
@@ -103,30 +106,14 @@ def from_document(document: Any, name: str) -> Profile:
     if not isinstance(instance, Mapping):
         raise ProfileError(f"{name}: instance: expected a JSON object")
     _check_strings(instance, f"{name}: instance")
-    loadbalancer = document.get("loadbalancer")
-    if loadbalancer is not None:
-        if not isinstance(loadbalancer, Mapping):
-            raise ProfileError(f"{name}: loadbalancer: expected a JSON object or null")
-        _check_ports(loadbalancer, f"{name}: loadbalancer")
-    identity = document.get("identity")
-    if identity is not None:
-        from .identity import check_section
-
-        identity = check_section(identity, f"{name}: identity")
-    return Profile(name, description, dict(instance), None if loadbalancer is None else dict(loadbalancer),
-                   identity=identity, scheduled_events=_scheduled_events(document, name))
-
-
-def _scheduled_events(document: Mapping[str, Any], name: str) -> Tuple[Any, ...]:
-    """The ``scheduledEvents`` section: a list of event specs (emulator/events.py)."""
-    if "scheduledEvents" not in document:
-        return ()
-    from .events import EventSpecError, parse_section
-
-    try:
-        return parse_section(document["scheduledEvents"], f"{name}: scheduledEvents")
-    except EventSpecError as exc:
-        raise ProfileError(str(exc)) from None
+    sections: Dict[str, Any] = {}
+    for section in SECTIONS:
+        if section.key in document:
+            try:
+                sections[section.field] = section.check(document[section.key], f"{name}: {section.key}")
+            except ValueError as exc:
+                raise ProfileError(str(exc)) from None
+    return Profile(name, description, dict(instance), **sections)
 
 
 def _children(node: Any):
@@ -134,7 +121,7 @@ def _children(node: Any):
 
 
 def _check_strings(node: Any, where: str) -> None:
-    """Every primitive under /metadata/instance is a JSON string (reference 5)."""
+    """Every primitive under /metadata/instance is a JSON string, as IMDS sends it."""
     for key, value in _children(node):
         path = f"{where}/{key}"
         if isinstance(value, (Mapping, list)):
@@ -142,14 +129,3 @@ def _check_strings(node: Any, where: str) -> None:
         elif not isinstance(value, str):
             raise ProfileError(f"{path}: expected a JSON string, got {json.dumps(value)} "
                                f"(every /metadata/instance value is a string, e.g. \"0\", \"false\")")
-
-
-def _check_ports(node: Any, where: str) -> None:
-    """Load balancer ports are JSON numbers (reference 10)."""
-    for key, value in _children(node):
-        path = f"{where}/{key}"
-        if isinstance(value, (Mapping, list)):
-            _check_ports(value, path)
-        elif isinstance(key, str) and key.endswith("Port") and (
-                isinstance(value, bool) or not isinstance(value, int)):
-            raise ProfileError(f"{path}: expected a JSON number, got {json.dumps(value)}")

@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import events as _events
+from . import attested
+from .events import ScheduledEvents
 from .faults import Fault, FaultPlan
 from .messages import SERVER, Request, Response, error
 from .profiles import DEFAULT_PROFILE, Profile, ProfileSource, load_profile
@@ -23,7 +24,7 @@ from .service import LoggedRequest, RequestLog, Service
 from .throttle import DEFAULT_RATE, Throttle
 
 #: The variables that point clients at an emulator: imdsctl's, and the Azure SDKs'.
-ENDPOINT_VARIABLES = ("IMDSCTL_ENDPOINT", "AZURE_POD_IDENTITY_AUTHORITY_HOST")
+CLIENT_VARIABLES = ("IMDSCTL_ENDPOINT", "AZURE_POD_IDENTITY_AUTHORITY_HOST")
 
 #: Request bodies are read (to keep the connection usable) up to this size.
 MAX_BODY = 64 * 1024
@@ -267,12 +268,12 @@ class Emulator:
             log=RequestLog(log_size),
             control=control,
             versions_require_metadata=versions_require_metadata,
+            scheduled_events=ScheduledEvents.for_profile(
+                self.profile, time_factor=events_time_factor, enable_delay=events_enable_delay,
+                events=events),
+            signing=attested.Signing(),
         )
-        _events.attach(self.service, time_factor=events_time_factor, enable_delay=events_enable_delay,
-                       events=events)
         if attested_ca is not None or attested_key is not None or attested_validity is not None:
-            from . import attested  # a supplied CA needs cryptography; nothing else imports it
-
             attested.configure(self.service, ca_cert=attested_ca, ca_key=attested_key,
                                validity=attested_validity)
         self._server: Optional[_Server] = None
@@ -320,7 +321,7 @@ class Emulator:
     @property
     def environment(self) -> Dict[str, str]:
         """Environment variables pointing imdsctl and the Azure SDKs at this emulator."""
-        return {name: self.url for name in ENDPOINT_VARIABLES}
+        return {name: self.url for name in CLIENT_VARIABLES}
 
     # -- what the control channel offers, in Python ---------------------------------
 
@@ -350,19 +351,17 @@ class Emulator:
         """Schedule an event: a spec (``"Reboot"``, ``"Preempt@30"``), an EventSpec or
         its JSON form, with EventSpec fields as keywords (``resources=("vm1",)``).
         Returns the event as IMDS shows it, with its EventId."""
-        return _events.of(self.service).schedule(event, **fields)
+        return self.service.scheduled_events.schedule(event, **fields)
 
     @property
-    def scheduled_events(self) -> _events.ScheduledEvents:
+    def scheduled_events(self) -> ScheduledEvents:
         """The scheduled-events state: ``document()``, ``approve()``, ``cancel()``."""
-        return _events.of(self.service)
+        return self.service.scheduled_events
 
     @property
     def attested_ca_pem(self) -> bytes:
         """The CA certificates (PEM) attested documents chain to: what
         ``imdsctl attested verify --ca-file`` needs (needs cryptography)."""
-        from . import attested
-
         return attested.ca_bundle_pem(self.service)
 
     def reset_throttle(self) -> None:

@@ -7,16 +7,16 @@ Every request goes through the same steps, in this order:
 1. Injected faults: the first armed fault whose prefix matches takes the
    request before any validation, as a host update would (a delay or
    truncate fault lets the normal answer through, altered).
-2. The checks of reference 13.2: ``X-Forwarded-For`` -> 400; ``Metadata``
-   header not case-insensitively ``true`` -> 400; method -> 405;
+2. The checks IMDS makes, in its order: ``X-Forwarded-For`` -> 400;
+   ``Metadata`` header not case-insensitively ``true`` -> 400; method -> 405;
    ``api-version`` missing or unknown to the endpoint family -> 400 with
-   ``newest-versions``; a repeated query parameter -> 400; the rate limit -> 429.
-3. The endpoint family answers (format, route, 404).
+   ``newest-versions``; a repeated query parameter -> 400; the rate limit -> 429
+   (https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#errors-and-debugging).
+3. The endpoint family (families.FAMILIES) answers: format, route, 404.
 
-Endpoint families are rows of FAMILIES, each with its path, methods,
-api-versions and handler: instance, versions, load balancer (here), scheduled
-events (events.py), managed identity (identity.py, with its own wording of
-refusals and its own rate limit) and attested data (attested.py).
+The Service holds every piece of an emulator's state: the profile and its
+instance tree, the scheduled events, what attested documents are signed
+with, the rate limit, the armed faults and the request log.
 """
 
 from __future__ import annotations
@@ -25,16 +25,18 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Deque, List, Optional, Set, Tuple
+from typing import Deque, List, Optional, Set
 
-from .. import catalog
-from ..catalog import INSTANCE_VERSIONS, version_key
-from . import attested, control, events, identity, messages
+from ..catalog import version_key
+from . import control, messages
+from .attested import Signing
+from .events import ScheduledEvents
+from .families import VERSIONS, Family, route
 from .faults import FaultPlan, apply
-from .messages import Request, Response, error, json_response, text_response
+from .messages import Request, Response, error, json_response
 from .profiles import Profile
 from .throttle import Throttle
-from .tree import InstanceTree, listing
+from .tree import InstanceTree
 
 
 @dataclass(frozen=True)
@@ -70,109 +72,18 @@ class RequestLog:
             self._entries.clear()
 
 
-#: (service, request, route below the family path, api-version or "" if unversioned) -> answer
-Handler = Callable[["Service", Request, Tuple[str, ...], str], Response]
-#: (service, status, message) -> how a family words the refusals of Service.check
-Refuse = Callable[["Service", int, str], Response]
-
-
-def _refuse(service: Service, status: int, message: str) -> Response:
-    return error(status, message)
-
-
-@dataclass(frozen=True)
-class Family:
-    """An endpoint family: its path, methods, api-versions (None: unversioned)
-    and the handler that answers it (None: not emulated, 404)."""
-
-    path: str
-    handler: Optional[Handler]
-    versions: Optional[Tuple[str, ...]] = INSTANCE_VERSIONS
-    methods: Tuple[str, ...] = ("GET",)
-    subpaths: bool = False    #: whether route filtering below ``path`` is allowed
-    refuse: Refuse = _refuse  #: its wording of the refusals of Service.check
-    rate: Optional[int] = None  #: requests per second of its own rate limit (None: the general one)
-
-    @property
-    def parts(self) -> Tuple[str, ...]:
-        return tuple(self.path.strip("/").split("/"))
-
-
-def _json_only(req: Request) -> Optional[Response]:
-    """The refusal for a ``format`` other than json on a JSON-only endpoint."""
-    fmt = req.param("format")
-    if fmt is None or fmt == "json":
-        return None
-    return error(400, messages.FORMAT_JSON_ONLY if fmt == "text" else messages.FORMAT.format(value=fmt))
-
-
-def _versions(service: Service, req: Request, route: Tuple[str, ...], version: str) -> Response:
-    return _json_only(req) or json_response(200, {"apiVersions": list(INSTANCE_VERSIONS)})
-
-
-def _instance(service: Service, req: Request, route: Tuple[str, ...], version: str) -> Response:
-    fmt = req.param("format")
-    if fmt not in (None, "json", "text"):
-        return error(400, messages.FORMAT.format(value=fmt))
-    try:
-        node = catalog.walk(service.tree.view(version), route)
-    except LookupError:
-        return error(404, messages.NOT_FOUND)
-    if isinstance(node, str):
-        return text_response(node) if fmt == "text" else error(400, messages.LEAF)
-    return text_response(listing(node)) if fmt == "text" else json_response(200, node)
-
-
-def _loadbalancer(service: Service, req: Request, route: Tuple[str, ...], version: str) -> Response:
-    refusal = _json_only(req)
-    if refusal:
-        return refusal
-    section = service.profile.loadbalancer
-    if section is None:
-        return error(404, messages.NO_LOADBALANCER)
-    return json_response(200, {"loadbalancer": section})
-
-
-def _family(endpoint: catalog.Endpoint, handler: Optional[Handler], **extra: Any) -> Family:
-    """An endpoint family of the catalog, answered by ``handler``."""
-    return Family(endpoint.path, handler, versions=endpoint.versions, methods=endpoint.methods,
-                  rate=endpoint.rate, **extra)
-
-
-VERSIONS = _family(catalog.VERSIONS_ENDPOINT, _versions)
-
-#: The endpoint families the emulator knows; see the module docstring.
-FAMILIES: Tuple[Family, ...] = (
-    VERSIONS,
-    _family(catalog.INSTANCE, _instance, subpaths=True),
-    _family(catalog.LOADBALANCER, _loadbalancer),
-    _family(catalog.SCHEDULED_EVENTS, events.handle),
-    _family(catalog.IDENTITY_TOKEN, identity.token, refuse=identity.refuse),
-    _family(catalog.IDENTITY_INFO, identity.info, refuse=identity.refuse),
-    _family(catalog.ATTESTED, attested.handle),
-)
-
-#: Any other path: GET only, instance api-versions, then 404.
-UNKNOWN = Family("/", None)
-
-
-def route(parts: Tuple[str, ...]) -> Tuple[Family, Tuple[str, ...]]:
-    """The family serving ``parts`` and the route below its path."""
-    for family in FAMILIES:
-        n = len(family.parts)
-        if parts[:n] == family.parts and (len(parts) == n or family.subpaths):
-            return family, parts[n:]
-    return UNKNOWN, parts
-
-
 class Service:
-    """The emulated IMDS: a profile, the rate limit, faults and the request log."""
+    """The emulated IMDS: a profile, scheduled events, signing, the rate
+    limit, faults and the request log."""
 
     def __init__(self, profile: Profile, *, throttle: Optional[Throttle] = None,
                  faults: Optional[FaultPlan] = None, log: Optional[RequestLog] = None,
-                 control: bool = False, versions_require_metadata: bool = True):
+                 control: bool = False, versions_require_metadata: bool = True,
+                 scheduled_events: Optional[ScheduledEvents] = None, signing: Optional[Signing] = None):
         self.profile = profile
         self.tree = InstanceTree(profile.instance)
+        self.scheduled_events = scheduled_events or ScheduledEvents.for_profile(profile)
+        self.signing = signing or Signing()
         self.throttle = throttle
         self.faults = faults if faults is not None else FaultPlan()
         self.log = log if log is not None else RequestLog()
@@ -199,11 +110,14 @@ class Service:
             return refusal
         if family.handler is None:
             return error(404, messages.NOT_FOUND)
+        refusal = family.format_refusal(req)
+        if refusal is not None:
+            return refusal
         version = req.param("api-version") if family.versions is not None else None
         return family.handler(self, req, below, version or "")
 
     def check(self, req: Request, family: Family) -> Optional[Response]:
-        """The refusal for a request failing the checks of reference 13.2, if any."""
+        """The refusal for a request failing IMDS's checks (step 2 above), if any."""
         if req.headers.get("X-Forwarded-For") is not None:
             return family.refuse(self, 400, messages.FORWARDED)
         needs_header = family is not VERSIONS or self.versions_require_metadata

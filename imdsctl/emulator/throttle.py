@@ -1,4 +1,5 @@
-"""The request rate limit: IMDS allows 5 requests per second per VM (reference 2.4)."""
+"""The request rate limit: IMDS allows 5 requests per second per VM
+(https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#rate-limiting)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from typing import Any, Dict, Tuple
 from ..catalog import INSTANCE_VERSIONS, own_since, version_key
 
 #: 2017-03-01 was the preview: the first GA document under older key names
-#: (reference 6.4).  Served from the 2017-04-02 view renamed as below.
+#: (the 2017 documentation's samples).  Served from the 2017-04-02 view renamed as below.
 PREVIEW_VERSION, FIRST_GA_VERSION = INSTANCE_VERSIONS[0], INSTANCE_VERSIONS[1]
 PREVIEW_KEYS = {
     "ipAddress": "ipaddress",
@@ -39,7 +39,7 @@ def gate(node: Any, version: str, parts: Tuple[str, ...] = ()) -> Any:
 
 
 def preview(node: Any, parent: str = "") -> Any:
-    """The 2017-03-01 preview shape of a 2017-04-02 view (reference 6.4):
+    """The 2017-03-01 preview shape of a 2017-04-02 view (the 2017 documentation):
     renamed network keys, and a ``dnsservers`` list in every subnet."""
     if isinstance(node, dict):
         out = {PREVIEW_KEYS.get(k, k): preview(v, k) for k, v in node.items()}

@@ -1,4 +1,4 @@
-"""The emulator's commands: ``imdsctl emulator serve|profiles`` and ``imdsctl emulate``.
+"""emulator serve, emulator profiles, emulate: the IMDS emulator (imdsctl.emulator).
 
 Exit codes: 0 ok; 2 usage error (bad profile, bad fault spec, cannot listen);
 ``emulate`` exits with its command's code (128+N if killed by signal N, 127
@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import signal
-import subprocess
-import threading
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import click
 
-from .events import SYNTAX as EVENT_SYNTAX
-from .events import EventSpec, EventSpecError
-from .faults import SYNTAX, Fault, FaultSpecError
-from .profiles import DEFAULT_PROFILE, Profile, ProfileError, list_profiles, load_profile
-from .throttle import DEFAULT_RATE
-
-if TYPE_CHECKING:
-    from .server import Emulator
+from ..emulator.events import SYNTAX as EVENT_SYNTAX
+from ..emulator.events import EventSpec, EventSpecError
+from ..emulator.faults import SYNTAX, Fault, FaultSpecError
+from ..emulator.profiles import DEFAULT_PROFILE, Profile, ProfileError, list_profiles, load_profile
+from ..emulator.throttle import DEFAULT_RATE
+from ..output import Result, render
+from ..terminal import note
 
 FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one):\n" \
     + "\n".join("  " + line for line in SYNTAX.splitlines()) \
@@ -75,6 +70,12 @@ class EventParam(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+def _emulator_kwargs(no_throttle: bool, faults: Sequence[Fault], events: Sequence[EventSpec],
+                     **options: Any) -> Dict[str, Any]:
+    """Emulator keyword arguments from the options of `serve` and `emulate`."""
+    return {"throttle": not no_throttle, "faults": faults, "events": events, **options}
+
+
 def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options `serve` and `emulate` share."""
     options = (
@@ -117,36 +118,6 @@ def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
-def _emulator(host: str, port: int, profile: Profile, no_throttle: bool, rate: int,
-              faults: Sequence[Fault], events: Sequence[EventSpec], events_time_factor: float,
-              events_enable_delay: float, control: bool, verbose: bool, attested_ca: Optional[str],
-              attested_key: Optional[str], attested_validity: Optional[float],
-              attested_ca_out: Optional[str]) -> Emulator:
-    """A started emulator, or exit 2 with one line saying why HOST:PORT cannot be served."""
-    from .server import Emulator  # here: `imdsctl --help` need not import http.server
-
-    if (attested_ca is None) != (attested_key is None):
-        raise click.UsageError("--attested-ca and --attested-key go together")
-    try:
-        imds = Emulator(profile, host, port, throttle=not no_throttle, rate=rate, faults=faults,
-                        control=control, verbose=verbose, events=events,
-                        events_time_factor=events_time_factor, events_enable_delay=events_enable_delay,
-                        attested_ca=attested_ca, attested_key=attested_key,
-                        attested_validity=attested_validity)
-        if attested_ca_out is not None:
-            Path(attested_ca_out).write_bytes(imds.attested_ca_pem)
-    except ImportError:
-        click.echo("imdsctl: signing attested documents needs the 'cryptography' package", err=True)
-        click.echo("hint: pip install 'imdsctl[attested]'", err=True)
-        raise click.exceptions.Exit(2) from None
-    except (ValueError, OSError) as exc:
-        click.echo(f"imdsctl: attested CA: {exc}", err=True)
-        raise click.exceptions.Exit(2) from None
-    try:
-        return imds.start()
-    except OSError as exc:
-        click.echo(f"imdsctl: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
-        raise click.exceptions.Exit(2) from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -172,13 +143,14 @@ def serve(host: str, port: int, **options: Any) -> None:
 
     The first line on stdout is 'IMDS emulator listening on http://HOST:PORT'.
     """
+    from ..emulator.run import start, wait_for_signal
+
     if not _is_loopback(host):
-        click.echo(f"imdsctl: warning: {host} is not a loopback address; "
-                   "other machines can reach this emulator", err=True)
-    imds = _emulator(host, port, **options)
+        note(f"warning: {host} is not a loopback address; other machines can reach this emulator")
+    imds = start(host, port, **_emulator_kwargs(**options))
     try:
-        click.echo(f"IMDS emulator listening on {imds.url}")
-        _wait_for_signal()
+        render(Result(f"IMDS emulator listening on {imds.url}"), "text")
+        wait_for_signal()
     finally:
         imds.stop()
 
@@ -186,15 +158,14 @@ def serve(host: str, port: int, **options: Any) -> None:
 @emulator.command()
 def profiles() -> None:
     """List the built-in profiles: name, tab, description."""
-    for name, description in list_profiles().items():
-        click.echo(f"{name}\t{description}")
+    render(Result(list_profiles()), "text")
 
 
 @click.command(epilog=FAULT_EPILOG,
                context_settings={"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]})
 @emulator_options
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def emulate(command: Tuple[str, ...], **options: Any) -> None:
+def emulate(command: Tuple[str, ...], **options: Any) -> int:
     """Run COMMAND against an emulator on a free loopback port.
 
     COMMAND runs with IMDSCTL_ENDPOINT and AZURE_POD_IDENTITY_AUTHORITY_HOST
@@ -203,63 +174,12 @@ def emulate(command: Tuple[str, ...], **options: Any) -> None:
 
         imdsctl emulate --profile spot-vmss -- imdsctl compute priority
     """
-    imds = _emulator("127.0.0.1", 0, **options)
+    from ..emulator.run import run, start
+
+    imds = start("127.0.0.1", 0, **_emulator_kwargs(**options))
     try:
-        code = _run(command, {**os.environ, **imds.environment})
+        return run(command, {**os.environ, **imds.environment})
     finally:
         imds.stop()
-    raise click.exceptions.Exit(code)
 
 
-def _wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM."""
-    received = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: received.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        while not received.wait(1.0):  # a timeout keeps Ctrl-C working on Windows
-            pass
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _run(command: Sequence[str], env: Dict[str, str]) -> int:
-    """Run ``command`` to completion, passing SIGINT and SIGTERM on; its exit code."""
-    try:
-        child = subprocess.Popen(list(command), env=env)
-    except FileNotFoundError:
-        click.echo(f"imdsctl: command not found: {command[0]}", err=True)
-        return 127
-    except OSError as exc:
-        click.echo(f"imdsctl: cannot run {command[0]}: {exc.strerror or exc}", err=True)
-        return 126
-
-    def forward(signum: int, frame: Any) -> None:
-        child.send_signal(signum)
-
-    # Ctrl-C in a terminal already reaches the child (same foreground process
-    # group): passing it on as well would interrupt it twice.
-    on_sigint = (lambda *_: None) if _terminal_sends_sigint() else forward
-    previous = {signal.SIGINT: signal.signal(signal.SIGINT, on_sigint),
-                signal.SIGTERM: signal.signal(signal.SIGTERM, forward)}
-    try:
-        code = child.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 128 - code if code < 0 else code
-
-
-def _terminal_sends_sigint() -> bool:
-    """Whether we are the foreground process group of a controlling terminal."""
-    for fd in (0, 1, 2):
-        try:
-            if os.isatty(fd) and os.tcgetpgrp(fd) == os.getpgrp():
-                return True
-        except (AttributeError, OSError):  # no job control (Windows) or no terminal
-            pass
-    return False
-
-
-if __name__ == "__main__":
-    emulator(prog_name="imdsctl emulator")

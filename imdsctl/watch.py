@@ -9,8 +9,8 @@ a timeout kills everything it started.  Signals: SIGTERM lets the current
 step (a hook and its acknowledgement) finish, then the loop exits 0; while
 waiting or polling it exits at once.  Ctrl-C raises KeyboardInterrupt (130).
 
-This is the one place where a command writes as it goes: a watch prints a
-line per change instead of returning one value at the end.
+This is the one command that shows data as it goes: a change is handed to
+``emit`` (output.line_printer writes it as a line), a note to ``log``.
 """
 
 from __future__ import annotations
@@ -26,9 +26,7 @@ import time
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-import click
-
-from . import events, output
+from . import catalog, events, terminal
 from .errors import ImdsctlError, UnavailableError, UnreachableError
 
 Record = Dict[str, Any]
@@ -43,15 +41,16 @@ class Watcher:
 
     def __init__(self, client: Any, version: str, *, interval: float = 1.0, hook: Optional[str] = None,
                  hook_timeout: float = 300.0, approve: bool = False, all_resources: bool = False,
-                 once: bool = False, max_events: Optional[int] = None, human: bool = False,
-                 quiet: bool = False, query: Any = None,
+                 once: bool = False, max_events: Optional[int] = None,
+                 emit: Optional[Callable[[Record], None]] = None,
+                 log: Callable[[str], None] = terminal.note,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
         self.client, self.version = client, version
         self.interval = max(interval, events.MIN_INTERVAL)
         self.hook, self.hook_timeout = hook, hook_timeout
         self.approve, self.all_resources = approve, all_resources
         self.once, self.max_events = once, max_events
-        self.human, self.quiet, self.query = human, quiet, query
+        self.emit, self._log = emit, log
         self._sleep, self._clock = sleep, clock
         self.seen: Dict[str, Record] = {}           # EventId (upper-case) -> event as last seen
         self.incarnation: Optional[int] = None
@@ -99,7 +98,8 @@ class Watcher:
             return
         self.incarnation = document["DocumentIncarnation"]
         for change, event in self._changes(document["Events"]):
-            self._emit(change, event)
+            if self.emit is not None:
+                self.emit({"change": change, "DocumentIncarnation": self.incarnation, "event": event})
             if change == "new":
                 self.new_events += 1
                 self._handle(event)
@@ -111,9 +111,7 @@ class Watcher:
         self.client.reset_budget()
         if self._answered:
             return events.fetch(self.client, self.version)
-        from .output import spinner
-
-        with spinner(events.ENABLING):
+        with terminal.spinner(events.ENABLING):
             return events.fetch(self.client, self.version)
 
     def _changes(self, current: List[Record]) -> Iterator[Tuple[str, Record]]:
@@ -156,12 +154,11 @@ class Watcher:
     def _this_vm(self) -> str:
         """This VM's compute name, which Resources lists (read once, before the first poll).
         Asked with the api-version compute/name appeared in: every IMDS serves it."""
-        from .catalog import INSTANCE_PATH, since
-
+        name = catalog.compute_field("name")
         self._pace()
         self.client.reset_budget()
-        return self.client.request("GET", f"{INSTANCE_PATH}/compute/name", params={"format": "text"},
-                                   expect="text", api_version=since("compute/name")).body
+        return self.client.request("GET", f"{catalog.INSTANCE_PATH}/{name.path}", params={"format": "text"},
+                                   expect="text", api_version=name.since).body
 
     def _run_hook(self, event: Record, label: str) -> bool:
         """Run the hook for ``event``; True when it exited 0."""
@@ -187,7 +184,8 @@ class Watcher:
                 _kill(process)
             raise
         if out:
-            click.echo(out.decode(errors="replace"), err=True, nl=False)
+            sys.stderr.write(out.decode(errors="replace"))
+            sys.stderr.flush()
         if process.returncode != 0:
             code = process.returncode
             ended = f"was killed by signal {-code}" if code < 0 else f"exited {code}"
@@ -195,24 +193,6 @@ class Watcher:
             return False
         self._log(f"hook for {label} exited 0")
         return True
-
-    # -- output ----------------------------------------------------------------
-
-    def _emit(self, change: str, event: Record) -> None:
-        if self.quiet:
-            return
-        record = {"change": change, "DocumentIncarnation": self.incarnation, "event": event}
-        if self.query is not None:
-            value = output.apply_query(self.query, record)
-            line = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        elif self.human:
-            line = human_line(change, event, time.time())
-        else:
-            line = json.dumps(record, ensure_ascii=False)
-        click.echo(line)
-
-    def _log(self, message: str) -> None:
-        click.echo(f"imdsctl: {message}", err=True)
 
     # -- time and signals ----------------------------------------------------------
 
@@ -271,6 +251,11 @@ def hook_environment(event: Record, incarnation: Optional[int]) -> Dict[str, str
         "IMDS_EVENT_DURATION": text(event.get("DurationInSeconds")),
         "IMDS_DOCUMENT_INCARNATION": text(incarnation),
     }
+
+
+def human(record: Record) -> str:
+    """A change record (what ``emit`` gets) as a line for people, now."""
+    return human_line(record["change"], record["event"], time.time())
 
 
 def human_line(change: str, event: Record, now: float) -> str:

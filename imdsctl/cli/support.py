@@ -1,0 +1,100 @@
+"""collect, doctor, diff: the support-case commands (imdsctl.collect, imdsctl.doctor, imdsctl.diff)."""
+
+from __future__ import annotations
+
+from typing import Optional, Tuple
+
+import click
+
+from .. import bundle
+from .. import collect as collecting
+from .. import diff as comparing
+from .. import doctor as diagnosis
+from ..output import Result
+from ..session import Session
+from .options import imds_command
+
+
+@click.command()
+@click.option("-f", "--file", "target", metavar="FILE", type=click.Path(dir_okay=True),
+              help="Where to write the bundle; a directory gets the default name inside it. "
+                   "[default: ./imds-<vmId or hostname>-<UTC time>.tar.gz]")
+@click.option("--format", "archive_format", type=click.Choice(bundle.FORMATS),
+              help="Archive format [default: from FILE's suffix, else tar.gz].")
+@click.option("--no-redact", is_flag=True,
+              help="Keep userData, customData, publicKeys, adminUsername and the attested signature "
+                   "(prints a warning).")
+@click.option("--skip", multiple=True, type=click.Choice([s.name for s in collecting.SOURCES]),
+              help="Do not ask this endpoint; repeatable.")
+@imds_command(timeout=collecting.BUDGET)
+def collect(imds: Session, target: Optional[str], archive_format: Optional[str], no_redact: bool,
+            skip: Tuple[str, ...]) -> Result:
+    """Write a support bundle: everything IMDS says about this VM, and why it may not.
+
+    One tar.gz or zip archive with the instance document, api-versions, load
+    balancer, scheduled events, attested document and identity info (never a
+    token), each call's status, timing and api-version, and the environment:
+    imdsctl, Python and OS versions, the uid, which proxy variables are set
+    (names only), and the route to 169.254.169.254. userData, customData,
+    publicKeys, adminUsername and the attested signature are redacted unless
+    --no-redact; manifest.json lists every redacted path and why.
+
+    An endpoint that fails (no load balancer, 410, an HTML page...) is recorded
+    in the bundle, not fatal. When no endpoint answers, the bundle is still
+    written, for its environment diagnostics, and collect exits with the
+    code of that failure (6 when IMDS is unreachable). --timeout bounds the
+    whole run; each endpoint gets a fair share of what is left. Note that the
+    first scheduled-events request of a VM can take up to 2 minutes and
+    enables scheduled events for 24 hours (--skip scheduled-events to avoid).
+
+    Prints a summary: file, size, entries, redactions and failures.
+    """
+    return collecting.collect(imds, target, archive_format, no_redact, skip)
+
+
+@click.command()
+@imds_command(timeout=diagnosis.BUDGET)
+def doctor(imds: Session) -> Result:
+    """Explain why IMDS is or is not reachable, one check per row.
+
+    Checks: the endpoint and where it was set; proxy variables that would send
+    other tools' IMDS traffic to a proxy (imdsctl ignores them); the route to
+    the endpoint; a TCP connect; whether the answer comes from IMDS (Server
+    header, JSON, no redirect or HTML page; Docker Desktop's 403
+    'unreachable network' recognised); the instance document; api-version
+    support; latency; throttling (429) and updates (410); the user (some
+    images let only root reach IMDS). Each row has a verdict (ok, warn,
+    fail, skip) and, when something is wrong, a remedy.
+
+    Exits 0 when no check fails, else with the code of the most serious
+    failure: 6 unreachable, 7 not IMDS, 5 kept failing, 4 refused, 3 not
+    found. --timeout (default 10 s) bounds all checks together.
+    """
+    return diagnosis.doctor(imds)
+
+
+@click.command()
+@click.argument("a", metavar="A", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.argument("b", metavar="B", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--exit-code", is_flag=True,
+              help=f"Exit {comparing.DIFFERENT} when the snapshots differ, 0 when they do not (like "
+                   "'git diff --exit-code').")
+@click.option("--no-redact", is_flag=True,
+              help="Show sensitive values (userData, SSH keys, ...) as they are.")
+@imds_command(hide_imds_options=True)
+def diff(imds: Session, a: str, b: str, exit_code: bool, no_redact: bool) -> Result:
+    """What changed between two snapshots of the instance document.
+
+    A and B are files written by 'imdsctl get -o json' or bundles written by
+    'imdsctl collect' (tar.gz or zip; their instance.json is compared); '-'
+    reads one of them from stdin. Each difference is a row: the path (IMDS
+    route syntax, list entries by index: NICs are not guaranteed to keep
+    their order), the change (added, removed, changed, or redacted when a
+    bundle hid the value), the old and the new value. Sensitive values are
+    shown as <redacted> unless --no-redact.
+
+    Exits 0 whether or not the snapshots differ, so that a difference is not
+    mistaken for an error; with --exit-code, exits 3 when they differ. Never
+    talks to IMDS.
+    """
+    return comparing.diff(a, b, exit_code, no_redact)

@@ -1,0 +1,167 @@
+"""What a command talks to: IMDS through one ImdsClient, or a snapshot.
+
+``Settings`` is what every IMDS command was asked (the small context object
+the command line builds once, at parse time); ``Session`` turns it into
+answers. The domain modules (views, events, identity, ...) take a Session;
+so can a program using imdsctl as a library::
+
+    from imdsctl import Session, views
+
+    with Session(timeout=10) as imds:
+        print(views.compute(imds, "vm-id").data)
+"""
+
+from __future__ import annotations
+
+from typing import Any, List, NamedTuple, Optional
+
+from . import catalog, terminal
+from .errors import ImdsNotFoundError, UsageError
+
+#: Where a setting came from: the command line, the environment, or its default.
+COMMANDLINE, ENVIRONMENT, DEFAULT = "commandline", "environment", "default"
+
+#: The environment variables imdsctl reads, documented in --help, the README and the man page.
+VARIABLES = (
+    ("IMDSCTL_ENDPOINT", f"IMDS base URL (default {catalog.DEFAULT_ENDPOINT})"),
+    ("IMDSCTL_API_VERSION", f"instance api-version (default {catalog.DEFAULT_API_VERSION}, or 'latest')"),
+    ("IMDSCTL_TIMEOUT", "total time budget in seconds for all attempts (default 30)"),
+    ("IMDSCTL_OUTPUT", "default output format"),
+    ("IMDSCTL_MAX_AGE", "answer get/compute/network from a snapshot younger than this (seconds)"),
+    ("IMDSCTL_CACHE_DIR", "where snapshots are kept (default: a private runtime directory)"),
+    ("NO_COLOR", "when set, never colour output"),
+)
+
+
+class Settings(NamedTuple):
+    """What an IMDS command was asked, and where each answer came from."""
+
+    endpoint: str = catalog.DEFAULT_ENDPOINT
+    api_version: Optional[str] = None
+    timeout: float = 30.0
+    debug: bool = False
+    endpoint_from: str = DEFAULT      #: COMMANDLINE, ENVIRONMENT or DEFAULT
+    api_version_from: str = DEFAULT
+
+    def api_version_for(self, endpoint: catalog.Endpoint) -> Optional[str]:
+        """The api-version for an endpoint family, by its rule (api_version_for)."""
+        return api_version_for(endpoint, self.api_version, self.api_version_from == ENVIRONMENT)
+
+
+def api_version_for(endpoint: catalog.Endpoint, asked: Optional[str],
+                    from_env: bool = False) -> Optional[str]:
+    """The api-version to send to ``endpoint`` when the user asked for ``asked``
+    (``from_env``: through IMDSCTL_API_VERSION rather than --api-version).
+
+    None means the instance api-version of the client (the default, with its
+    single fall-back, or 'latest' resolved from /metadata/versions). Families
+    with versions of their own ignore IMDSCTL_API_VERSION, give 'latest' their
+    own meaning or refuse it, and may refuse versions they do not list
+    (UsageError)."""
+    if not asked or (from_env and not endpoint.env_version):
+        return endpoint.default
+    if asked == "latest" and endpoint.latest is not None:
+        if not endpoint.latest:
+            raise UsageError(f"--api-version latest names the newest instance api-version, not one the "
+                             f"{endpoint.label} endpoint is known to take",
+                             f"leave it out ({endpoint.label} uses {endpoint.default}) or name a version")
+        return endpoint.latest
+    if endpoint.strict and asked not in (endpoint.versions or ()):
+        raise UsageError(f"{asked} is not a {endpoint.label} api-version; choose from "
+                         f"{', '.join(endpoint.versions or ())}",
+                         f"{endpoint.label.lower()} have their own api-versions: leave --api-version out "
+                         f"for {endpoint.default}")
+    return asked
+
+
+class Session:
+    """IMDS through one ImdsClient, created on first use (so a command that
+    needs no request never imports httpx), or, after use_cache(), a snapshot
+    of the instance document (imdsctl.cache)."""
+
+    def __init__(self, settings: Optional[Settings] = None, **fields: Any):
+        self.settings = settings if settings is not None else Settings(**fields)
+        self._client: Any = None
+        self._document: Any = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from .client import ImdsClient
+
+            s = self.settings
+            self._client = ImdsClient(s.endpoint, s.api_version, timeout=s.timeout,
+                                      debug=terminal.debug if s.debug else None)
+        return self._client
+
+    @property
+    def api_version(self) -> str:
+        """The instance api-version answers come in."""
+        if self._document is not None and self.settings.api_version != "latest":
+            return self.settings.api_version or catalog.DEFAULT_API_VERSION
+        return self.client.api_version
+
+    def explain(self, message: str) -> None:
+        """A --debug line about where an answer came from."""
+        if self.settings.debug:
+            terminal.debug(message)
+
+    def use_cache(self, max_age: float) -> bool:
+        """Answer instance reads from a snapshot younger than max_age seconds,
+        taking (and saving) a fresh one with a single request when there is
+        none. True when an existing snapshot answers."""
+        if max_age <= 0:
+            return False
+        from .cache import Cache
+
+        cache = Cache(self.settings.endpoint, self.settings.api_version or catalog.DEFAULT_API_VERSION)
+        self._document = cache.load(max_age)
+        if self._document is not None:
+            self.explain(f"answered from the snapshot {cache.path}")
+            return True
+        self.explain(f"cache: {cache.why_not}; fetching the instance document")
+        self._document = self.client.instance()
+        if not cache.store(self._document):
+            self.explain(f"cache: {cache.why_not}")
+        return False
+
+    def use_document(self, document: Any) -> None:
+        """Answer instance reads from ``document``, a snapshot already loaded."""
+        self._document = document
+
+    def instance(self, route: str = "") -> Any:
+        if self._document is None:
+            return self.client.instance(route)
+        return _snapshot_walk(self._document, route)
+
+    def leaf(self, route: str) -> Any:
+        if self._document is None:
+            return self.client.leaf(route)
+        return _snapshot_walk(self._document, route)
+
+    def loadbalancer(self) -> Any:
+        # Always the documented load balancer version: --api-version names an instance one.
+        body = self.client.request("GET", catalog.LOADBALANCER_PATH,
+                                   api_version=catalog.LOADBALANCER_API_VERSION).body
+        return body.get("loadbalancer", body) if isinstance(body, dict) else body
+
+    def versions(self) -> List[str]:
+        return self.client.versions()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def _snapshot_walk(document: Any, route: str) -> Any:
+    """A route in a snapshot, failing the way IMDS's 404 does."""
+    try:
+        return catalog.walk(document, route)
+    except LookupError:
+        raise ImdsNotFoundError(f"the snapshot has no {route}") from None
