@@ -20,6 +20,7 @@ from ..emulator.profiles import DEFAULT_PROFILE, Profile, ProfileError, list_pro
 from ..emulator.throttle import DEFAULT_RATE
 from ..output import Result, render
 from ..terminal import note
+from .options import Group, command
 
 FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one):\n" \
     + "\n".join("  " + line for line in SYNTAX.splitlines()) \
@@ -127,7 +128,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def emulator() -> None:
     """Run a local Azure IMDS emulator, for tests and demos."""
 
@@ -161,7 +162,7 @@ def profiles() -> None:
     render(Result(list_profiles()), "text")
 
 
-@click.command(epilog=FAULT_EPILOG,
+@command(epilog=FAULT_EPILOG,
                context_settings={"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]})
 @emulator_options
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
