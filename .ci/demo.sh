@@ -3,7 +3,7 @@
 # started the IMDS emulator on 127.0.0.1 and set IMDSCTL_ENDPOINT to it.
 set -u
 
-if [ -t 1 ] && [ -z "${NO_COLOR+set}" ]; then bold='\033[1m' plain='\033[0m'; else bold='' plain=''; fi
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold='\033[1m' plain='\033[0m'; else bold='' plain=''; fi
 
 step() {
     printf "\n${bold}# %s${plain}\n" "$1"
@@ -39,7 +39,11 @@ show 'imdsctl compute tags -q backup'
 
 step "Several fields from ONE request, as shell variables safe to eval"
 show 'imdsctl get -o env compute/vmId compute/location compute/resourceGroupName'
-show 'eval "$(imdsctl get -o env compute/location)"; echo "deploying to $IMDS_COMPUTE_LOCATION"'
+show 'imdsctl compute vm-id location zone -o tsv'
+
+step "The boot-script recipe: assign, then eval, so that a failure stops a set -e script"
+show 'set -e; vars=$(imdsctl get -o env --allow-missing compute/location compute/evictionPolicy); eval "$vars"; echo "deploying to $IMDS_COMPUTE_LOCATION (eviction: ${IMDS_COMPUTE_EVICTIONPOLICY:-none})"'
+show 'set -e; vars=$(imdsctl get -o env compute/location compute/nope); eval "$vars"; echo "not printed: the script stopped"'
 
 step "The rest of IMDS: scheduled maintenance, managed identity, attested data"
 show "imdsctl emulate --event Reboot@600 -- imdsctl events list -o table -q 'Events[].{id: EventId, type: EventType, status: EventStatus, notBefore: NotBefore}'"

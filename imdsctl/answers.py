@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, List, Mapping, Optional
 
+from . import catalog
 from .errors import ImdsHttpError, ImdsNotFoundError, NotImdsError, RefusedError, one_line
 
 MAX_BODY = 1 << 20  # 1 MiB: the whole instance document is a few KiB
@@ -118,8 +119,9 @@ def validate(where: str, url: str, endpoint: str, status: int, reason_phrase: st
         raise Retryable(described, ImdsHttpError(described, **kwargs),
                          float(retry_after) if retry_after.isdigit() else None)
     if status == 404:
+        instance = where.split(" ", 1)[-1].startswith(catalog.INSTANCE_PATH + "/")
         raise ImdsNotFoundError(f"IMDS has nothing at {where} ({described})",
-                                "check the path: keys are case-sensitive, indices 0-based",
-                                **kwargs)
+                                "check the path: keys are case-sensitive, indices 0-based" if instance
+                                else None, **kwargs)
     raise RefusedError(f"IMDS refused {where}: {described}", None, **kwargs)
 

@@ -72,9 +72,24 @@ def test_list_table_is_for_people(run, imds, monkeypatch):
     monkeypatch.setenv("COLUMNS", "250")  # no folding
     imds.add_response(url=url(), json=doc(2, event(), event(ID2, "Started", "Freeze", ("vm1", "vm2"))))
     out = ok(run("events", "list", "-o", "table")).stdout
-    assert "(in 14m " in out and "unknown" not in out
+    assert "in 14m " in out and "unknown" not in out
     for text in (ID1, ID2, "Reboot", "Scheduled", "Started", "Freeze", "vm1, vm2", "Platform", "5s"):
         assert text in out
+    assert out.index(ID2) < out.index(ID1)  # what has started comes first
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_list_table_fits_a_terminal_ids_whole_soonest_first(run, imds, monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    imds.add_response(url=url(), json=doc(2, event(in_seconds=900),
+                                          event(ID2, kind="Preempt", in_seconds=30)))
+    lines = ok(run("events", "list", "-o", "table")).stdout.splitlines()
+    assert all(len(line) <= columns for line in lines), lines
+    header = lines[0].split()
+    assert header[:4] == ["EventId", "Type", "Status", "Starts"]  # whole words, never "Resourc"
+    body = "\n".join(lines[2:])
+    assert ID1 in body and ID2 in body and body.index(ID2) < body.index(ID1)  # Preempt in 30s first
+    assert "in 30s" in body or "in 29s" in body
 
 
 def test_list_table_without_events_says_so(run, imds):

@@ -76,7 +76,7 @@ def _man_option(node: Node, opt: click.Option) -> List[str]:
 
 
 def _man_fields(fields: List[catalog.Field]) -> List[str]:
-    out = [".PP", ".B Fields"]
+    out = [".PP", ".B Fields"] if fields else []
     for f in fields:
         out += [".TP", f"\\fB{roff(f.name)}\\fR", roff(f.help), ".br",
                 roff(f"IMDS path {f.path}, since api-version {f.since or 'unknown'}.")]
@@ -84,15 +84,22 @@ def _man_fields(fields: List[catalog.Field]) -> List[str]:
     return out
 
 
-def _man_command(node: Node, fields: List[catalog.Field]) -> List[str]:
-    """Usage, help and options; then the catalog fields if any, else the epilog (the
-    fields' epilog repeats the catalog table, so it is left out)."""
+def _man_command(node: Node) -> List[str]:
+    """Usage, help and options; then the catalog fields, the epilog and the examples."""
     usage = " ".join(node.command.collect_usage_pieces(node.ctx))
     out = [f'.SS "{roff(node.name)}"', ".PP", f"\\fB{roff(node.name)}\\fR {roff(usage)}",
            *_paragraphs(node.command.help)]
     for opt in node.options():
         out += _man_option(node, opt)
-    return out + (_man_fields(fields) if fields else _paragraphs(node.command.epilog))
+    out += _man_fields(list(getattr(node.command, "fields", ()))) + _paragraphs(node.command.epilog)
+    return out + _man_examples(getattr(node.command, "examples", ()))
+
+
+def _man_examples(examples: Tuple[Tuple[str, str], ...]) -> List[str]:
+    out = [".PP", ".B Examples"] if examples else []
+    for text, command in examples:
+        out += [".PP", roff(text), ".RS", ".EX", roff(command), ".EE", ".RE"]
+    return out
 
 
 def _output_formats() -> List[str]:
@@ -108,9 +115,7 @@ def _output_formats() -> List[str]:
 def man_page(nodes: List[Node]) -> str:
     """The man page. The root's epilog (exit codes, environment) becomes EXIT STATUS and
     ENVIRONMENT, built from the same tables."""
-    root, fields = nodes[0], {}
-    for group, field in catalog.all_fields():
-        fields.setdefault((PROG, group), []).append(field)
+    root = nodes[0]
     summary = short_help(root.command).rstrip(".")
     out = [f'.\\" Man page for {PROG}: {NOTICE}.',
            f'.TH {PROG.upper()} 1 {DATE} "{PROG} {__version__}" "User Commands"',
@@ -125,7 +130,7 @@ def man_page(nodes: List[Node]) -> str:
         out += _man_option(root, opt)
     out.append(".SH COMMANDS")
     for node in nodes[1:]:
-        out += _man_command(node, fields.get(node.path, []))
+        out += _man_command(node)
     out += [".SH OUTPUT FORMATS", *_output_formats(), ".SH EXIT STATUS"]
     out += [line for code, meaning in EXIT_CODES for line in (".TP", f".B {int(code)}", roff(meaning))]
     out.append(".SH ENVIRONMENT")

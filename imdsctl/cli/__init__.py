@@ -10,6 +10,7 @@
     attested.py     attested, attested verify
     support.py      collect, doctor, diff
     emulator.py     emulator serve, emulator profiles, emulate
+    completion.py   completion
 
 Commands only parse and raise: the one error path is ``ImdsGroup.main``
 (every failure, typed or not, is reported there by terminal.report).
@@ -48,6 +49,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "diff": ("support", "diff"),
     "emulator": ("emulator", "emulator"),
     "emulate": ("emulator", "emulate"),
+    "completion": ("completion", "completion"),
 }
 
 

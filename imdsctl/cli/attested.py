@@ -43,7 +43,10 @@ def _options_of(command: Any) -> Any:
 
 
 @click.group(cls=Group, invoke_without_command=True, subcommand_metavar="[verify [OPTIONS]]",
-             epilog=SHOW_EXITS)
+             epilog=SHOW_EXITS, examples=(
+                 ("The VM id IMDS signed:", "imdsctl attested -q document.vmId"),
+                 ("The signed answer, saved for a relying party:",
+                  "imdsctl attested -o json --nonce 4829175630 > attested.json")))
 @_options_of(_show)
 @click.pass_context
 def attested(ctx: click.Context, **params: Any) -> Optional[int]:
@@ -66,7 +69,10 @@ def attested(ctx: click.Context, **params: Any) -> Optional[int]:
     return None
 
 
-@attested.command(epilog=VERIFY_EXITS)
+@attested.command(epilog=VERIFY_EXITS, examples=(
+    ("Verify it here, with the system's roots:", "imdsctl attested verify"),
+    ("Verify a saved answer anywhere, against given roots:",
+     "imdsctl attested verify --file attested.json --nonce 4829175630 --ca-file roots.pem")))
 @nonce_option("The nonce to ask with and expect back (default: a fresh random 10-digit one; "
               "with --file, the one the document was asked with).")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), metavar="PEM",

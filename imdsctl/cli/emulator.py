@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import click
+from click.shell_completion import CompletionItem
 
 from ..emulator.events import SYNTAX as EVENT_SYNTAX
 from ..emulator.events import EventSpec, EventSpecError
@@ -32,6 +34,12 @@ class ProfileParam(click.ParamType):
     """A built-in profile name or a JSON file, loaded and validated."""
 
     name = "profile"
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(name, help=text) for name, text in list_profiles().items()
+                if name.startswith(incomplete)]
 
     def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Profile:
         if isinstance(value, Profile):
@@ -133,7 +141,10 @@ def emulator() -> None:
     """Run a local Azure IMDS emulator, for tests and demos."""
 
 
-@emulator.command(epilog=FAULT_EPILOG)
+@emulator.command(epilog=FAULT_EPILOG, examples=(
+    ("An IMDS on 127.0.0.1:8169 for your tests:", "imdsctl emulator serve"),
+    ("A Spot VM evicted in 30 seconds, with the control channel on:",
+     "imdsctl emulator serve --profile spot-vmss --event Preempt@30 --control")))
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; keep it a loopback address.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8169, show_default=True,
@@ -156,16 +167,19 @@ def serve(host: str, port: int, **options: Any) -> None:
         imds.stop()
 
 
-@emulator.command()
+@emulator.command(examples=(("The built-in profiles:", "imdsctl emulator profiles"),))
 def profiles() -> None:
     """List the built-in profiles: name, tab, description."""
     render(Result(list_profiles()), "text")
 
 
-@command(epilog=FAULT_EPILOG,
+@command(epilog=FAULT_EPILOG, examples=(
+    ("A boot script, off Azure:", "imdsctl emulate --profile spot-vmss -- ./boot.sh"),
+    ("Retries, seen:", "imdsctl emulate --fault '410*3' -- imdsctl compute vm-id --debug")),
                context_settings={"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]})
 @emulator_options
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED,
+                shell_complete=lambda ctx, param, incomplete: [CompletionItem(incomplete, type="command")])
 def emulate(command: Tuple[str, ...], **options: Any) -> int:
     """Run COMMAND against an emulator on a free loopback port.
 
@@ -179,8 +193,21 @@ def emulate(command: Tuple[str, ...], **options: Any) -> int:
 
     imds = start("127.0.0.1", 0, **_emulator_kwargs(**options))
     try:
-        return run(command, {**os.environ, **imds.environment})
+        return run(command, _child_environment(imds.environment))
     finally:
         imds.stop()
+
+
+def _child_environment(pointing: Dict[str, str]) -> Dict[str, str]:
+    """COMMAND's environment: the variables that point clients at the emulator,
+    and PATH led by the directory of this installation's imdsctl, so that
+    `imdsctl` in COMMAND (or in a script it runs) is this one, even when it is
+    not on PATH (pipx, a virtual environment run by its path)."""
+    env = {**os.environ, **pointing}
+    for candidate in (os.path.dirname(sys.executable), os.path.dirname(os.path.abspath(sys.argv[0]))):
+        if os.access(os.path.join(candidate, "imdsctl"), os.X_OK):
+            env["PATH"] = os.pathsep.join([candidate, env.get("PATH", os.defpath)])
+            break
+    return env
 
 

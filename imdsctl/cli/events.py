@@ -40,7 +40,10 @@ def events() -> None:
     """
 
 
-@events.command("list")
+@events.command("list", examples=(
+    ("What is coming, for people:", "imdsctl events list"),
+    ("The ids of the events still Scheduled, one per line:",
+     "imdsctl events list -q \"Events[?EventStatus=='Scheduled'].EventId\" -o tsv")))
 @imds_command(timeout=BUDGET, api_version_help=API_VERSION_HELP)
 def list_events(imds: Session) -> Result:
     """The scheduled events document: DocumentIncarnation and Events.
@@ -53,7 +56,8 @@ def list_events(imds: Session) -> Result:
     return domain.list_events(imds)
 
 
-@events.command()
+@events.command(examples=(
+    ("Let an event start now:", "imdsctl events ack C7061BAC-AFDC-4513-B24B-AA5F13A16123"),))
 @click.argument("event_ids", nargs=-1, required=True, metavar="EVENT_ID...")
 @click.option("--force", is_flag=True,
               help="Send the ids without first checking that the current document lists them.")
@@ -70,7 +74,12 @@ def ack(imds: Session, event_ids: Sequence[str], force: bool) -> Result:
     return domain.ack(imds, event_ids, force)
 
 
-@events.command()
+@events.command(examples=(
+    ("The usual node handler: drain, then let the event start:",
+     "imdsctl events watch --exec /usr/local/bin/drain-node --ack"),
+    ("Rehearse it off Azure, against the emulator:",
+     "imdsctl emulate --event Preempt@30 --events-time-factor 0.1 -- "
+     "imdsctl events watch --exec ./drain.sh --ack --max-events 1")))
 @click.option("--interval", type=click.FloatRange(min=MIN_INTERVAL), default=1.0, show_default=True,
               metavar="SECONDS", help=f"Seconds between polls (at least {MIN_INTERVAL:g}: IMDS allows "
                                       "5 requests per second).")

@@ -17,6 +17,7 @@ function with it, and hands what the function returns to output.render().
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import click
@@ -89,12 +90,22 @@ class Shared(NamedTuple):
     own: Dict[str, Any]
 
 
-TIMEOUT = click.FloatRange(min=0, min_open=True, max=86400)
+class FiniteRange(click.FloatRange):
+    """A FloatRange that also refuses nan and infinities (which compare false to any bound)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return number
+
+
+TIMEOUT = FiniteRange(min=0, min_open=True, max=86400)
 OUTPUT_HELP = ("Output format [default: text for a value; table on a terminal, else json, for the rest].")
 
 #: Every shared option, in the order --help lists them.
 SHARED: Dict[str, Shared] = {
-    "max_age": Shared(("--max-age",), dict(type=click.FloatRange(min=0), metavar="SECONDS", help=(
+    "max_age": Shared(("--max-age",), dict(type=FiniteRange(min=0), metavar="SECONDS", help=(
         "Answer from a snapshot of the instance document younger than this, kept per boot in a "
         "private runtime directory (default 0: always ask IMDS).")),
         dict(envvar="IMDSCTL_MAX_AGE", default=0)),
@@ -161,7 +172,30 @@ def apply_globals(ctx: click.Context, strict: bool = True) -> None:
             ctx.set_parameter_source(name, ParameterSource.COMMANDLINE)
 
 
-class Command(click.Command):
+class _Documented:
+    """A command's help, ending with its Fields (from the catalog, with their
+    aliases, wrapped to the terminal like the options) and Examples:
+    ``examples`` are (what it shows, command line) pairs, also in the man page."""
+
+    def __init__(self, *args: Any, fields: Tuple[Any, ...] = (),
+                 examples: Tuple[Tuple[str, str], ...] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        self.fields, self.examples = fields, examples
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.fields:
+            with formatter.section("Fields"):
+                formatter.write_dl([(f.name + (f" ({', '.join(f.aliases)})" if f.aliases else ""), f.help)
+                                    for f in self.fields])
+        super().format_epilog(ctx, formatter)  # type: ignore[misc]
+        if self.examples:
+            with formatter.section("Examples"):
+                for text, line in self.examples:
+                    formatter.write_text(text)
+                    formatter.write(f"{'':>{formatter.current_indent + 2}}{line}\n")
+
+
+class Command(_Documented, click.Command):
     """Every command: takes the shared options typed before its name (checked
     before its own arguments, so that the first error named is the right one)."""
 
@@ -176,7 +210,7 @@ class Command(click.Command):
         return rest
 
 
-class Group(click.Group):
+class Group(_Documented, click.Group):
     """A command group; its commands are Commands."""
 
     command_class = Command
@@ -255,9 +289,14 @@ def output_command(fn: Callable[..., Any]) -> Callable[..., Any]:
     return _output_options(run)
 
 
-def complete_words(words: Callable[[], Any]) -> Callable[..., Any]:
-    """Shell completion (and the generated completion scripts) from a list of words."""
-    return lambda ctx, param, incomplete: [w for w in words() if w.startswith(incomplete)]
+def complete_words(words: Callable[[], Dict[str, str]]) -> Callable[..., Any]:
+    """Shell completion (and the generated completion scripts) from {word: description}."""
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> List[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(word, help=help or None) for word, help in words().items()
+                if word.startswith(incomplete)]
+    return complete
 
 
 def checked(check: Callable[[str], Any]) -> Callable[..., Any]:

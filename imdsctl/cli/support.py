@@ -15,7 +15,10 @@ from ..session import Session
 from .options import command, imds_command, output_command
 
 
-@command()
+@command(examples=(
+    ("A bundle for a support case, in this directory:", "imdsctl collect"),
+    ("As a zip, without asking for scheduled events:",
+     "imdsctl collect -f /tmp/case-42.zip --skip scheduled-events")))
 @click.option("-f", "--file", "target", metavar="FILE", type=click.Path(dir_okay=True),
               help="Where to write the bundle; a directory gets the default name inside it. "
                    "[default: ./imds-<vmId or hostname>-<UTC time>.tar.gz]")
@@ -52,7 +55,10 @@ def collect(imds: Session, target: Optional[str], archive_format: Optional[str],
     return collecting.collect(imds, target, archive_format, no_redact, skip)
 
 
-@command()
+@command(examples=(
+    ("Why IMDS does or does not answer, for people:", "imdsctl doctor"),
+    ("Only what failed, and what to do about it:",
+     "imdsctl doctor -o json -q \"[?verdict=='fail'].remedy\"")))
 @imds_command(timeout=diagnosis.BUDGET)
 def doctor(imds: Session) -> Result:
     """Explain why IMDS is or is not reachable, one check per row.
@@ -73,7 +79,9 @@ def doctor(imds: Session) -> Result:
     return diagnosis.doctor(imds)
 
 
-@command()
+@command(examples=(
+    ("What a redeploy changed:", "imdsctl diff before.json after.json"),
+    ("Fail a script when anything changed:", "imdsctl diff --exit-code before.json imds-case-42.tar.gz")))
 @click.argument("a", metavar="A", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.argument("b", metavar="B", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--exit-code", is_flag=True,
