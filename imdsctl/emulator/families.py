@@ -2,7 +2,7 @@
 
 A Family row says where it is, which methods, api-versions and formats it
 takes (from catalog.Endpoint), how it words the service's refusals, its own
-rate limit, and the handler that answers. Its handler module also owns the
+rate and concurrency limits, and the handler that answers. Its handler module also owns the
 profile section the family is served from (SECTIONS): scheduled events
 (events.py), managed identity (identity.py), the load balancer (here).
 Instance, versions and load balancer are answered here; attested data in
@@ -49,6 +49,7 @@ class Family:
     subpaths: bool = False    #: whether route filtering below ``path`` is allowed
     refuse: Refuse = _refuse  #: its wording of the refusals of Service.check
     rate: Optional[int] = None  #: requests per second of its own rate limit (None: the general one)
+    concurrent: Optional[int] = None  #: requests it lets be in flight at once (None: no limit)
 
     @property
     def parts(self) -> Tuple[str, ...]:
@@ -128,8 +129,10 @@ FAMILIES: Tuple[Family, ...] = (
     _family(catalog.INSTANCE, _instance, subpaths=True, formats=("json", "text")),
     _family(catalog.LOADBALANCER, _loadbalancer),
     _family(catalog.SCHEDULED_EVENTS, events.handle),
-    _family(catalog.IDENTITY_TOKEN, identity.token, refuse=identity.refuse, formats=None),
-    _family(catalog.IDENTITY_INFO, identity.info, refuse=identity.refuse, formats=None),
+    _family(catalog.IDENTITY_TOKEN, identity.token, refuse=identity.refuse, formats=None,
+            concurrent=identity.CONCURRENT),
+    _family(catalog.IDENTITY_INFO, identity.info, refuse=identity.refuse, formats=None,
+            concurrent=identity.CONCURRENT),
     _family(catalog.ATTESTED, attested.handle),
 )
 

@@ -33,8 +33,8 @@ def start(host: str, port: int, *, attested_ca_out: Optional[str] = None, **opti
         if attested_ca_out is not None:
             Path(attested_ca_out).write_bytes(imds.attested_ca_pem)
     except ImportError:
-        raise UsageError("signing attested documents needs the 'cryptography' package",
-                         "pip install 'imdsctl[attested]'") from None
+        raise UsageError("signing attested documents needs the 'cryptography' package, a dependency "
+                         "of imdsctl", "reinstall imdsctl, or pip install 'cryptography>=42'") from None
     except (ValueError, OSError) as exc:
         raise UsageError(f"attested CA: {exc}") from None
     try:
