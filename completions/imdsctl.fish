@@ -153,8 +153,8 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l debug -d 'Log requests
 complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl emulate
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l profile -x -d 'Built-in profile (see \'imdsctl emulator profiles\') or a JSON file: an instance document or {"instance": ..., "loadbalancer": ...}.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l profile -x -d 'Built-in profile (see \'imdsctl emulator profiles\'), a JSON file (an instance document or {"instance": ..., "loadbalancer": ...}), or a support bundle from \'imdsctl collect\' (tar.gz or zip) to replay.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second, and managed identity beyond 20 per second or 5 in flight).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l rate -x -d 'Requests per second allowed per client before 429.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l fault -x -d 'Inject a fault; repeatable (syntax below).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l event -x -d 'Schedule a scheduled event; repeatable (syntax below).'
@@ -179,8 +179,8 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl emulator profiles"' -s h -l help -
 # imdsctl emulator serve
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l host -x -d 'Address to listen on; keep it a loopback address.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l port -x -d 'Port to listen on; 0 picks a free one.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l profile -x -d 'Built-in profile (see \'imdsctl emulator profiles\') or a JSON file: an instance document or {"instance": ..., "loadbalancer": ...}.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l profile -x -d 'Built-in profile (see \'imdsctl emulator profiles\'), a JSON file (an instance document or {"instance": ..., "loadbalancer": ...}), or a support bundle from \'imdsctl collect\' (tar.gz or zip) to replay.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second, and managed identity beyond 20 per second or 5 in flight).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l rate -x -d 'Requests per second allowed per client before 429.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l fault -x -d 'Inject a fault; repeatable (syntax below).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l event -x -d 'Schedule a scheduled event; repeatable (syntax below).'

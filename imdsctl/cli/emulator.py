@@ -28,7 +28,7 @@ FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one)
 
 
 class ProfileParam(click.ParamType):
-    """A built-in profile name or a JSON file, loaded and validated."""
+    """A built-in profile name, a JSON file or a support bundle, loaded and validated."""
 
     name = "profile"
 
@@ -80,10 +80,12 @@ def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options `serve` and `emulate` share."""
     options = (
         click.option("--profile", type=ProfileParam(), default=DEFAULT_PROFILE, show_default=True,
-                     help="Built-in profile (see 'imdsctl emulator profiles') or a JSON file: "
-                          "an instance document or {\"instance\": ..., \"loadbalancer\": ...}."),
+                     help="Built-in profile (see 'imdsctl emulator profiles'), a JSON file (an "
+                          "instance document or {\"instance\": ..., \"loadbalancer\": ...}), or a "
+                          "support bundle from 'imdsctl collect' (tar.gz or zip) to replay."),
         click.option("--no-throttle", is_flag=True,
-                     help="Do not rate-limit (IMDS answers 429 beyond 5 requests per second)."),
+                     help="Do not rate-limit (IMDS answers 429 beyond 5 requests per second, and "
+                          "managed identity beyond 20 per second or 5 in flight)."),
         click.option("--rate", type=click.IntRange(min=1), default=DEFAULT_RATE, show_default=True,
                      help="Requests per second allowed per client before 429."),
         click.option("--fault", "faults", type=FaultParam(), multiple=True, metavar="SPEC",

@@ -114,7 +114,7 @@ class Service:
 
     def respond(self, req: Request) -> Response:
         """The fault-free answer: checks, then the endpoint family."""
-        family, below = route(req.parts)
+        family, below = route(req.parts, self.profile.versions)
         refusal = self.check(req, family)
         if refusal is not None:
             return refusal
