@@ -1,8 +1,9 @@
 """emulator serve, emulator profiles, emulate: the IMDS emulator (imdsctl.emulator).
 
-Exit codes: 0 ok; 2 usage error (bad profile, bad fault spec, cannot listen);
-``emulate`` exits with its command's code (128+N if killed by signal N, 127
-if the command is not found, 126 if it cannot be run).
+Exit codes: 0 ok; 2 usage error (bad profile, bad fault spec, cannot listen,
+no network namespace for --link-local); ``emulate`` exits with its command's
+code (128+N if killed by signal N, 127 if the command is not found, 126 if it
+cannot be run).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ..emulator.events import EventSpec, EventSpecError
 from ..emulator.faults import SYNTAX, Fault, FaultSpecError
 from ..emulator.profiles import DEFAULT_PROFILE, Profile, ProfileError, list_profiles, load_profile
 from ..emulator.throttle import DEFAULT_RATE
+from ..errors import UsageError
 from ..output import Result, render
 from ..terminal import note
 
@@ -165,17 +167,31 @@ def profiles() -> None:
 
 @click.command(epilog=FAULT_EPILOG,
                context_settings={"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]})
+@click.option("--link-local", is_flag=True,
+              help="Serve at http://169.254.169.254 (port 80), IMDS's own address, in a private "
+                   "network namespace where COMMAND runs (Linux; unprivileged user namespaces, or root).")
 @emulator_options
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def emulate(command: Tuple[str, ...], **options: Any) -> int:
-    """Run COMMAND against an emulator on a free loopback port.
+def emulate(command: Tuple[str, ...], link_local: bool, **options: Any) -> int:
+    """Run COMMAND against an emulator: on a free loopback port, or at 169.254.169.254.
 
     COMMAND runs with IMDSCTL_ENDPOINT and AZURE_POD_IDENTITY_AUTHORITY_HOST
     set to the emulator's URL; its exit code becomes this command's.  SIGINT
-    and SIGTERM are passed on to it.  Example:
+    and SIGTERM are passed on to it.
 
+    With --link-local, COMMAND runs in a new network namespace whose only
+    interface, lo, holds 169.254.169.254, where the emulator listens on port
+    80: clients that cannot be pointed elsewhere (curl one-liners, SDKs,
+    cloud-init) reach it at the real address, and neither variable is set.
+    Nothing else is reachable there: no DNS, no other host.  Without a
+    namespace, nothing runs (exit 2).  Examples:
+
+    \b
         imdsctl emulate --profile spot-vmss -- imdsctl compute priority
+        imdsctl emulate --link-local --profile case-42.tar.gz -- ./boot.sh
     """
+    if link_local:
+        return _emulate_link_local(command, _emulator_kwargs(**options))
     from ..emulator.run import run, start
 
     imds = start("127.0.0.1", 0, **_emulator_kwargs(**options))
@@ -185,3 +201,17 @@ def emulate(command: Tuple[str, ...], **options: Any) -> int:
         imds.stop()
 
 
+def _emulate_link_local(command: Tuple[str, ...], options: Dict[str, Any]) -> int:
+    """emulate --link-local: the namespace, the emulator in it, COMMAND."""
+    from ..emulator import netns
+    from ..emulator.linklocal import PORT, run_command
+    from ..emulator.run import build
+
+    reason = netns.unavailable()
+    if reason is None:
+        imds = build(netns.LINK_LOCAL, PORT, **options)
+        try:
+            return run_command(imds, command)
+        except netns.NamespaceError as exc:
+            reason = str(exc)
+    raise UsageError(f"--link-local: no private network namespace, so nothing ran: {reason}")
