@@ -9,9 +9,10 @@ _imdsctl_spec() {
     case $1 in
         'imdsctl')
             cmds='attested collect compute diff doctor emulate emulator events get identity loadbalancer network versions wait'
-            opts='--version -h --help'
-            valued=''
-            args='' ;;
+            opts='--version --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl attested')
             cmds='verify'
             opts='--nonce --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
@@ -38,7 +39,7 @@ _imdsctl_spec() {
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl diff')
             cmds=''
-            opts='--exit-code --no-redact -o --output -q --query --prefix --debug -h --help'
+            opts='--exit-code --no-redact -o --output -q --query --prefix -h --help'
             valued='-o --output -q --query --prefix'
             args='@file'
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
@@ -90,8 +91,8 @@ _imdsctl_spec() {
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl events watch')
             cmds=''
-            opts='--interval --exec --hook-timeout --ack --all-resources --once --max-events --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--interval --exec --hook-timeout --max-events --endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--interval --exec --hook-timeout --ack --all-resources --once --max-events --endpoint --api-version --timeout -o --output -q --query --debug -h --help'
+            valued='--interval --exec --hook-timeout --max-events --endpoint --api-version --timeout -o --output -q --query'
             args=''
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl get')

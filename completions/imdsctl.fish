@@ -27,6 +27,15 @@ function __imdsctl_path
         'imdsctl identity info' \
         'imdsctl identity token'
     set -l valued \
+        'imdsctl --max-age' \
+        'imdsctl --endpoint' \
+        'imdsctl --api-version' \
+        'imdsctl --timeout' \
+        'imdsctl -o' \
+        'imdsctl --output' \
+        'imdsctl -q' \
+        'imdsctl --query' \
+        'imdsctl --prefix' \
         'imdsctl attested --nonce' \
         'imdsctl attested --endpoint' \
         'imdsctl attested --api-version' \
@@ -76,6 +85,14 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'network' -d 'The network fac
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'versions' -d 'The api-versions IMDS offers, oldest first.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'wait' -d 'Block until IMDS answers a real request, for boot scripts.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l version -d 'Show the version and exit.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l max-age -x -d 'Answer from a snapshot of the instance document younger than this, kept per boot in a private runtime directory (default 0: always ask IMDS).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl attested
@@ -138,7 +155,6 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -l no-redact -d 'Show sensi
 complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -l prefix -x -d 'Variable name prefix for -o env.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -s h -l help -d 'Show this message and exit.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -F -d 'A'
 
@@ -235,7 +251,6 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l api-version -x -
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l timeout -x -d 'Total time budget for all attempts and retries.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l prefix -x -d 'Variable name prefix for -o env.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -s h -l help -d 'Show this message and exit.'
 

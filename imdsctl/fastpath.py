@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 #: The options of each command the fast path answers, each taking one value
 #: (as the click commands define them: anything else is the CLI's to refuse).
@@ -24,26 +24,39 @@ _VALUED = {"get": _SHARED, "compute": _SHARED, "network": _SHARED | {"--nic", "-
 
 
 def _parse(argv: List[str]) -> Optional[Tuple[str, List[str], Dict[str, str]]]:
-    """(command, positionals, options) for a command line of the plain form."""
-    if not argv or argv[0] not in _VALUED:
-        return None
-    valued = _VALUED[argv[0]]
-    positionals: List[str] = []
+    """(command, positionals, options) for a command line of the plain form;
+    shared options may come before the command's name too, the later winning."""
     options: Dict[str, str] = {}
-    words = iter(argv[1:])
+    words = iter(argv)
+    for word in words:
+        if word in _VALUED:
+            command, valued = word, _VALUED[word]
+            break
+        if not _option(word, words, _SHARED, options):
+            return None
+    else:
+        return None
+    positionals: List[str] = []
     for word in words:
         if not word.startswith("-") or word == "-":
             positionals.append(word)
-            continue
-        name, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
-        if name not in valued:
+        elif not _option(word, words, valued, options):
             return None
-        if not eq:
-            value = next(words, None)
-            if value is None:
-                return None
-        options["--output" if name == "-o" else name] = value
-    return argv[0], positionals, options
+    return command, positionals, options
+
+
+def _option(word: str, words: Iterator[str], valued: Set[str], options: Dict[str, str]) -> bool:
+    """Take ``word`` (and its value) into ``options``; False when it is not one of ``valued``."""
+    name, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
+    if name not in valued:
+        return False
+    if not eq:
+        taken = next(words, None)
+        if taken is None:
+            return False
+        value = taken
+    options["--output" if name == "-o" else name] = value
+    return True
 
 
 def answer(argv: List[str], environ: Mapping[str, str]) -> Optional[int]:

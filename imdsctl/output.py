@@ -324,6 +324,18 @@ def _table_shape(value: Any) -> Tuple[List[str], List[List[str]]]:
 _NAME_BAD = re.compile(r"[^A-Za-z0-9]+")
 
 
+_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|")
+
+
+def check_env_prefix(prefix: str) -> str:
+    """``prefix`` when it makes valid shell variable names (letters, digits and
+    underscores, not starting with a digit); ValueError otherwise."""
+    if not _PREFIX.fullmatch(prefix):
+        raise ValueError(f"{prefix!r} does not make shell variable names: use letters, digits and _, "
+                         "not starting with a digit (e.g. VM_)")
+    return prefix
+
+
 def env_name(path: str, prefix: str = "IMDS_") -> str:
     """``compute/vmId`` -> ``IMDS_COMPUTE_VMID``: upper-case, non-alphanumerics as ``_``."""
     name = prefix + _NAME_BAD.sub("_", path).strip("_").upper()

@@ -13,6 +13,10 @@ from ..errors import EXIT_CODES
 from ..session import VARIABLES
 from .tree import NOTICE, PROG, Node, collapse, option_names, short_help, takes_value
 
+#: The page's date (.TH): the version's, moved when the version is (not the build's, so
+#: that the page is the same wherever it is generated).
+DATE = "2026-12-02"
+
 #: The man page's EXAMPLES: (what it shows, command line). The tests parse each against the tree.
 EXAMPLES: Tuple[Tuple[str, str], ...] = (
     ("The VM's unique id, bare, for a script:", "imdsctl compute vm-id"),
@@ -109,7 +113,7 @@ def man_page(nodes: List[Node]) -> str:
         fields.setdefault((PROG, group), []).append(field)
     summary = short_help(root.command).rstrip(".")
     out = [f'.\\" Man page for {PROG}: {NOTICE}.',
-           f'.TH {PROG.upper()} 1 "" "{PROG} {__version__}" "User Commands"',
+           f'.TH {PROG.upper()} 1 {DATE} "{PROG} {__version__}" "User Commands"',
            ".SH NAME", f"{PROG} \\- {roff(summary[:1].lower() + summary[1:])}", ".SH SYNOPSIS"]
     for node in nodes:
         runnable = not node.children or getattr(node.command, "invoke_without_command", False)
@@ -133,6 +137,19 @@ def man_page(nodes: List[Node]) -> str:
             roff("Azure Instance Metadata Service: "
                  "https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service"),
             ".br", roff("JMESPath, the --query language: https://jmespath.org")]
-    return "\n".join(out) + "\n"
+    return "\n".join(_tidy(out)) + "\n"
+
+
+def _tidy(lines: List[str]) -> List[str]:
+    """Without the paragraph macros a section heading already implies (mandoc -Tlint
+    warns about a .PP right after .SH or .SS, and a .br right before one)."""
+    kept: List[str] = []
+    for index, line in enumerate(lines):
+        after_heading = line == ".PP" and kept and kept[-1].startswith((".SH", ".SS"))
+        before_heading = line == ".br" and index + 1 < len(lines) and lines[index + 1].startswith(
+            (".SH", ".SS"))
+        if not (after_heading or before_heading):
+            kept.append(line)
+    return kept
 
 

@@ -30,7 +30,7 @@ import click
 
 from .. import __version__, terminal
 from ..errors import ExitCode, ImdsctlError, InternalError, Interrupted, UsageError
-from .options import DEBUG, EPILOG
+from .options import DEBUG, EPILOG, global_options, remember_globals
 
 #: Every top-level command: name -> (module of this package, attribute).
 COMMANDS: Dict[str, Tuple[str, str]] = {
@@ -133,13 +133,19 @@ def _quiet_when_the_reader_goes() -> Iterator[None]:
 @click.group("imdsctl", cls=ImdsGroup, epilog=EPILOG,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="imdsctl", message="%(prog)s %(version)s")
-def cli() -> None:
+@global_options
+@click.pass_context
+def cli(ctx: click.Context, **shared: Any) -> None:
     """Read the Azure Instance Metadata Service (IMDS) from scripts and terminals.
 
     Every request carries 'Metadata: true', never goes through a proxy, and is
     retried within one time budget. Off Azure, point it at the emulator:
     'imdsctl emulate -- imdsctl compute vm-id'.
+
+    The options below are those of the commands, accepted before the
+    command's name too; given both ways, the one after the name wins.
     """
+    remember_globals(ctx, shared)
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ from .. import attested as domain
 from ..attested_verify import CLOUDS
 from ..output import Result
 from ..session import Session
-from .options import checked, imds_command
+from .options import Group, apply_globals, checked, imds_command
 
 _ASKED = "  3-6  IMDS could not be asked, as for every command (see 'imdsctl --help')\n"
 SHOW_EXITS = ("\b\nExit codes:\n  0    success\n"
@@ -42,7 +42,7 @@ def _options_of(command: Any) -> Any:
     return apply
 
 
-@click.group(invoke_without_command=True, subcommand_metavar="[verify [OPTIONS]]",
+@click.group(cls=Group, invoke_without_command=True, subcommand_metavar="[verify [OPTIONS]]",
              epilog=SHOW_EXITS)
 @_options_of(_show)
 @click.pass_context
@@ -56,7 +56,8 @@ def attested(ctx: click.Context, **params: Any) -> Optional[int]:
     it, for a relying party to verify. Needs no extra package.
     """
     if ctx.invoked_subcommand is None:
-        return _show(**params)
+        apply_globals(ctx)
+        return _show(**ctx.params)
     given = [p.opts[-1] for p in ctx.command.params
              if ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE]
     if given:

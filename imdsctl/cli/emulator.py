@@ -22,6 +22,7 @@ from ..emulator.throttle import DEFAULT_RATE
 from ..errors import UsageError
 from ..output import Result, render
 from ..terminal import note
+from .options import Group, command
 
 FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one):\n" \
     + "\n".join("  " + line for line in SYNTAX.splitlines()) \
@@ -131,7 +132,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def emulator() -> None:
     """Run a local Azure IMDS emulator, for tests and demos."""
 
@@ -165,7 +166,7 @@ def profiles() -> None:
     render(Result(list_profiles()), "text")
 
 
-@click.command(epilog=FAULT_EPILOG,
+@command(epilog=FAULT_EPILOG,
                context_settings={"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]})
 @click.option("--link-local", is_flag=True,
               help="Serve at http://169.254.169.254 (port 80), IMDS's own address, in a private "

@@ -10,14 +10,14 @@ from .. import catalog, output
 from .. import events as domain
 from ..output import Result
 from ..session import Session
-from .options import Output, imds_command
+from .options import Group, Output, imds_command
 
 API_VERSION_HELP = (f"Scheduled Events api-version (default {catalog.SCHEDULED_EVENTS_API_VERSION}; "
                     "IMDSCTL_API_VERSION, an instance version, is ignored).")
 BUDGET, MIN_INTERVAL = domain.BUDGET, domain.MIN_INTERVAL
 
 
-class EventsGroup(click.Group):
+class EventsGroup(Group):
     """The events group; ``approve`` is a hidden alias of ``ack``."""
 
     aliases = {"approve": "ack"}
@@ -87,7 +87,7 @@ def ack(imds: Session, event_ids: Sequence[str], force: bool) -> Result:
 @click.option("--once", is_flag=True, help="Poll once, handle what is there, exit.")
 @click.option("--max-events", type=click.IntRange(min=1), metavar="N",
               help="Exit after N new events.")
-@imds_command(timeout=BUDGET, api_version_help=API_VERSION_HELP, with_output=True)
+@imds_command(timeout=BUDGET, api_version_help=API_VERSION_HELP, with_output=True, env=False)
 def watch(imds: Session, out: Output, interval: float, hook: Optional[str], hook_timeout: float,
           approve: bool, all_resources: bool, once: bool, max_events: Optional[int]) -> Result:
     """Poll scheduled events and print each change once.

@@ -10,13 +10,13 @@ from .. import catalog
 from .. import identity as domain
 from ..output import Result
 from ..session import Session
-from .options import checked, imds_command
+from .options import Group, checked, imds_command
 
 API_VERSION_HELP = (f"Managed identity api-version (default {catalog.IDENTITY_API_VERSION}; "
                     "IMDSCTL_API_VERSION, an instance version, is ignored).")
 
 
-@click.group()
+@click.group(cls=Group)
 def identity() -> None:
     """Managed identity: access tokens and the tenant, from IMDS.
 

@@ -11,7 +11,7 @@ from .. import catalog, views
 from ..errors import UsageError
 from ..output import Result
 from ..session import Session
-from .options import Output, complete_words, imds_command
+from .options import Output, command, complete_words, imds_command, shared_option
 
 
 def _fields_help(fields: tuple) -> str:
@@ -23,13 +23,10 @@ def _complete_fields(fields: tuple) -> Any:
     return complete_words(lambda: catalog.names(fields))
 
 
-max_age_option = click.option(
-    "--max-age", envvar="IMDSCTL_MAX_AGE", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
-    help="Answer from a snapshot of the instance document younger than this, kept per boot in a "
-         "private runtime directory (default 0: always ask IMDS).")
+max_age_option = shared_option("max_age")
 
 
-@click.command()
+@command()
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @max_age_option
 @imds_command
@@ -46,7 +43,7 @@ def get(imds: Session, paths: tuple, max_age: float) -> Result:
     return views.get(imds, paths)
 
 
-@click.command(epilog=_fields_help(catalog.COMPUTE_FIELDS))
+@command(epilog=_fields_help(catalog.COMPUTE_FIELDS))
 @click.argument("field", required=False, shell_complete=_complete_fields(catalog.COMPUTE_FIELDS))
 @click.option("--decode", is_flag=True,
               help="Base64-decode user-data or custom-data and write the bytes as they are.")
@@ -74,7 +71,7 @@ def _mac(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Op
     return value
 
 
-@click.command(epilog=_fields_help(catalog.NETWORK_FIELDS))
+@command(epilog=_fields_help(catalog.NETWORK_FIELDS))
 @click.argument("field", required=False, shell_complete=_complete_fields(catalog.NETWORK_FIELDS))
 @click.option("--nic", type=click.IntRange(min=0), default=0, show_default=True,
               help="NIC index (IMDS does not guarantee NIC order: prefer --mac).")
@@ -96,7 +93,7 @@ def network(imds: Session, field: Optional[str], nic: int, ip: int, mac: Optiona
     return views.network(imds, field, nic, ip, mac)
 
 
-@click.command()
+@command()
 @imds_command
 def loadbalancer(imds: Session) -> Result:
     """The Standard load balancer's view of this VM: public IPs, inbound and
@@ -104,7 +101,7 @@ def loadbalancer(imds: Session) -> Result:
     return views.loadbalancer(imds)
 
 
-@click.command()
+@command()
 @imds_command
 def versions(imds: Session) -> Result:
     """The api-versions IMDS offers, oldest first."""

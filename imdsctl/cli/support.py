@@ -12,10 +12,10 @@ from .. import diff as comparing
 from .. import doctor as diagnosis
 from ..output import Result
 from ..session import Session
-from .options import imds_command
+from .options import command, imds_command, output_command
 
 
-@click.command()
+@command()
 @click.option("-f", "--file", "target", metavar="FILE", type=click.Path(dir_okay=True),
               help="Where to write the bundle; a directory gets the default name inside it. "
                    "[default: ./imds-<vmId or hostname>-<UTC time>.tar.gz]")
@@ -52,7 +52,7 @@ def collect(imds: Session, target: Optional[str], archive_format: Optional[str],
     return collecting.collect(imds, target, archive_format, no_redact, skip)
 
 
-@click.command()
+@command()
 @imds_command(timeout=diagnosis.BUDGET)
 def doctor(imds: Session) -> Result:
     """Explain why IMDS is or is not reachable, one check per row.
@@ -73,7 +73,7 @@ def doctor(imds: Session) -> Result:
     return diagnosis.doctor(imds)
 
 
-@click.command()
+@command()
 @click.argument("a", metavar="A", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.argument("b", metavar="B", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--exit-code", is_flag=True,
@@ -81,8 +81,8 @@ def doctor(imds: Session) -> Result:
                    "'git diff --exit-code').")
 @click.option("--no-redact", is_flag=True,
               help="Show sensitive values (userData, SSH keys, ...) as they are.")
-@imds_command(hide_imds_options=True)
-def diff(imds: Session, a: str, b: str, exit_code: bool, no_redact: bool) -> Result:
+@output_command
+def diff(a: str, b: str, exit_code: bool, no_redact: bool) -> Result:
     """What changed between two snapshots of the instance document.
 
     A and B are files written by 'imdsctl get -o json' or bundles written by

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import click
-
 from .. import wait as boot
 from ..output import Result
 from ..session import Session
-from .options import imds_command
+from .options import command, imds_command
 
 
-@click.command()
+@command()
 @imds_command(timeout=boot.BUDGET)
 def wait(imds: Session) -> Result:
     """Block until IMDS answers a real request, for boot scripts.
