@@ -77,7 +77,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'completion' -d 'Print the co
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'compute' -d 'The compute facts of this VM, or FIELDs of them.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'diff' -d 'What changed between two snapshots of the instance document.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'doctor' -d 'Explain why IMDS is or is not reachable, one check per row.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'emulate' -d 'Run COMMAND against an emulator on a free loopback port.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'emulate' -d 'Run COMMAND against an emulator: on a free loopback port, or at 169.254.169.254.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'emulator' -d 'Run a local Azure IMDS emulator, for tests and demos.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'events' -d 'Scheduled Events: maintenance, evictions and deletions coming to this VM.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'get' -d 'Read raw paths under /metadata/instance, e.g. compute/vmId.'
@@ -219,8 +219,9 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l debug -d 'Log requests
 complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl emulate
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l profile -x -a 'linux-2017 linux-2025 spot-vmss windows-sql-2017' -d 'Built-in profile (see \'imdsctl emulator profiles\') or a JSON file: an instance document or {"instance": ..., "loadbalancer": ...}.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l link-local -d 'Serve at http://169.254.169.254 (port 80), IMDS\'s own address, in a private network namespace where COMMAND runs (Linux; unprivileged user namespaces, or root).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l profile -x -a 'linux-2017 linux-2025 spot-vmss windows-sql-2017' -d 'Built-in profile (see \'imdsctl emulator profiles\'), a JSON file (an instance document or {"instance": ..., "loadbalancer": ...}), or a support bundle from \'imdsctl collect\' (tar.gz or zip) to replay.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second, and managed identity beyond 20 per second or 5 in flight).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l rate -x -d 'Requests per second allowed per client before 429.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l fault -x -d 'Inject a fault; repeatable (syntax below).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l event -x -d 'Schedule a scheduled event; repeatable (syntax below).'
@@ -246,8 +247,8 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl emulator profiles"' -s h -l help -
 # imdsctl emulator serve
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l host -x -d 'Address to listen on; keep it a loopback address.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l port -x -d 'Port to listen on; 0 picks a free one.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l profile -x -a 'linux-2017 linux-2025 spot-vmss windows-sql-2017' -d 'Built-in profile (see \'imdsctl emulator profiles\') or a JSON file: an instance document or {"instance": ..., "loadbalancer": ...}.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l profile -x -a 'linux-2017 linux-2025 spot-vmss windows-sql-2017' -d 'Built-in profile (see \'imdsctl emulator profiles\'), a JSON file (an instance document or {"instance": ..., "loadbalancer": ...}), or a support bundle from \'imdsctl collect\' (tar.gz or zip) to replay.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second, and managed identity beyond 20 per second or 5 in flight).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l rate -x -d 'Requests per second allowed per client before 429.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l fault -x -d 'Inject a fault; repeatable (syntax below).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l event -x -d 'Schedule a scheduled event; repeatable (syntax below).'

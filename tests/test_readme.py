@@ -44,6 +44,15 @@ def test_the_readme_has_scripts():
 def test_every_readme_script_runs(readme_emulator, tmp_path, shell, block):
     if not shutil.which(shell):
         pytest.skip(f"{shell} is not installed")
+    if "--link-local" in block:
+        from imdsctl.emulator import netns
+
+        reason = netns.unavailable()
+        if reason:
+            pytest.skip(f"no private network namespace here: {reason}")
+    for tool in re.findall(r"^\s*(curl|openssl)\b", block, re.M):
+        if not shutil.which(tool):
+            pytest.skip(f"{tool} is not installed")
     done = subprocess.run([shell, "-c", "set -e\n" + block], cwd=tmp_path,
                           env=_env(readme_emulator, tmp_path), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, (done.stdout, done.stderr)

@@ -18,8 +18,8 @@ SHOW_EXITS = ("\b\nExit codes:\n  0    success\n"
               "  2    usage: a --nonce that is not 1 to 32 letters and digits\n" + _ASKED
               + "  7    the answer is not an attested document")
 VERIFY_EXITS = ("\b\nExit codes:\n  0    verified: every check passed or was skipped\n"
-                "  2    usage: a bad --nonce, an unusable --ca-file or --file, or the\n"
-                "       'attested' extra (cryptography) not installed\n" + _ASKED
+                "  2    usage: a bad --nonce, an unusable --ca-file or --file, or\n"
+                "       cryptography (a dependency) missing or older than 42\n" + _ASKED
                 + "  7    not a genuine IMDS document: it cannot be decoded, or a check failed")
 
 
@@ -102,7 +102,6 @@ def verify(imds: Session, nonce: Optional[str], ca_file: Optional[str], cloud: s
     vm           vmId and subscriptionId are this VM's (from compute)
 
     The table (for people) has one row per check; -o json adds the verdict
-    ("verified"), the document and the signer. Needs the 'attested' extra:
-    pip install 'imdsctl[attested]'.
+    ("verified"), the document and the signer.
     """
     return domain.verify(imds, nonce, ca_file, cloud, no_fetch, saved)

@@ -1,8 +1,9 @@
 """emulator serve, emulator profiles, emulate: the IMDS emulator (imdsctl.emulator).
 
-Exit codes: 0 ok; 2 usage error (bad profile, bad fault spec, cannot listen);
-``emulate`` exits with its command's code (128+N if killed by signal N, 127
-if the command is not found, 126 if it cannot be run).
+Exit codes: 0 ok; 2 usage error (bad profile, bad fault spec, cannot listen,
+no network namespace for --link-local); ``emulate`` exits with its command's
+code (128+N if killed by signal N, 127 if the command is not found, 126 if it
+cannot be run).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..emulator.events import EventSpec, EventSpecError
 from ..emulator.faults import SYNTAX, Fault, FaultSpecError
 from ..emulator.profiles import DEFAULT_PROFILE, Profile, ProfileError, list_profiles, load_profile
 from ..emulator.throttle import DEFAULT_RATE
+from ..errors import UsageError
 from ..output import Result, render
 from ..terminal import note
 from .options import Group, command
@@ -31,7 +33,7 @@ FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one)
 
 
 class ProfileParam(click.ParamType):
-    """A built-in profile name or a JSON file, loaded and validated."""
+    """A built-in profile name, a JSON file or a support bundle, loaded and validated."""
 
     name = "profile"
 
@@ -89,10 +91,12 @@ def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options `serve` and `emulate` share."""
     options = (
         click.option("--profile", type=ProfileParam(), default=DEFAULT_PROFILE, show_default=True,
-                     help="Built-in profile (see 'imdsctl emulator profiles') or a JSON file: "
-                          "an instance document or {\"instance\": ..., \"loadbalancer\": ...}."),
+                     help="Built-in profile (see 'imdsctl emulator profiles'), a JSON file (an "
+                          "instance document or {\"instance\": ..., \"loadbalancer\": ...}), or a "
+                          "support bundle from 'imdsctl collect' (tar.gz or zip) to replay."),
         click.option("--no-throttle", is_flag=True,
-                     help="Do not rate-limit (IMDS answers 429 beyond 5 requests per second)."),
+                     help="Do not rate-limit (IMDS answers 429 beyond 5 requests per second, and "
+                          "managed identity beyond 20 per second or 5 in flight)."),
         click.option("--rate", type=click.IntRange(min=1), default=DEFAULT_RATE, show_default=True,
                      help="Requests per second allowed per client before 429."),
         click.option("--fault", "faults", type=FaultParam(), multiple=True, metavar="SPEC",
@@ -175,20 +179,33 @@ def profiles() -> None:
 
 @command(epilog=FAULT_EPILOG, examples=(
     ("A boot script, off Azure:", "imdsctl emulate --profile spot-vmss -- ./boot.sh"),
-    ("Retries, seen:", "imdsctl emulate --fault '410*3' -- imdsctl compute vm-id --debug")),
+    ("Retries, seen:", "imdsctl emulate --fault '410*3' -- imdsctl compute vm-id --debug"),
+    ("A customer's VM, from their support bundle, at IMDS's own address:",
+     "imdsctl emulate --link-local --profile case-42.tar.gz -- ./boot.sh")),
                context_settings={"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]})
+@click.option("--link-local", is_flag=True,
+              help="Serve at http://169.254.169.254 (port 80), IMDS's own address, in a private "
+                   "network namespace where COMMAND runs (Linux; unprivileged user namespaces, or root).")
 @emulator_options
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED,
                 shell_complete=lambda ctx, param, incomplete: [CompletionItem(incomplete, type="command")])
-def emulate(command: Tuple[str, ...], **options: Any) -> int:
-    """Run COMMAND against an emulator on a free loopback port.
+def emulate(command: Tuple[str, ...], link_local: bool, **options: Any) -> int:
+    """Run COMMAND against an emulator: on a free loopback port, or at 169.254.169.254.
 
     COMMAND runs with IMDSCTL_ENDPOINT and AZURE_POD_IDENTITY_AUTHORITY_HOST
     set to the emulator's URL; its exit code becomes this command's.  SIGINT
-    and SIGTERM are passed on to it.  Example:
+    and SIGTERM are passed on to it.
 
-        imdsctl emulate --profile spot-vmss -- imdsctl compute priority
+    With --link-local, COMMAND runs in a new network namespace whose only
+    interface, lo, holds 169.254.169.254, where the emulator listens on port
+    80: clients that cannot be pointed elsewhere (curl one-liners, SDKs,
+    cloud-init) reach it at the real address, and neither variable is set.
+    Nothing else is reachable there: no DNS, no other host.  Without a
+    namespace, nothing runs (exit 2).  Either way, this installation's
+    imdsctl comes first on COMMAND's PATH.
     """
+    if link_local:
+        return _emulate_link_local(command, _emulator_kwargs(**options))
     from ..emulator.run import run, start
 
     imds = start("127.0.0.1", 0, **_emulator_kwargs(**options))
@@ -203,11 +220,28 @@ def _child_environment(pointing: Dict[str, str]) -> Dict[str, str]:
     and PATH led by the directory of this installation's imdsctl, so that
     `imdsctl` in COMMAND (or in a script it runs) is this one, even when it is
     not on PATH (pipx, a virtual environment run by its path)."""
-    env = {**os.environ, **pointing}
+    return {**os.environ, **pointing, "PATH": _path_with_this_imdsctl()}
+
+
+def _path_with_this_imdsctl() -> str:
+    path = os.environ.get("PATH", os.defpath)
     for candidate in (os.path.dirname(sys.executable), os.path.dirname(os.path.abspath(sys.argv[0]))):
         if os.access(os.path.join(candidate, "imdsctl"), os.X_OK):
-            env["PATH"] = os.pathsep.join([candidate, env.get("PATH", os.defpath)])
-            break
-    return env
+            return os.pathsep.join([candidate, path])
+    return path
 
 
+def _emulate_link_local(command: Tuple[str, ...], options: Dict[str, Any]) -> int:
+    """emulate --link-local: the namespace, the emulator in it, COMMAND."""
+    from ..emulator import netns
+    from ..emulator.linklocal import PORT, run_command
+    from ..emulator.run import build
+
+    reason = netns.unavailable()
+    if reason is None:
+        imds = build(netns.LINK_LOCAL, PORT, **options)
+        try:
+            return run_command(imds, command, {**os.environ, "PATH": _path_with_this_imdsctl()})
+        except netns.NamespaceError as exc:
+            reason = str(exc)
+    raise UsageError(f"--link-local: no private network namespace, so nothing ran: {reason}")
