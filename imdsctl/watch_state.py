@@ -107,8 +107,9 @@ class State:
             _check_directory(directory)
             state._lock_fd = _lock(path + ".lock")
             state.records = _load(path, log)
-        except StateRefused as why:
+        except (StateRefused, OSError) as exc:
             state.close()
+            why = exc if isinstance(exc, StateRefused) else f"cannot be used ({exc.strerror or exc})"
             log(f"state file {path} {why}: not used; this watch keeps its state in memory "
                 "(remove it, or pass another --state)")
             return state
@@ -131,11 +132,11 @@ class State:
     # -- what the watch records ----------------------------------------------------------------
 
     def record(self, event: Record, now: float) -> Record:
-        """The record of ``event``, made (and saved) the first time it is handled."""
+        """The record of ``event``, made the first time it is handled (saved
+        with the first step taken: a hook started, an acknowledgement)."""
         key = event["EventId"].upper()
         if key not in self.records:
             self.records[key] = {"type": str(event.get("EventType", "")), "seen": stamp(now), "attempts": 0}
-            self.save()
         return self.records[key]
 
     def hook_started(self, record: Record, now: float) -> int:

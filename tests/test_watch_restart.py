@@ -188,3 +188,32 @@ def test_a_failed_hook_is_notified_as_such(state, tmp_path):
                    notify=sent.append)
     w.run()
     assert sent[-1]["outcome"] == "hook exited 4; not acknowledged" and sent[-1]["acknowledged"] is False
+
+
+# -- the cadence ---------------------------------------------------------------------------------------
+
+
+def test_polls_start_an_interval_apart_whatever_the_handling_took():
+    from imdsctl.errors import UnavailableError
+
+    client = Scripted()
+    w, fake = watcher(client, "none", max_events=3)
+
+    def slow(document, seconds):
+        def answer():
+            fake.now += seconds  # the poll and what it brought took this long
+            return document
+        return answer
+
+    client.answers = [slow(doc(2, event()), 0.3), UnavailableError("503"), slow(doc(3, event(ID2)), 1.5),
+                      doc(4, event(ID2), event("00000000-0000-0000-0000-000000000003"))]
+    w.run()
+    assert fake.sleeps == [0.7, 1.0, 0.0]  # the rest of the interval; a full one after a failure; none
+
+
+def test_requests_keep_a_margin_under_the_rate_limit():
+    client = Scripted(doc(2, event()), doc(3, event(ID2)))
+    w, _ = watcher(client, "none", approve=True, interval=0.2, max_events=2)
+    w.run()
+    gaps = [round(b - a, 6) for a, b in zip(client.times, client.times[1:])]
+    assert gaps == [0.21] * 4  # name, GET, POST, GET, POST: 5% over IMDS's 5 per second

@@ -247,3 +247,14 @@ def test_a_lock_file_that_is_a_fifo_is_refused_without_hanging(place):
 def test_a_directory_in_place_of_the_file_is_refused(place):
     place.mkdir(mode=0o700)
     refused(place, "is not a regular file")
+
+
+def test_a_default_directory_that_cannot_be_made_is_said_once(tmp_path):
+    (tmp_path / "file").write_text("")
+    state, log = opened(tmp_path / "file" / "imdsctl" / "events.json", default=True)
+    assert state.path is None and len(log) == 1 and "cannot be used (Not a directory)" in log[0]
+
+
+def test_a_missing_directory_given_is_said_once(tmp_path):
+    nowhere = tmp_path / "nowhere"
+    refused(nowhere / "events.json", f"cannot be used: {nowhere}: No such file or directory")

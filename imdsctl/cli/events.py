@@ -14,6 +14,7 @@ from ..session import Session
 from ..watch_hook import FLOOR
 from ..watch_notify import FORMATS
 from ..watch_state import default_path
+from ..watch_unit import ENVIRONMENT_FILE
 from ..watch_unit import STATE as UNIT_STATE
 from .options import Group, Output, imds_command
 
@@ -111,9 +112,11 @@ def handler_options(environment: bool) -> Any:
         click.option("--all-resources", is_flag=True,
                      help="Run the hook and --ack for every event, not only those listing this VM."),
         click.option("--notify", metavar="URL", envvar=notify_url, callback=_webhook,
-                     help="POST each change, and how each handled event ended, to this webhook"
-                          + (" (or IMDSCTL_NOTIFY_URL" if environment else " (")
-                          + "; proxies from the environment apply)."),
+                     help="POST each change, and how each handled event ended, as JSON to this "
+                          "webhook (or IMDSCTL_NOTIFY_URL); proxies from the environment apply."
+                     if environment else
+                     "The watch's --notify. The unit file is readable by every user: a secret URL "
+                     f"belongs in {ENVIRONMENT_FILE} instead, as IMDSCTL_NOTIFY_URL=URL."),
         click.option("--notify-format", type=click.Choice(FORMATS), default="json", show_default=True,
                      envvar=notify_format,
                      help="json: the change record with host and text; slack: {\"text\": ...}"
