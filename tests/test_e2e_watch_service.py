@@ -224,3 +224,26 @@ def test_the_documented_rehearsal(tmp_path):
     assert 0 <= int(left) <= 3  # 30 s of notice, scaled by 0.1
     if record["event"]["EventStatus"] == "Scheduled":  # not Started already on a very slow start
         assert f"imdsctl: acknowledged Preempt {record['event']['EventId']}" in result.stderr
+
+
+def test_an_unsafe_state_file_costs_one_line_not_the_watch(service, run, tmp_path):
+    (tmp_path / "go").touch()
+    state, (reboot,) = service.schedule("Reboot")
+    service.state_file.symlink_to(tmp_path / "elsewhere")
+    result = ok(run("events", "watch", "--once", *service.args()))
+    said = [line for line in result.stderr.splitlines() if "state file" in line]
+    assert said == [f"imdsctl: state file {service.state_file} is a symbolic link: not used; this watch "
+                    "keeps its state in memory (remove it, or pass another --state)"]
+    assert service.runs() == [f"{reboot} 1 Reboot"] and not (tmp_path / "elsewhere").exists()
+
+
+def test_a_second_watch_on_the_same_state_is_a_usage_error(service, run, tmp_path):
+    watch = Watch(*service.args())
+    try:
+        until(lambda: service.state_file.with_name("events.json.lock").exists())
+        until(lambda: any(r.path == "/metadata/scheduledevents" for r in service.emulator.requests))
+        result = ok(run("events", "watch", "--once", *service.args()), 2)
+    finally:
+        watch.stop()
+    assert result.stderr == ("imdsctl: another imdsctl events watch uses the state file "
+                             f"{service.state_file}\nhint: stop it, or give this watch its own --state\n")

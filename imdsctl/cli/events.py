@@ -103,9 +103,10 @@ def handler_options(environment: bool) -> Any:
                      help="Run COMMAND with /bin/sh -c once per new event of this VM."),
         click.option("--hook-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0,
                      show_default=True, metavar="SECONDS",
-                     help="Kill a hook (and its children) still running after this long, or after "
-                          f"the time left before the event's NotBefore (at least {FLOOR:g}s) if "
-                          "that is shorter; a killed hook counts as failed."),
+                     help="Kill a hook (and its children) still running after this long, or "
+                          "after the time left before its event's NotBefore if that is shorter, "
+                          f"but never before {FLOOR:g}s (an event already due); a killed hook "
+                          "counts as failed."),
         click.option("--ack", "approve", is_flag=True,
                      help="Acknowledge each new Scheduled event of this VM once its hook exits 0 "
                           "(without --exec: at once)."),
@@ -139,8 +140,9 @@ def handler_options(environment: bool) -> Any:
 @handler_options(environment=True)
 @click.option("--state", "state_path", metavar="FILE", type=click.Path(dir_okay=False),
               help="Where a watch that handles events (--exec, --ack) records what it did, "
-                   "to do it once across restarts [default: events-*.json in the snapshot directory "
-                   "(IMDSCTL_CACHE_DIR, else $XDG_RUNTIME_DIR/imdsctl, /run/imdsctl for root)].")
+                   "to do it once across restarts [default: events-*.json in the private runtime "
+                   "directory of snapshots: IMDSCTL_CACHE_DIR, else $XDG_RUNTIME_DIR/imdsctl, else "
+                   "/run/imdsctl for root, else <tmp>/imdsctl-UID].")
 @click.option("--once", is_flag=True, help="Poll once, handle what is there, exit.")
 @click.option("--max-events", type=click.IntRange(min=1), metavar="N",
               help="Exit after N new events.")
@@ -201,7 +203,8 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
 @events.command()
 @handler_options(environment=False)
 @click.option("--state", "state_path", metavar="FILE", default=UNIT_STATE, show_default=True,
-              type=click.Path(dir_okay=False), help="The watch's --state (systemd creates its directory).")
+              type=click.Path(dir_okay=False),
+              help="The watch's --state; systemd makes the default's directory (StateDirectory, 0700).")
 def unit(state_path: str, **options: Any) -> int:
     """Print a systemd unit that runs `events watch` as a service.
 
