@@ -200,7 +200,12 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
                                notify_url=notify, notify_format=notify_format, emit=emit, **options))
 
 
-@events.command()
+@events.command(examples=(
+    ("Install it (as root); then systemctl daemon-reload, systemctl enable --now imdsctl-events.service:",
+     "imdsctl events unit --exec /usr/local/bin/drain-node --ack "
+     "> /etc/systemd/system/imdsctl-events.service"),
+    ("Check it where systemd is installed:",
+     "imdsctl events unit > imdsctl-events.service && systemd-analyze verify imdsctl-events.service")))
 @handler_options(environment=False)
 @click.option("--state", "state_path", metavar="FILE", default=UNIT_STATE, show_default=True,
               type=click.Path(dir_okay=False),
@@ -216,13 +221,9 @@ def unit(state_path: str, **options: Any) -> int:
     to the watch alone (KillMode=mixed) with the hook's timeout and 30 s
     to finish, the state in /var/lib/imdsctl (it survives reboots), and
     /etc/imdsctl/events.env read for secrets such as IMDSCTL_NOTIFY_URL
-    (the unit file is world-readable). Install it, as root:
-
-    \b
-      imdsctl events unit --exec /usr/local/bin/drain --ack \\
-          > /etc/systemd/system/imdsctl-events.service
-      systemctl daemon-reload
-      systemctl enable --now imdsctl-events.service
+    (the unit file is world-readable). Install it in three commands: the
+    unit into /etc/systemd/system/imdsctl-events.service, then systemctl
+    daemon-reload and systemctl enable --now imdsctl-events.service.
     """
     from ..watch_unit import unit as unit_text
 
