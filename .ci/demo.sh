@@ -50,6 +50,13 @@ show "imdsctl emulate --event Reboot@600 -- imdsctl events list -o table -q 'Eve
 show "imdsctl identity token --resource https://management.azure.com/ -q '{type: token_type, expiresOn: expires_on}' -o table"
 show 'imdsctl emulate --attested-ca-out "$work/ca.pem" -- imdsctl attested verify --ca-file "$work/ca.pem" -o table'
 
+step "Rehearse a node handler off Azure: a Spot eviction (Preempt, 30 s notice, played 10x faster)"
+printf '#!/bin/sh\necho "draining for $IMDS_EVENT_TYPE: ${IMDS_EVENT_SECONDS_LEFT}s left, ${IMDS_HOOK_TIMEOUT}s given"\n' \
+    > "$work/drain.sh"
+chmod +x "$work/drain.sh"
+export IMDSCTL_CACHE_DIR="$work/run"  # the watch's state file goes to the demo's scratch directory
+show 'cd "$work" && imdsctl emulate --event Preempt@30 --events-time-factor 0.1 -- imdsctl events watch --exec ./drain.sh --ack --max-events 1'
+
 step "Errors: one line on stderr, and an exit code a script can branch on"
 show 'imdsctl compute vmidd'
 show 'imdsctl get compute/noSuchKey'

@@ -78,7 +78,7 @@ _imdsctl_spec() {
             args=''
             case $2 in --profile) vals='linux-2017 linux-2025 spot-vmss windows-sql-2017' ;; --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; esac ;;
         'imdsctl events')
-            cmds='ack list watch'
+            cmds='ack list unit watch'
             opts='-h --help'
             valued=''
             args='' ;;
@@ -94,12 +94,18 @@ _imdsctl_spec() {
             valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
             args=''
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl events unit')
+            cmds=''
+            opts='--interval --exec --hook-timeout --ack --all-resources --notify --notify-format --state -h --help'
+            valued='--interval --exec --hook-timeout --notify --notify-format --state'
+            args=''
+            case $2 in --notify-format) vals='json slack' ;; --state) vals='@file' ;; esac ;;
         'imdsctl events watch')
             cmds=''
-            opts='--interval --exec --hook-timeout --ack --all-resources --once --max-events --endpoint --api-version --timeout -o --output -q --query --debug -h --help'
-            valued='--interval --exec --hook-timeout --max-events --endpoint --api-version --timeout -o --output -q --query'
+            opts='--interval --exec --hook-timeout --ack --all-resources --notify --notify-format --state --once --max-events --endpoint --api-version --timeout -o --output -q --query --debug -h --help'
+            valued='--interval --exec --hook-timeout --notify --notify-format --state --max-events --endpoint --api-version --timeout -o --output -q --query'
             args=''
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in --notify-format) vals='json slack' ;; --state) vals='@file' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl get')
             cmds=''
             opts='--allow-missing --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'

@@ -24,6 +24,7 @@ function __imdsctl_path
         'imdsctl emulator serve' \
         'imdsctl events ack' \
         'imdsctl events list' \
+        'imdsctl events unit' \
         'imdsctl events watch' \
         'imdsctl identity info' \
         'imdsctl identity token'
@@ -265,6 +266,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -s h -l help -d '
 # imdsctl events
 complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -a 'ack' -d 'Acknowledge (approve) events so they may start before NotBefore.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -a 'list' -d 'The scheduled events document: DocumentIncarnation and Events.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -a 'unit' -d 'Print a systemd unit that runs `events watch` as a service.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -a 'watch' -d 'Poll scheduled events and print each change once.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -s h -l help -d 'Show this message and exit.'
 
@@ -289,12 +291,26 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l prefix -x -d 'Var
 complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -s h -l help -d 'Show this message and exit.'
 
+# imdsctl events unit
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l interval -x -d 'Seconds between polls (at least 0.2: IMDS allows 5 requests per second).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l exec -x -d 'Run COMMAND with /bin/sh -c once per new event of this VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l hook-timeout -x -d 'Kill a hook (and its children) still running after this long, or after the time left before its event\'s NotBefore if that is shorter, but never before 10s (an event already due); a killed hook counts as failed.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l ack -d 'Acknowledge each new Scheduled event of this VM once its hook exits 0 (without --exec: at once).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l all-resources -d 'Run the hook and --ack for every event, not only those listing this VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l notify -x -d 'The watch\'s --notify. The unit file is readable by every user: a secret URL belongs in /etc/imdsctl/events.env instead, as IMDSCTL_NOTIFY_URL=URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l notify-format -x -a 'json slack' -d 'json: the change record with host and text; slack: {"text": ...}.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l state -r -F -d 'The watch\'s --state; systemd makes the default\'s directory (StateDirectory, 0700).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -s h -l help -d 'Show this message and exit.'
+
 # imdsctl events watch
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l interval -x -d 'Seconds between polls (at least 0.2: IMDS allows 5 requests per second).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l exec -x -d 'Run COMMAND with /bin/sh -c once per new event of this VM.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l hook-timeout -x -d 'Kill a hook (and its children) still running after this long; counts as failed.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l hook-timeout -x -d 'Kill a hook (and its children) still running after this long, or after the time left before its event\'s NotBefore if that is shorter, but never before 10s (an event already due); a killed hook counts as failed.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l ack -d 'Acknowledge each new Scheduled event of this VM once its hook exits 0 (without --exec: at once).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l all-resources -d 'Run the hook and --ack for every event, not only those listing this VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l notify -x -d 'POST each change, and how each handled event ended, as JSON to this webhook (or IMDSCTL_NOTIFY_URL); proxies from the environment apply.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l notify-format -x -a 'json slack' -d 'json: the change record with host and text; slack: {"text": ...} (or IMDSCTL_NOTIFY_FORMAT).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l state -r -F -d 'Where a watch that handles events (--exec, --ack) records what it did, to do it once across restarts [default: events-*.json in the private runtime directory of snapshots: IMDSCTL_CACHE_DIR, else $XDG_RUNTIME_DIR/imdsctl, else /run/imdsctl for root, else <tmp>/imdsctl-UID].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l once -d 'Poll once, handle what is there, exit.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l max-events -x -d 'Exit after N new events.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l endpoint -x -d 'IMDS base URL.'

@@ -355,6 +355,30 @@ def download(url: str, *, timeout: float = 10.0, max_bytes: int = 64 * 1024) -> 
     return bytes(data)
 
 
+def post_webhook(url: str, payload: Any, *, timeout: float = 5.0) -> int:
+    """POST ``payload`` as JSON to a webhook of the internet (not IMDS: proxies
+    from the environment honoured, no redirect followed, at most 64 KiB of the
+    answer read, and ignored); its HTTP status. ValueError for a URL that is
+    not http(s); OSError (one line) when no answer came: refused, timed out,
+    dropped."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError("not an http(s) URL")
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False,
+                          headers={"User-Agent": f"imdsctl/{__version__}"}) as http, \
+                http.stream("POST", url, json=payload) as response:
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > 64 * 1024:
+                    break
+            return response.status_code
+    except httpx.TimeoutException:
+        raise OSError(f"no answer within {timeout:g}s") from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise OSError(_short(exc)) from None
+
+
 def _instance_path(route: str) -> str:
     route = route.strip("/")
     return catalog.INSTANCE_PATH + ("/" + route if route else "")

@@ -5,7 +5,7 @@
                     call the domain, render the Result
     instance.py     get, compute, network, loadbalancer, versions
     wait.py         wait
-    events.py       events list, ack, watch
+    events.py       events list, ack, watch, unit
     identity.py     identity token, info
     attested.py     attested, attested verify
     support.py      collect, doctor, diff
