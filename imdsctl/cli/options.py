@@ -35,7 +35,8 @@ GLOBAL = "imdsctl.global"
 
 EPILOG = (
     "\b\nExit codes:\n" + exit_code_text()
-    + "\n\n\b\nEnvironment:\n" + "\n".join(f"  {name:<21}{text}" for name, text in VARIABLES)
+    + "\n\n\b\nEnvironment:\n"
+    + "\n".join(f"  {name:<{max(len(n) for n, _ in VARIABLES) + 2}}{text}" for name, text in VARIABLES)
 )
 
 API_VERSION_HELP = (f"Instance api-version (default {catalog.DEFAULT_API_VERSION}, "
