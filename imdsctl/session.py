@@ -32,7 +32,7 @@ VARIABLES = (
                           "runtime directory)"),
     ("IMDSCTL_NOTIFY_URL", "events watch: the webhook each change is POSTed to (--notify)"),
     ("IMDSCTL_NOTIFY_FORMAT", "events watch: json or slack (--notify-format)"),
-    ("NO_COLOR", "when set, never colour output"),
+    ("NO_COLOR", "when set and not empty, never colour output (https://no-color.org)"),
 )
 
 
