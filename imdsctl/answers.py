@@ -10,10 +10,13 @@ client (httpx) applies it; no other module decides what an answer means.
 from __future__ import annotations
 
 import json
-from typing import Any, List, Mapping, Optional
 
 from . import catalog
 from .errors import ImdsHttpError, ImdsNotFoundError, NotImdsError, RefusedError, one_line
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
+    from typing import Any, List, Mapping, Optional
 
 MAX_BODY = 1 << 20  # 1 MiB: the whole instance document is a few KiB
 

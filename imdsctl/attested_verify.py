@@ -146,7 +146,7 @@ def system_trust() -> Trust:
 def fetch_url(url: str, timeout: float = 10.0) -> bytes:
     """GET a caIssuers URL (http or https; proxies from the environment honoured,
     as for any internet download; at most 64 KiB)."""
-    from .client import download
+    from .internet import download
 
     return download(url, timeout=timeout, max_bytes=MAX_FETCH)
 

@@ -18,7 +18,12 @@ specification, https://github.com/Azure/azure-rest-api-specs/tree/main/specifica
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Tuple, Union
+from collections import namedtuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
+    from typing import Iterable, Iterator, Optional, Sequence, Tuple, Union
+
 
 # --------------------------------------------------------------------------
 # Endpoints and api-versions
@@ -79,19 +84,21 @@ def _instance_versions_from(first: str) -> Tuple[str, ...]:
     return tuple(v for v in INSTANCE_VERSIONS if version_key(v) >= version_key(first))
 
 
-class Endpoint(NamedTuple):
+class Endpoint(namedtuple("Endpoint", "path versions methods rate default env_version latest strict label",
+                          defaults=(("GET",), None, None, True, None, False, "instance"))):
     """An endpoint family: where it is, which api-versions and methods it takes,
-    and its api-version rule (applied by session.api_version_for)."""
+    and its api-version rule (applied by session.api_version_for).
 
-    path: str
-    versions: Optional[Tuple[str, ...]]   #: None: unversioned (/metadata/versions)
-    methods: Tuple[str, ...] = ("GET",)
-    rate: Optional[int] = None            #: its own requests/second limit, if not the general 5
-    default: Optional[str] = None         #: the version sent when none is asked (None: the instance one)
-    env_version: bool = True              #: whether IMDSCTL_API_VERSION (an instance version) applies
-    latest: Optional[str] = None          #: what 'latest' means: None asks IMDS, "" is refused, else it
-    strict: bool = False                  #: an asked version must be one of ``versions``
-    label: str = "instance"               #: the family's name in messages
+    ``versions``: None for an unversioned endpoint (/metadata/versions);
+    ``rate``: its own requests/second limit, if not the general 5;
+    ``default``: the version sent when none is asked (None: the instance one);
+    ``env_version``: whether IMDSCTL_API_VERSION (an instance version) applies;
+    ``latest``: what 'latest' means: None asks IMDS, "" is refused, else that version;
+    ``strict``: an asked version must be one of ``versions``;
+    ``label``: the family's name in messages.
+    """
+
+    __slots__ = ()
 
 
 #: The endpoint families (https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service).
@@ -237,14 +244,13 @@ def walk(document: object, route: Union[str, Sequence[str]]) -> object:
 # --------------------------------------------------------------------------
 
 
-class Field(NamedTuple):
-    """One friendly field: how the CLI names it and where IMDS keeps it."""
+class Field(namedtuple("Field", "name path help leaf aliases", defaults=(True, ()))):
+    """One friendly field: how the CLI names it (``name``, kebab-case, e.g.
+    ``vm-id``, and ``aliases``) and where IMDS keeps it (``path``, the route
+    under /metadata/instance, which may hold {nic} and {ip}); ``leaf``: a
+    string leaf, fetched with format=text."""
 
-    name: str                 #: kebab-case name, e.g. ``vm-id``
-    path: str                 #: route under /metadata/instance; may hold {nic} and {ip}
-    help: str
-    leaf: bool = True         #: a string leaf (fetched with format=text)
-    aliases: Tuple[str, ...] = ()
+    __slots__ = ()
 
     @property
     def key(self) -> str:

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import __version__, catalog
+from . import __version__, catalog, exchange
 from .answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
 from .errors import ImdsHttpError, NotImdsError, RefusedError, UnavailableError, UnreachableError, UsageError
 
@@ -216,7 +216,7 @@ class ImdsClient:
         while True:
             remaining = self.remaining()
             try:
-                if remaining <= 0:
+                if remaining <= 0 and not exchange.handed(path, query):
                     raise _BudgetSpent()
                 return self._attempt(method, path, query, expect, json_body, remaining,
                                      retry_statuses)
@@ -259,6 +259,9 @@ class ImdsClient:
 
     def _attempt(self, method: str, path: str, query: Dict[str, str], expect: str,
                  json_body: Any, remaining: float, retry_statuses: frozenset) -> Answer:
+        handed = exchange.take(path, query) if method == "GET" else None
+        if handed is not None:  # the fast path's attempt, answered: this client's first
+            return self._taken_over(path, query, handed, expect, retry_statuses)
         timeout = httpx.Timeout(remaining, connect=min(self.connect_timeout, remaining))
         started = self._clock()
         url = f"{self.endpoint}{path}"
@@ -309,6 +312,27 @@ class ImdsClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _taken_over(self, path: str, query: Dict[str, str], handed: Tuple[Any, ...],
+                    expect: str, retry_statuses: frozenset) -> Answer:
+        """The fast path's attempt (exchange.take), as this client's own: its answer
+        validated, or its failure raised, as an attempt over httpx would."""
+        url = f"{self.endpoint}{path}?" + "&".join(f"{k}={v}" for k, v in query.items())
+        kind, *rest = handed
+        if kind != "answer":
+            self.log.append(("GET", url, {"connect timeout": "timed out connecting", "read timeout":
+                                          "timed out waiting for the answer"}.get(kind, kind), 0.0))
+            if kind in ("connect timeout", "read timeout"):
+                raise Retryable(self.log[-1][2], connect=kind == "connect timeout")
+            if kind == "connect error":
+                raise Retryable(f"cannot connect ({rest[0]})", connect=True)
+            reason = f"connection dropped or answer truncated ({rest[0]})"
+            raise Retryable(reason, ImdsHttpError(reason, url=url))
+        status, phrase, headers, raw = rest
+        self._answered = True
+        self.log.append(("GET", url, str(status), 0.0))
+        return validate(f"GET {path}", url, self.endpoint, status, phrase, httpx.Headers(headers), raw,
+                        expect, 0.0, retry_statuses)
+
     def _record(self, method: str, url: str, outcome: str, started: float) -> None:
         self.log.append((method, url, outcome, self._clock() - started))
 
@@ -335,48 +359,6 @@ def _failing_hint(status: int) -> str:
                 "'imdsctl doctor' explains and 'imdsctl collect' gathers what a support case needs")
     return ("answers were cut off: a proxy or a firewall in the path may be interfering; retry, "
             "or raise --timeout")
-
-
-def download(url: str, *, timeout: float = 10.0, max_bytes: int = 64 * 1024) -> bytes:
-    """GET an http(s) URL of the internet (not IMDS: proxies from the
-    environment honoured, up to 3 redirects followed), at most ``max_bytes``.
-    ValueError for another scheme or a bigger body; httpx errors as they come."""
-    if not url.lower().startswith(("http://", "https://")):
-        raise ValueError("not an http(s) URL")
-    data = bytearray()
-    with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=3,
-                      headers={"User-Agent": f"imdsctl/{__version__}"}) as http, \
-            http.stream("GET", url) as response:
-        response.raise_for_status()
-        for chunk in response.iter_bytes():
-            data += chunk
-            if len(data) > max_bytes:
-                raise ValueError(f"over {max_bytes} bytes: not a certificate")
-    return bytes(data)
-
-
-def post_webhook(url: str, payload: Any, *, timeout: float = 5.0) -> int:
-    """POST ``payload`` as JSON to a webhook of the internet (not IMDS: proxies
-    from the environment honoured, no redirect followed, at most 64 KiB of the
-    answer read, and ignored); its HTTP status. ValueError for a URL that is
-    not http(s); OSError (one line) when no answer came: refused, timed out,
-    dropped."""
-    if not url.lower().startswith(("http://", "https://")):
-        raise ValueError("not an http(s) URL")
-    try:
-        with httpx.Client(timeout=timeout, follow_redirects=False,
-                          headers={"User-Agent": f"imdsctl/{__version__}"}) as http, \
-                http.stream("POST", url, json=payload) as response:
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > 64 * 1024:
-                    break
-            return response.status_code
-    except httpx.TimeoutException:
-        raise OSError(f"no answer within {timeout:g}s") from None
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise OSError(_short(exc)) from None
 
 
 def _instance_path(route: str) -> str:

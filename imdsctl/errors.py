@@ -8,7 +8,10 @@ and each one has a test.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
+    from typing import Optional, Tuple
 
 
 class ExitCode(IntEnum):

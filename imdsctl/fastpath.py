@@ -1,33 +1,43 @@
-"""The console-script entry point, with a fast path for cache hits.
+"""The console-script entry point, with a fast path for plain reads.
 
-A boot script that calls ``imdsctl compute vm-id --max-age 60`` twenty times
-should not pay for click and httpx twenty times. When a cache is asked for
-(--max-age or IMDSCTL_MAX_AGE) and the command line is a plain
-``get``/``compute``/``network`` query, this module answers from the snapshot
-with the same code as the CLI (imdsctl.views, imdsctl.output) - importing
-neither click nor httpx. Anything else - a miss, an error to report, an
-option it does not know (--query, --debug, --help ...) - goes to the full
-click CLI, which answers it exactly as it always does; so does any value the
-CLI would refuse, so that an exit code never depends on whether a snapshot
-exists. tests/test_cache.py checks that both paths print the same bytes, and
-that a write error is reported by the same code (terminal.report).
+A boot script reads a value or ten and should not pay for click and httpx
+each time (they are most of a cold command). When the command line is a
+plain ``get``/``compute``/``network`` read, this module answers it with the
+same code as the CLI (imdsctl.views, imdsctl.output, answers.validate),
+importing neither click nor httpx: from a snapshot when --max-age asks for
+one (imdsctl.cache), else with one request over the standard library
+(imdsctl.exchange). Anything else goes to the full click CLI, which answers
+exactly as it always does, with what is left of the time budget: an option
+this parser does not know (--debug, --help, --mac, ...), a value the CLI
+would refuse (so that an exit code never depends on the path taken), any
+answer but a plain 200 (retries, fall-backs and errors are the full
+client's), any error to explain. The test suite runs its end-to-end tests
+both ways and compares the bytes.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Set, Tuple
+import time
 
-#: The options of each command the fast path answers, each taking one value
-#: (as the click commands define them: anything else is the CLI's to refuse).
-_SHARED = {"--endpoint", "--api-version", "--timeout", "-o", "--output", "--prefix", "--max-age"}
-_VALUED = {"get": _SHARED, "compute": _SHARED, "network": _SHARED | {"--nic", "--ip", "--mac"}}
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # no typing import at run time: this is the start-up path
+    from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
+
+#: The options of each command the fast path answers, taking one value, and its flags
+#: (as the click commands define them: anything else is the CLI's to take or refuse).
+_SHARED = {"--endpoint", "--api-version", "--timeout", "-o", "--output", "-q", "--query", "--prefix",
+           "--max-age"}
+_VALUED = {"get": _SHARED, "compute": _SHARED, "network": _SHARED | {"--nic", "--ip"}}
+_FLAGS = {"get": {"--allow-missing"}, "compute": {"--allow-missing", "--all"},
+          "network": {"--allow-missing"}}
 
 
 def _parse(argv: List[str]) -> Optional[Tuple[str, List[str], Dict[str, str]]]:
     """(command, positionals, options) for a command line of the plain form;
-    shared options may come before the command's name too, the later winning."""
+    shared options may come before the command's name too, the later winning.
+    A flag is an option with the value ""."""
     options: Dict[str, str] = {}
     words = iter(argv)
     for word in words:
@@ -40,7 +50,9 @@ def _parse(argv: List[str]) -> Optional[Tuple[str, List[str], Dict[str, str]]]:
         return None
     positionals: List[str] = []
     for word in words:
-        if not word.startswith("-") or word == "-":
+        if word in _FLAGS[command]:
+            options[word] = ""
+        elif not word.startswith("-") or word == "-":
             positionals.append(word)
         elif not _option(word, words, valued, options):
             return None
@@ -57,97 +69,108 @@ def _option(word: str, words: Iterator[str], valued: Set[str], options: Dict[str
         if taken is None:
             return False
         value = taken
-    options["--output" if name == "-o" else name] = value
+    options[{"-o": "--output", "-q": "--query"}.get(name, name)] = value
     return True
 
 
-class _Asked(NamedTuple):
-    command: str
-    positionals: List[str]
-    endpoint: str
-    version: str
-    timeout: float
-    max_age: float
-    output: Optional[str]
-    prefix: str
-    nic: Optional[int]
-    ip: int
+def answer(argv: List[str], environ: Mapping[str, str], began: Optional[float] = None) -> Optional[int]:
+    """Exit code when the fast path answered, None to let the CLI answer."""
+    asked = _asked(argv, environ)
+    if asked is None:
+        return None
+    from . import terminal, views
+    from .errors import ImdsctlError
+    from .exchange import Unusual
+    from .output import render
+
+    settings, options, command, positionals = asked
+    imds = quick_session(settings, (began or time.monotonic()) + settings.timeout)
+    flag = options.__contains__
+    try:
+        imds.use_cache(float(options.get("--max-age", environ.get("IMDSCTL_MAX_AGE", "0"))))
+        if command == "get":
+            result = views.get(imds, positionals, flag("--allow-missing"))
+        elif command == "compute":
+            result = views.compute(imds, positionals, allow_missing=flag("--allow-missing"),
+                                   everything=flag("--all"))
+        else:
+            nic = int(options["--nic"]) if "--nic" in options else None
+            result = views.network(imds, positionals, nic, int(options.get("--ip", "0")),
+                                   allow_missing=flag("--allow-missing"))
+    except (Unusual, ImdsctlError):
+        return None  # the CLI answers it, or explains it, in its own words
+    try:
+        return render(result, options.get("--output"), asked.query,
+                      env_prefix=options.get("--prefix", "IMDS_"))
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except ImdsctlError as err:  # the output could not be written, or the query failed on the data
+        return terminal.report(err)
+
+
+def quick_session(settings: Any, deadline: float) -> Any:
+    """A Session whose requests take the plain happy path (Unusual otherwise)."""
+    from .exchange import QuickClient
+    from .session import Session
+
+    class QuickSession(Session):
+        @property
+        def client(self) -> Any:
+            if self._client is None:
+                self._client = QuickClient(self.settings.endpoint, self.settings.api_version, deadline)
+            return self._client
+
+        def close(self) -> None:
+            pass
+
+    return QuickSession(settings)
+
+
+class _Asked(tuple):
+    """(settings, options, command, positionals), and the compiled query."""
+
+    query = None
 
 
 def _asked(argv: List[str], environ: Mapping[str, str]) -> Optional[_Asked]:
     """What the command line asks, when the fast path can answer it as the CLI
     would: every value valid by the CLI's own rules (anything the CLI would
-    refuse is left to it, so that the exit code never depends on a snapshot)."""
+    refuse is left to it, so that the exit code never depends on the path)."""
     parsed = _parse(argv)
     if parsed is None:
         return None
     command, positionals, options = parsed
+    for name, variable in (("--endpoint", "IMDSCTL_ENDPOINT"), ("--api-version", "IMDSCTL_API_VERSION"),
+                           ("--timeout", "IMDSCTL_TIMEOUT"), ("--output", "IMDSCTL_OUTPUT"),
+                           ("--max-age", "IMDSCTL_MAX_AGE")):
+        if name not in options and environ.get(variable):
+            options[name] = environ[variable]
     from . import catalog
-    from .output import FORMATS, check_env_prefix
+    from .output import FORMATS, check_env_prefix, compile_query
+    from .session import Settings
 
     try:
-        max_age = float(options.get("--max-age", environ.get("IMDSCTL_MAX_AGE", "0")))
-        timeout = float(options.get("--timeout", environ.get("IMDSCTL_TIMEOUT", "30")))
-        nic = int(options["--nic"]) if "--nic" in options else None
-        ip = int(options.get("--ip", "0"))
-        prefix = check_env_prefix(options.get("--prefix", "IMDS_"))
+        max_age, timeout = float(options.get("--max-age", "0")), float(options.get("--timeout", "30"))
+        nic, ip = int(options.get("--nic", "0")), int(options.get("--ip", "0"))
+        check_env_prefix(options.get("--prefix", "IMDS_"))
+        query = compile_query(options["--query"]) if "--query" in options else None
     except ValueError:
         return None
-    output = options.get("--output", environ.get("IMDSCTL_OUTPUT")) or None
-    version = options.get("--api-version", environ.get("IMDSCTL_API_VERSION", ""))
-    if not (0 < timeout <= 86400 and 0 < max_age < float("inf")) or output not in (None, *FORMATS):
+    if not (0 < timeout <= 86400 and 0 <= max_age < float("inf")) or nic < 0 or ip < 0:
         return None
-    if version == "latest" or (nic or 0) < 0 or ip < 0 or command == "network" and "--mac" in options:
+    if options.get("--output") not in (None, *FORMATS):
         return None
-    endpoint = options.get("--endpoint", environ.get("IMDSCTL_ENDPOINT", catalog.DEFAULT_ENDPOINT))
-    return _Asked(command, positionals, endpoint, version, timeout, max_age, output, prefix, nic, ip)
-
-
-def answer(argv: List[str], environ: Mapping[str, str]) -> Optional[int]:
-    """Exit code when the snapshot answered, None to let the CLI answer."""
-    asked = _asked(argv, environ)
-    if asked is None:
-        return None
-    from . import catalog
-    from .cache import Cache
-
-    document = Cache(asked.endpoint, asked.version or catalog.DEFAULT_API_VERSION).load(asked.max_age)
-    if document is None:
-        return None
-    from . import terminal, views
-    from .errors import ImdsctlError
-    from .output import render
-    from .session import Session, Settings
-
-    class Snapshot(Session):
-        """The snapshot alone: what needs a request (the load balancer) is the CLI's."""
-
-        @property
-        def client(self) -> object:
-            raise LookupError("not in the snapshot")
-
-    snapshot = Snapshot(Settings(asked.endpoint, asked.version or None, asked.timeout))
-    snapshot.use_document(document)
-    try:
-        if asked.command == "get":
-            result = views.get(snapshot, asked.positionals)
-        elif asked.command == "compute":
-            result = views.compute(snapshot, asked.positionals)
-        else:
-            result = views.network(snapshot, asked.positionals, asked.nic, asked.ip)
-    except (ImdsctlError, LookupError, AttributeError, TypeError):
-        return None  # the CLI explains it, from the same snapshot, in the same words
-    try:
-        return render(result, asked.output, None, env_prefix=asked.prefix)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except ImdsctlError as err:  # the output could not be written: reported as the CLI reports it
-        return terminal.report(err)
+    settings = Settings(options.get("--endpoint", catalog.DEFAULT_ENDPOINT),
+                        options.get("--api-version") or None, timeout)
+    asked = _Asked((settings, options, command, positionals))
+    asked.query = query
+    return asked
 
 
 def main() -> None:
-    """Console-script entry point: the snapshot if it can answer, else the CLI."""
+    """Console-script entry point: the fast path if it can answer, else the CLI."""
+    began = time.monotonic()
     # Start-up is mostly imports, which allocate many objects and trigger the
     # cyclic garbage collector dozens of times for nothing: a larger first
     # generation saves ~8% of a request command (benchmarks/bench_cli.py), and
@@ -155,7 +178,10 @@ def main() -> None:
     import gc
 
     gc.set_threshold(10_000, 10, 10)
-    code = answer(sys.argv[1:], os.environ)
+    from . import session
+
+    session.begin(began)  # the budget bounds the whole command, the fast path's attempt included
+    code = answer(sys.argv[1:], os.environ, began)
     if code is None:
         from .cli import main as cli_main
 

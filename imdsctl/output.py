@@ -15,11 +15,14 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any, Callable, Dict, Optional, TextIO
 
 from .errors import OutputError, UsageError
 from .shapes import flatten, is_scalar, scalar_text
 from .terminal import is_terminal, make_console, visible
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
+    from typing import Any, Callable, Dict, Optional, TextIO
 
 #: Every format, and what it prints (the README and the man page show this table).
 FORMAT_HELP = {

@@ -13,10 +13,14 @@ so can a program using imdsctl as a library::
 
 from __future__ import annotations
 
-from typing import Any, List, NamedTuple, Optional
+from collections import namedtuple
 
 from . import catalog, terminal
 from .errors import ImdsNotFoundError, UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
+    from typing import Any, List, Optional
 
 #: Where a setting came from: the command line, the environment, or its default.
 COMMANDLINE, ENVIRONMENT, DEFAULT = "commandline", "environment", "default"
@@ -36,15 +40,13 @@ VARIABLES = (
 )
 
 
-class Settings(NamedTuple):
-    """What an IMDS command was asked, and where each answer came from."""
+class Settings(namedtuple("Settings", "endpoint api_version timeout debug endpoint_from api_version_from",
+                          defaults=(catalog.DEFAULT_ENDPOINT, None, 30.0, False, DEFAULT, DEFAULT))):
+    """What an IMDS command was asked (endpoint, api_version, timeout, debug),
+    and where the endpoint and the api-version came from (COMMANDLINE,
+    ENVIRONMENT or DEFAULT)."""
 
-    endpoint: str = catalog.DEFAULT_ENDPOINT
-    api_version: Optional[str] = None
-    timeout: float = 30.0
-    debug: bool = False
-    endpoint_from: str = DEFAULT      #: COMMANDLINE, ENVIRONMENT or DEFAULT
-    api_version_from: str = DEFAULT
+    __slots__ = ()
 
     def api_version_for(self, endpoint: catalog.Endpoint) -> Optional[str]:
         """The api-version for an endpoint family, by its rule (api_version_for)."""
@@ -77,6 +79,24 @@ def api_version_for(endpoint: catalog.Endpoint, asked: Optional[str],
     return asked
 
 
+#: When the command began (time.monotonic()), set by the entry point: the time budget bounds
+#: the whole command, so a client created later gets what is left of it.
+_BEGAN: Optional[float] = None
+
+
+def begin(at: float) -> None:
+    """Start the command's time budget at ``at`` (time.monotonic())."""
+    global _BEGAN
+    _BEGAN = at
+
+
+def remaining(timeout: float) -> float:
+    """What is left of a budget of ``timeout`` seconds begun with the command."""
+    import time
+
+    return timeout if _BEGAN is None else max(timeout - (time.monotonic() - _BEGAN), 0.001)
+
+
 class Session:
     """IMDS through one ImdsClient, created on first use (so a command that
     needs no request never imports httpx), or, after use_cache(), a snapshot
@@ -99,7 +119,7 @@ class Session:
             from .client import ImdsClient
 
             s = self.settings
-            self._client = ImdsClient(s.endpoint, s.api_version, timeout=s.timeout,
+            self._client = ImdsClient(s.endpoint, s.api_version, timeout=remaining(s.timeout),
                                       debug=terminal.debug if s.debug else None)
         return self._client
 

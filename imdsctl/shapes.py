@@ -4,7 +4,10 @@ a script wants it, a nested value as (dotted.key[0].path, value) pairs."""
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
+    from typing import Any, Iterator, Tuple
 
 
 def is_scalar(value: Any) -> bool:

@@ -16,13 +16,15 @@ a Console is needed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import sys
-from typing import Any, Iterator, List, Optional, TextIO
 
 from .errors import ImdsctlError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
+    from typing import Any, List, Optional, TextIO
 
 #: Characters a terminal would act on rather than show: C0 controls, DEL, C1
 #: controls (an 8-bit CSI among them) and the bidirectional overrides.
@@ -88,21 +90,27 @@ def make_console(stream: Optional[TextIO] = None, stderr: bool = False) -> Any:
 _SPINNING: List[Any] = []
 
 
-@contextlib.contextmanager
-def spinner(message: str) -> Iterator[Any]:
+class spinner:  # noqa: N801 - used as a function: `with spinner("..."):`
     """A spinner on stderr while a person watches (stderr a terminal that can
     move its cursor); nothing otherwise, so scripts and logs see nothing. The
-    value is the status (``.update(text)``) or None."""
-    if not is_terminal(sys.stderr) or dumb():
-        yield None
-        return
-    console = make_console(stderr=True)
-    with console.status(visible(message), spinner="dots") as status:
-        _SPINNING.append(console)
-        try:
-            yield status
-        finally:
-            _SPINNING.remove(console)
+    value of ``with`` is the status (``.update(text)``) or None."""
+
+    def __init__(self, message: str):
+        self.message, self._status, self._console = message, None, None
+
+    def __enter__(self) -> Any:
+        if not is_terminal(sys.stderr) or dumb():
+            return None
+        self._console = make_console(stderr=True)
+        self._status = self._console.status(visible(self.message), spinner="dots")
+        status = self._status.__enter__()
+        _SPINNING.append(self._console)
+        return status
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._status is not None:
+            _SPINNING.remove(self._console)
+            self._status.__exit__(*exc)
 
 
 def _line(text: str) -> None:

@@ -8,11 +8,13 @@ module, so both give the same answers.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
-
 from . import catalog
 from .errors import ImdsctlError, ImdsNotFoundError, NotFoundError, NotImdsError, UsageError
 from .output import Result
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
+    from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 
 def _close(name: str, choices: List[str]) -> str:
@@ -125,7 +127,7 @@ def _value(imds: Any, document: Any, route: str, allow_missing: bool) -> Any:
 DECODABLE = ("userData", "customData")
 
 
-Names = Union[None, str, Sequence[str]]
+Names = "Union[None, str, Sequence[str]]"  # a type, spelled for readers (typing is not imported)
 
 
 def _names(names: Names) -> Tuple[str, ...]:

@@ -23,7 +23,7 @@ import time
 from typing import Any, Callable, Dict, Optional
 from urllib.parse import urlsplit
 
-from . import client, terminal
+from . import internet, terminal
 
 Record = Dict[str, Any]
 
@@ -59,7 +59,7 @@ def where(url: str) -> str:
 class Notifier:
     """POST records to ``url`` from a background thread (see the module)."""
 
-    def __init__(self, url: str, fmt: str = "json", *, post: Callable[..., int] = client.post_webhook,
+    def __init__(self, url: str, fmt: str = "json", *, post: Callable[..., int] = internet.post_webhook,
                  budget: float = BUDGET, attempt_timeout: float = ATTEMPT_TIMEOUT, flush: float = FLUSH,
                  queue_size: int = QUEUE_SIZE, log: Callable[[str], None] = terminal.note,
                  host: Optional[str] = None, sleep: Callable[[float], None] = time.sleep,

@@ -12,11 +12,14 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 
+import click
 import httpx
 import pytest
 from click.testing import CliRunner
 
+from imdsctl import exchange, fastpath
 from imdsctl.cli import cli
 from tests.helpers import BASE
 
@@ -69,24 +72,51 @@ def no_real_imds(monkeypatch, tmp_path):
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    real_quick = exchange._connect  # the quick path's raw _socket, which socket.socket does not cover
+
+    def quick_connect(sock, address):
+        _check_address(address)
+        return real_quick(sock, address)
+
+    monkeypatch.setattr(exchange, "_connect", quick_connect)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("argv", nargs=-1, type=click.UNPROCESSED)
+def entry_point(argv):
+    """What the console script does: the fast path (fastpath.answer), else the CLI."""
+    code = fastpath.answer(list(argv), os.environ)
+    if code is None:
+        code = cli.main(list(argv), prog_name="imdsctl", standalone_mode=False)
+    sys.exit(code)
 
 
 class Run:
-    """Invoke the CLI in-process the way a shell would."""
+    """Invoke the CLI in-process the way a shell would: through the click group
+    alone, or (``fast``) through the console script's fast path first."""
 
-    def __init__(self):
+    def __init__(self, fast: bool = False):
         try:  # click < 8.2 (the newest on Python 3.9) mixes stderr into stdout unless asked
             self.runner = CliRunner(mix_stderr=False)
         except TypeError:
             self.runner = CliRunner()
+        self.fast = fast
 
     def __call__(self, *args: str, input: str = None, env: dict = None):
-        return self.runner.invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
+        return self.runner.invoke(entry_point if self.fast else cli, list(args), input=input, env=env,
+                                  catch_exceptions=False)
+
+
+def pytest_generate_tests(metafunc):
+    """Tests that run the CLI against the emulator run twice: through the click group,
+    and through the console script's fast path, which must print the same bytes."""
+    if "run" in metafunc.fixturenames and ({"imds_emulator", "emulator"} & set(metafunc.fixturenames)):
+        metafunc.parametrize("run", ["cli", "fast"], indirect=True)
 
 
 @pytest.fixture
-def run():
-    return Run()
+def run(request):
+    return Run(fast=getattr(request, "param", "cli") == "fast")
 
 
 @pytest.fixture

@@ -178,9 +178,7 @@ def test_fast_path_prints_what_the_cli_prints(run, imds_emulator, capsys, argv):
 
 
 @pytest.mark.parametrize("argv", [
-    ["compute", "vm-id"],                                   # no --max-age: not the fast path's
     ["compute", "vm-id", "--max-age", "60", "--debug"],     # options it does not know
-    ["compute", "vm-id", "--max-age", "60", "-q", "@"],
     ["compute", "--help", "--max-age", "60"],
     ["compute", "nothing", "--max-age", "60"],              # errors are the CLI's to explain
     ["get", "compute/nothing", "--max-age", "60"],

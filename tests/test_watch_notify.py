@@ -1,4 +1,4 @@
-"""Notifications (`events watch --notify`): client.post_webhook and the
+"""Notifications (`events watch --notify`): internet.post_webhook and the
 Notifier against a webhook receiver on 127.0.0.1 that answers, fails, is
 slow, and refuses. Back-off sleeps are injected; every wait is bounded."""
 
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from imdsctl import client
+from imdsctl import internet
 from imdsctl.watch_notify import Notifier, text, where
 from tests.receiver import Receiver, closed_port_url
 
@@ -68,7 +68,7 @@ def notifier(url, fmt="json", **options):
 
 def test_post_webhook_sends_json_and_returns_the_status(receivers):
     receiver = receivers(202)
-    assert client.post_webhook(receiver.url, {"a": 1}) == 202
+    assert internet.post_webhook(receiver.url, {"a": 1}) == 202
     request = receiver.requests[0]
     assert (request["method"], request["body"]) == ("POST", {"a": 1})
     assert request["headers"]["Content-Type"] == "application/json"
@@ -77,16 +77,16 @@ def test_post_webhook_sends_json_and_returns_the_status(receivers):
 
 def test_post_webhook_failures_are_oserrors_or_valueerrors():
     with pytest.raises(ValueError):
-        client.post_webhook("ftp://127.0.0.1/x", {})
+        internet.post_webhook("ftp://127.0.0.1/x", {})
     with pytest.raises(OSError):
-        client.post_webhook(closed_port_url(), {}, timeout=1)
+        internet.post_webhook(closed_port_url(), {}, timeout=1)
 
 
 def test_post_webhook_honours_proxies_from_the_environment(receivers, monkeypatch):
     """A webhook is an internet service: HTTP_PROXY applies (unlike IMDS)."""
     proxy = receivers()
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server.server_address[1]}")
-    assert client.post_webhook("http://127.0.0.2:9/hook", {"via": "proxy"}, timeout=2) == 200
+    assert internet.post_webhook("http://127.0.0.2:9/hook", {"via": "proxy"}, timeout=2) == 200
     assert proxy.requests[0]["target"] == "http://127.0.0.2:9/hook"  # the absolute form: a proxy request
     assert proxy.requests[0]["body"] == {"via": "proxy"}
 
