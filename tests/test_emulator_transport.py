@@ -167,6 +167,17 @@ def test_refused_requests_are_json_4xx(emulator, request_bytes, status):
     assert json.loads(body)["error"].startswith("Bad request.")
 
 
+def test_header_values_are_read_in_linear_time():
+    """A value of 60,000 spaces between two letters: a backtracking pattern
+    would take minutes over it (quadratic); this is a complexity guard with a
+    thousandfold margin, not a performance target."""
+    head = b"GET " + VM_ID.encode() + b" HTTP/1.1\r\nMetadata: true\r\nX: a" + b" " * 60000 + b"b \r\n\r\n"
+    started = time.process_time()
+    parsed = wire.parse_head(head)
+    assert time.process_time() - started < 1.0
+    assert parsed.headers.get("x") == "a" + " " * 60000 + "b"
+
+
 @pytest.mark.parametrize("target", ["/_emulator/faults", "/_emulator/events",
                                     f"{SCHEDULED_EVENTS_PATH}?api-version=2020-07-01"])
 @pytest.mark.parametrize("body", [b"[" * 60000, b'{"a":' * 12000])
@@ -218,10 +229,10 @@ def test_out_of_descriptors_pauses_accepting_and_recovers():
         for _ in range(40):
             clients.append(socket.create_connection(("127.0.0.1", port), timeout=5))
             clients[-1].sendall(b"GET /metadata/versions HTTP/1.1\r\n")  # never finished
-        time.sleep(0.2)
+        time.sleep(0.1)
         before = cpu_seconds(child.pid)
-        time.sleep(0.5)
-        assert cpu_seconds(child.pid) - before < 0.2  # a busy loop would burn the whole 0.5 s
+        time.sleep(0.4)
+        assert cpu_seconds(child.pid) - before < 0.15  # a busy loop would burn the whole 0.4 s
         for sock in clients[:20]:
             sock.close()
         assert get(port, VERSIONS_PATH)[0] == 200
@@ -250,7 +261,7 @@ def test_query_parameters_are_read_as_parse_qsl_reads_them():
         assert wire.params(query) == tuple(parse_qsl(query, keep_blank_values=True))
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, database=None)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(st.text(alphabet="ab=&+%2F;é", max_size=20))
 def test_query_parameters_fast_path(query):
     assert wire.params(query) == tuple(parse_qsl(query, keep_blank_values=True))

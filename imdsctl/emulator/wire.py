@@ -28,9 +28,10 @@ MAX_BODY = 64 * 1024
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
-_FIELD = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*\Z", re.DOTALL)
+#: A header field line: a token, a colon, a value without CR or LF (linear: no backtracking).
+_FIELD = re.compile(r"^([!#$%&'*+.^_`|~0-9A-Za-z-]+):([^\r\n]*)\r?\n", re.MULTILINE)
 _LENGTH = re.compile(r"[0-9]{1,12}\Z")
-_VERSIONS = {b"HTTP/1.1": (1, 1), b"HTTP/1.0": (1, 0)}
+_VERSIONS = {"HTTP/1.1": (1, 1), "HTTP/1.0": (1, 0)}
 _PHRASES = {status.value: status.phrase for status in HTTPStatus}
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -95,17 +96,19 @@ def incomplete(buffer: bytes) -> Optional[Malformed]:
 
 def parse_head(data: bytes) -> Head:
     """The head ``data`` (up to and including its blank line), or Malformed."""
-    lines = data.splitlines()
-    if len(lines[0]) > MAX_LINE - 2:
+    text = data.decode("latin-1")
+    requestline, _, block = text.partition("\n")
+    requestline = requestline[:-1] if requestline.endswith("\r") else requestline
+    if len(requestline) > MAX_LINE - 2:
         raise Malformed(414, "Bad request. The request line is too long")
-    words = lines[0].split()
+    words = requestline.split()
     version = _VERSIONS.get(words[2]) if len(words) == 3 else None
     if version is None:
         version = _version(words)
-    method, target = words[0].decode("latin-1"), words[1].decode("latin-1")
+    method, target = words[0], words[1]
     if target.startswith("//"):  # as http.server does: //path is not a network-path reference here
         target = "/" + target.lstrip("/")
-    fields = _fields(lines[1:-1])
+    fields = _fields(block[:-2] if block.endswith("\r\n") else block[:-1])  # less the blank line
     if "transfer-encoding" in fields:
         raise Malformed(400, "Bad request. Transfer-Encoding is not supported; send Content-Length")
     length = fields.get("content-length")
@@ -119,16 +122,16 @@ def parse_head(data: bytes) -> Head:
         options = {token.strip() for token in fields["connection"].lower().split(",")}
         close = "close" in options or (close and "keep-alive" not in options)
     expect = version >= (1, 1) and fields.get("expect", "").lower() == "100-continue"
-    return Head(method, target, lines[0].decode("latin-1"), Headers(fields), size, close, expect)
+    return Head(method, target, requestline, Headers(fields), size, close, expect)
 
 
-def _version(words: List[bytes]) -> Tuple[int, int]:
+def _version(words: List[str]) -> Tuple[int, int]:
     """The HTTP version of a request line other than the usual ones, or Malformed."""
-    if len(words) == 2 and words[0] == b"GET":
+    if len(words) == 2 and words[0] == "GET":
         raise Malformed(400, "Bad request. HTTP/0.9 is not supported; send HTTP/1.1")
     if len(words) != 3:
         raise Malformed(400, "Bad request. The request line is not METHOD TARGET HTTP/1.1")
-    version = words[2].decode("latin-1")
+    version = words[2]
     numbers = version[5:].split(".") if version.startswith("HTTP/") else []
     if len(numbers) != 2 or not all(n.isdigit() and n.isascii() and len(n) <= 10 for n in numbers):
         raise Malformed(400, f"Bad request. Bad HTTP version {version[:40]!r}")
@@ -138,18 +141,20 @@ def _version(words: List[bytes]) -> Tuple[int, int]:
     return major, minor
 
 
-def _fields(lines: List[bytes]) -> Dict[str, str]:
-    """Header fields by lower-case name (the first of a repeated one), or Malformed."""
-    if len(lines) > MAX_HEADERS:
+def _fields(block: str) -> Dict[str, str]:
+    """The header field lines ``block`` by lower-case name (the first of a
+    repeated field), or Malformed."""
+    lines = block.count("\n")
+    if lines > MAX_HEADERS:
         raise Malformed(431, f"Bad request. More than {MAX_HEADERS} header fields")
+    if len(block) > MAX_LINE and any(len(line) > MAX_LINE for line in block.split("\n")):
+        raise Malformed(431, "Bad request. A header field is too long")
+    pairs = _FIELD.findall(block)
+    if len(pairs) != lines:
+        raise Malformed(400, "Bad request. Malformed header field")
     fields: Dict[str, str] = {}
-    for line in lines:
-        if len(line) > MAX_LINE:
-            raise Malformed(431, "Bad request. A header field is too long")
-        match = _FIELD.match(line)
-        if match is None:
-            raise Malformed(400, "Bad request. Malformed header field")
-        name, value = match.group(1).decode("ascii").lower(), match.group(2).decode("latin-1")
+    for name, value in pairs:
+        name, value = name.lower(), value.strip(" \t")
         if name not in fields:
             fields[name] = value
         elif name == "content-length" and fields[name] != value:
@@ -196,13 +201,12 @@ def encode(response: Response, *, date: str, head_only: bool = False, close: boo
     if response.truncate:
         body = body[: length // 2]
         length = max(length, len(body) + 1)
-    lines = [f"HTTP/1.1 {response.status} {_PHRASES.get(response.status, '')}",
-             f"Server: {response.server}", f"Date: {date}", f"Content-Type: {response.content_type}",
-             f"Content-Length: {length}"]
-    lines += [f"{name}: {value}" for name, value in response.headers]
+    extra = "".join(f"{name}: {value}\r\n" for name, value in response.headers) if response.headers else ""
     if close and not response.truncate:
-        lines.append("Connection: close")
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        extra += "Connection: close\r\n"
+    head = (f"HTTP/1.1 {response.status} {_PHRASES.get(response.status, '')}\r\nServer: {response.server}\r\n"
+            f"Date: {date}\r\nContent-Type: {response.content_type}\r\nContent-Length: {length}\r\n"
+            f"{extra}\r\n").encode("latin-1")
     return head if head_only else head + body
 
 
