@@ -30,7 +30,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Deque, Dict, List, Optional, Set, Tuple
+from typing import Any, Deque, Dict, List, Optional, Set, Tuple
 
 from .. import catalog
 from ..catalog import version_key
@@ -96,17 +96,17 @@ class AnswerCache:
         self._profile: Optional[Profile] = None
         self._tree: Optional[InstanceTree] = None
 
-    def answer(self, profile: Profile, tree: InstanceTree, key: Tuple[Any, ...],
-               build: Callable[[], Response]) -> Response:
-        """The answer for ``key`` built (by ``build``) from ``profile`` and ``tree``."""
+    def get(self, profile: Profile, tree: InstanceTree, key: Tuple[Any, ...]) -> Optional[Response]:
+        """The answer kept for ``key`` if it was built from ``profile`` and ``tree``."""
         if profile is not self._profile or tree is not self._tree:
             with self._lock:
                 self._answers = {}
                 self._profile, self._tree = profile, tree
-        cached = self._answers.get(key)
-        if cached is not None:
-            return cached
-        response = build()
+        return self._answers.get(key)
+
+    def put(self, profile: Profile, tree: InstanceTree, key: Tuple[Any, ...], response: Response) -> Response:
+        """Keep ``response``, built from ``profile`` and ``tree``, for ``key`` (a 200, while
+        there is room); returns it."""
         if response.status == 200:
             with self._lock:
                 if profile is self._profile and tree is self._tree and len(self._answers) < self.size:
@@ -139,7 +139,7 @@ class Service:
             return control.handle(self, req)
         arrived = time.time()
         fault = self.faults.take("/" + "/".join(req.parts))
-        response = apply(fault, lambda: self.respond(req))
+        response = self.respond(req) if fault is None else apply(fault, lambda: self.respond(req))
         self.log.append(LoggedRequest(req.method, req.path, req.query,
                                       None if response.reset else response.status,
                                       arrived, req.client, response.fault))
@@ -161,7 +161,11 @@ class Service:
         if family.path not in CACHED_FAMILIES:
             return handler(self, req, below, version)
         key = (family.path, version, below, req.param("format"))
-        return self.answers.answer(self.profile, self.tree, key, lambda: handler(self, req, below, version))
+        profile, tree = self.profile, self.tree
+        cached = self.answers.get(profile, tree, key)
+        if cached is not None:
+            return cached
+        return self.answers.put(profile, tree, key, handler(self, req, below, version))
 
     def check(self, req: Request, family: Family) -> Optional[Response]:
         """The refusal for a request failing IMDS's checks (step 2 above), if any."""
