@@ -164,9 +164,8 @@ def serve(host: str, port: int, **options: Any) -> None:
     if not _is_loopback(host):
         note(f"warning: {host} is not a loopback address; other machines can reach this emulator")
     imds = start(host, port, **_emulator_kwargs(**options))
-    try:
-        render(Result(f"IMDS emulator listening on {imds.url}"), "text")
-        wait_for_signal()
+    try:  # the URL is printed once SIGINT and SIGTERM are caught
+        wait_for_signal(ready=lambda: render(Result(f"IMDS emulator listening on {imds.url}"), "text"))
     finally:
         imds.stop()
 

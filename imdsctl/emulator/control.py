@@ -21,13 +21,12 @@ throttled or logged.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, replace
 from typing import Any, Callable, Dict
 
 from .events import CONTROL_ROUTES as EVENT_ROUTES
 from .faults import Fault, FaultSpecError
-from .messages import NOT_FOUND, Request, Response, error, json_response
+from .messages import NOT_FOUND, Request, Response, error, json_response, parse_json
 
 PREFIX = "_emulator"
 
@@ -38,7 +37,7 @@ def _faults(service: Any, req: Request) -> Response:
 
 def _add_faults(service: Any, req: Request) -> Response:
     try:
-        data = json.loads(req.body or b"null")
+        data = parse_json(req.body)
     except ValueError:
         raise FaultSpecError("the body must be JSON: a fault or a list of faults") from None
     faults = [Fault.from_json(item) for item in (data if isinstance(data, list) else [data])]

@@ -29,7 +29,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from .. import catalog
 from ..catalog import SCHEDULED_EVENTS_API_VERSION, version_key
-from .messages import Request, Response, error, json_response
+from .messages import Request, Response, error, json_response, parse_json
 
 
 @dataclass(frozen=True)
@@ -340,7 +340,7 @@ def attach(service: Any, *, time_factor: float = 1.0, enable_delay: float = 0.0,
 def _start_requests(body: bytes) -> List[str]:
     """The EventIds of a POST body, or EventSpecError saying why it is malformed."""
     try:
-        data = json.loads(body or b"null")
+        data = parse_json(body)
     except ValueError:
         raise EventSpecError("Bad request. The request body is not JSON") from None
     requests = data.get("StartRequests") if isinstance(data, dict) else None
@@ -378,7 +378,7 @@ def control_list(service: Any, req: Request) -> Response:
 def control_schedule(service: Any, req: Request) -> Response:
     """POST /_emulator/events: schedule one event or a list (spec strings or objects)."""
     try:
-        data = json.loads(req.body or b"null")
+        data = parse_json(req.body)
     except ValueError:
         return error(400, "the body must be JSON: an event or a list of events")
     try:

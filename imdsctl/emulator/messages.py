@@ -56,13 +56,16 @@ class Request:
     parts: Tuple[str, ...]             #: percent-decoded segments; a trailing ``/`` is ignored
     query: str                         #: the raw query string
     params: Tuple[Tuple[str, str], ...]
-    headers: Mapping[str, str]         #: case-insensitive (an email.message.Message)
+    headers: Mapping[str, str]         #: with a case-insensitive ``get`` (wire.Headers)
     client: str = "127.0.0.1"
     body: bytes = b""
 
     def param(self, name: str) -> Optional[str]:
         """The first value of query parameter ``name``, or None."""
-        return next((v for k, v in self.params if k == name), None)
+        for key, value in self.params:
+            if key == name:
+                return value
+        return None
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,16 @@ class Response:
 def dump_json(data: Any) -> bytes:
     """Compact JSON with sorted keys, as real IMDS captures are."""
     return json.dumps(data, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+
+
+def parse_json(body: bytes) -> Any:
+    """A request body's JSON (an empty body is null). ValueError when it is not
+    JSON, not UTF-8, or nests deeper than Python can follow: a bad request,
+    never the emulator's error."""
+    try:
+        return json.loads(body or b"null")
+    except RecursionError:
+        raise ValueError("the JSON nests too deeply") from None
 
 
 def json_response(status: int, data: Any, headers: Tuple[Tuple[str, str], ...] = ()) -> Response:

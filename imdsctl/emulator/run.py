@@ -55,11 +55,13 @@ def build(host: str, port: int, *, attested_ca_out: Optional[str] = None, **opti
     return imds
 
 
-def wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM."""
+def wait_for_signal(ready: Callable[[], None] = lambda: None) -> None:
+    """Block until SIGINT or SIGTERM. ``ready`` runs once they are caught: a
+    signal sent as soon as it announces readiness is not lost."""
     received = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: received.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        ready()
         while not received.wait(1.0):  # a timeout keeps Ctrl-C working on Windows
             pass
     finally:

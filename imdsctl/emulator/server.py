@@ -1,227 +1,20 @@
-"""The HTTP transport (stdlib ThreadingHTTPServer, HTTP/1.1 keep-alive) and
-the Emulator, the public handle on a running emulator."""
+"""The Emulator: the public handle on a running emulator (its transport is
+transport.py, its state the socket-free Service of service.py)."""
 
 from __future__ import annotations
 
-import re
-import selectors
-import socket
-import socketserver
-import struct
-import sys
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
-from urllib.parse import parse_qsl, unquote, urlsplit
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 from . import attested
 from .events import ScheduledEvents
 from .faults import Fault, FaultPlan
-from .messages import SERVER, Request, Response, error
 from .profiles import DEFAULT_PROFILE, Profile, ProfileSource, load_profile
 from .service import LoggedRequest, RequestLog, Service
 from .throttle import DEFAULT_RATE, Throttle
+from .transport import Server
 
 #: The variables that point clients at an emulator: imdsctl's, and the Azure SDKs'.
 CLIENT_VARIABLES = ("IMDSCTL_ENDPOINT", "AZURE_POD_IDENTITY_AUTHORITY_HOST")
-
-#: Request bodies are read (to keep the connection usable) up to this size.
-MAX_BODY = 64 * 1024
-
-
-class _Malformed(Exception):
-    """A request the transport refuses before the service sees it."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    """Turns HTTP requests into Requests for the Service and writes its Responses.
-    Any method token reaches the service (which answers 405), never the
-    stdlib's 501; the stdlib's own refusals of malformed requests are JSON 4xx."""
-
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
-    server: _Server
-
-    def setup(self) -> None:
-        self.timeout = self.server.idle_timeout
-        super().setup()
-        self.server.track(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.untrack(self.connection)
-
-    def __getattr__(self, name: str) -> Callable[[], None]:
-        if name.startswith("do_"):
-            return self._serve
-        raise AttributeError(name)
-
-    def version_string(self) -> str:
-        return SERVER
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.verbose:
-            sys.stderr.write(f"{self.address_string()} - {format % args}\n")
-
-    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
-        self.close_connection = True
-        self.request_version = self.protocol_version  # a status line even for garbage
-        self.log_error("code %d, message %s", code, message)
-        self._send(error(code if code < 500 else 400, message or "Bad request"))
-
-    def _serve(self) -> None:
-        try:
-            request = self._request()
-        except _Malformed as exc:
-            self.close_connection = True
-            self._send(error(400, str(exc)))
-            return
-        try:
-            response = self.server.service.handle(request)
-        except Exception as exc:  # a bug in the emulator: say so in one line
-            sys.stderr.write(f"imdsctl emulator: internal error: {type(exc).__name__}: {exc}\n")
-            response = error(500, "Internal emulator error")
-        self._send(response)
-
-    def _request(self) -> Request:
-        target, _, query = self.path.partition("?")
-        query = query.partition("#")[0]
-        if target.startswith(("http://", "https://")):  # absolute form, as sent to proxies
-            target = urlsplit(target).path or "/"
-        segments = target.split("/")
-        if segments[0] == "":
-            segments = segments[1:]
-        if segments and segments[-1] == "":
-            segments = segments[:-1]
-        return Request(
-            method=self.command,
-            path=target,
-            parts=tuple(unquote(s, errors="replace") for s in segments),
-            query=query,
-            params=tuple(parse_qsl(query, keep_blank_values=True)),
-            headers=self.headers,
-            client=self.client_address[0],
-            body=self._body(),
-        )
-
-    def _body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding") is not None:
-            raise _Malformed("Bad request. Transfer-Encoding is not supported; send Content-Length")
-        length = (self.headers.get("Content-Length") or "0").strip()
-        if not re.fullmatch(r"[0-9]{1,12}", length):
-            raise _Malformed("Bad request. Invalid Content-Length")
-        if int(length) > MAX_BODY:
-            raise _Malformed(f"Bad request. Request body is larger than {MAX_BODY} bytes")
-        return self.rfile.read(int(length))
-
-    def _send(self, response: Response) -> None:
-        if response.reset:
-            self._reset()
-            return
-        if response.delay and self.server.stopping.wait(response.delay):
-            self.close_connection = True  # stopping: give up on the delayed answer
-            return
-        body, length = response.body, len(response.body)
-        if response.truncate:
-            body = body[: length // 2]
-            length = max(length, len(body) + 1)
-            self.close_connection = True
-        self.send_response_only(response.status)
-        self.send_header("Server", response.server)
-        self.send_header("Date", self.date_time_string())
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(length))
-        for name, value in response.headers:
-            self.send_header(name, value)
-        if self.close_connection and not response.truncate:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        self.log_request(response.status, len(body))
-
-    def _reset(self) -> None:
-        """Close with SO_LINGER 0: the peer sees a reset (RST), not an orderly close."""
-        self.close_connection = True
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.rfile.close()
-        self.connection.close()
-        self.log_message('"%s" reset', self.requestline)
-
-
-class _Server(ThreadingHTTPServer):
-    """The listening socket, its accept loop and the connections it opened."""
-
-    daemon_threads = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple, service: Service, verbose: bool, idle_timeout: float):
-        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.service = service
-        self.verbose = verbose
-        self.idle_timeout = idle_timeout
-        self.stopping = threading.Event()
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._lock = threading.Lock()
-        self._connections: Dict[socket.socket, threading.Thread] = {}
-        self._thread = threading.Thread(target=self._accept_loop, daemon=True)
-        super().__init__(address, _Handler)
-        self.socket.setblocking(False)  # a connection gone before accept() must not block the loop
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)  # HTTPServer's getfqdn() may wait on DNS
-        self.server_name, self.server_port = self.server_address[:2]
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that went away mid-answer: one line when verbose, no traceback."""
-        if self.verbose:
-            exc = sys.exc_info()[1]
-            sys.stderr.write(f"{client_address[0]} - connection error: {type(exc).__name__}: {exc}\n")
-
-    def start(self) -> None:
-        self._thread.name = f"imds-emulator:{self.server_port}"
-        self._thread.start()
-
-    def _accept_loop(self) -> None:
-        # serve_forever() polls for shutdown; this loop wakes at once on stop().
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.socket, selectors.EVENT_READ)
-            selector.register(self._wake_r, selectors.EVENT_READ)
-            while not self.stopping.is_set():
-                for key, _ in selector.select():
-                    if key.fileobj is self.socket and not self.stopping.is_set():
-                        self.handle_request()
-
-    def stop(self, timeout: float) -> None:
-        """Stop accepting, end open (keep-alive or delayed) connections, and wait
-        up to ``timeout`` seconds for every thread."""
-        deadline = time.monotonic() + timeout
-        self.stopping.set()
-        self._wake_w.send(b"\0")
-        self._thread.join(timeout)
-        self.server_close()
-        self._wake_r.close()
-        self._wake_w.close()
-        with self._lock:
-            open_now = list(self._connections.items())
-        for connection, _ in open_now:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-        for _, thread in open_now:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-    def track(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections[connection] = threading.current_thread()
-
-    def untrack(self, connection: socket.socket) -> None:
-        with self._lock:
-            self._connections.pop(connection, None)
 
 
 class Emulator:
@@ -276,7 +69,7 @@ class Emulator:
         if attested_ca is not None or attested_key is not None or attested_validity is not None:
             attested.configure(self.service, ca_cert=attested_ca, ca_key=attested_key,
                                validity=attested_validity)
-        self._server: Optional[_Server] = None
+        self._server: Optional[Server] = None
 
     def __repr__(self) -> str:
         where = self.url if self._server else "stopped"
@@ -288,13 +81,15 @@ class Emulator:
         """Bind and serve from a background thread; returns self."""
         if self._server is not None:
             raise RuntimeError("the emulator is already running")
-        self._server = _Server((self.host, self._requested_port), self.service,
-                               self._verbose, self._idle_timeout)
-        self._server.start()
+        server = Server((self.host, self._requested_port), self.service, verbose=self._verbose,
+                        idle_timeout=self._idle_timeout)
+        server.start()
+        self._server = server
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop serving, close every connection and wait for the threads."""
+        """Stop serving, close every connection (delayed answers included) and
+        wait up to ``timeout`` seconds for the serving thread."""
         server, self._server = self._server, None
         if server is not None:
             server.stop(timeout)
@@ -310,7 +105,7 @@ class Emulator:
         """The port served (the real one when started with port 0)."""
         if self._server is None:
             raise RuntimeError("the emulator is not running; call start() first")
-        return self._server.server_address[1]
+        return self._server.address[1]
 
     @property
     def url(self) -> str:

@@ -16,10 +16,15 @@ Every request goes through the same steps, in this order:
    a family's limit of requests in flight (throttle.py) -> 429
    (https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#errors-and-debugging).
 3. The endpoint family (families.FAMILIES) answers: format, route, 404.
+   The answers of the families that depend on the profile alone (versions,
+   instance, load balancer) are built once per (api-version, route, format)
+   and kept (``AnswerCache``); the others (scheduled events, identity,
+   attested, the control channel) are built for each request, and faults and
+   the rate limit apply before the cache, to every request.
 
 The Service holds every piece of an emulator's state: the profile and its
 instance tree, the scheduled events, what attested documents are signed
-with, the rate limit, the armed faults and the request log.
+with, the rate limit, the armed faults, the request log and the answer cache.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Deque, List, Optional, Set
+from typing import Any, Deque, Dict, List, Optional, Set, Tuple
 
+from .. import catalog
 from ..catalog import version_key
 from . import attested, control, messages
 from .attested import Signing
@@ -75,6 +81,42 @@ class RequestLog:
             self._entries.clear()
 
 
+#: The families whose answers depend on the profile alone: their answers are cached.
+CACHED_FAMILIES = frozenset(endpoint.path for endpoint in (
+    catalog.VERSIONS_ENDPOINT, catalog.INSTANCE, catalog.LOADBALANCER))
+
+
+class AnswerCache:
+    """Answers that depend on the profile alone, by (family path, api-version,
+    route, format): 200s only (a client's made-up routes do not fill it), at
+    most ``size``. Emptied when the Service's profile or instance tree is
+    replaced; thread-safe."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._lock = threading.Lock()
+        self._answers: Dict[Tuple[Any, ...], Response] = {}
+        self._profile: Optional[Profile] = None
+        self._tree: Optional[InstanceTree] = None
+
+    def get(self, profile: Profile, tree: InstanceTree, key: Tuple[Any, ...]) -> Optional[Response]:
+        """The answer kept for ``key`` if it was built from ``profile`` and ``tree``."""
+        if profile is not self._profile or tree is not self._tree:
+            with self._lock:
+                self._answers = {}
+                self._profile, self._tree = profile, tree
+        return self._answers.get(key)
+
+    def put(self, profile: Profile, tree: InstanceTree, key: Tuple[Any, ...], response: Response) -> Response:
+        """Keep ``response``, built from ``profile`` and ``tree``, for ``key`` (a 200, while
+        there is room); returns it."""
+        if response.status == 200:
+            with self._lock:
+                if profile is self._profile and tree is self._tree and len(self._answers) < self.size:
+                    self._answers[key] = response
+        return response
+
+
 class Service:
     """The emulated IMDS: a profile, scheduled events, signing, the rate
     limit, faults and the request log."""
@@ -92,6 +134,7 @@ class Service:
         self.log = log if log is not None else RequestLog()
         self.control = control
         self.versions_require_metadata = versions_require_metadata
+        self.answers = AnswerCache()
 
     def handle(self, req: Request) -> Response:
         """Answer one request (steps 0-3 of the module docstring)."""
@@ -103,7 +146,7 @@ class Service:
         fault = self.faults.take("/" + "/".join(req.parts))
         response: Optional[Response] = None
         try:
-            response = apply(fault, lambda: self.respond(req))
+            response = self.respond(req) if fault is None else apply(fault, lambda: self.respond(req))
         finally:  # in flight until its answer is due (throttle.py)
             if self.throttle is not None:
                 self.throttle.land(id(req), response.delay if response is not None else 0.0)
@@ -123,8 +166,16 @@ class Service:
         refusal = family.format_refusal(req)
         if refusal is not None:
             return refusal
-        version = req.param("api-version") if family.versions is not None else None
-        return family.handler(self, req, below, version or "")
+        version = (req.param("api-version") if family.versions is not None else None) or ""
+        handler = family.handler
+        if family.path not in CACHED_FAMILIES:
+            return handler(self, req, below, version)
+        key = (family.path, version, below, req.param("format"))
+        profile, tree = self.profile, self.tree
+        cached = self.answers.get(profile, tree, key)
+        if cached is not None:
+            return cached
+        return self.answers.put(profile, tree, key, handler(self, req, below, version))
 
     def check(self, req: Request, family: Family) -> Optional[Response]:
         """The refusal for a request failing IMDS's checks (step 2 above), if any."""
