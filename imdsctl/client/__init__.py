@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import __version__, catalog
-from .answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
-from .errors import ImdsHttpError, NotImdsError, RefusedError, UnavailableError, UnreachableError, UsageError
+from .. import __version__, catalog
+from ..answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
+from ..errors import ImdsHttpError, NotImdsError, RefusedError, UnavailableError, UnreachableError, UsageError
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 2.0
