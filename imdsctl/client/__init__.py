@@ -35,6 +35,7 @@ import httpx
 from .. import __version__, catalog
 from ..answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
 from ..errors import ImdsHttpError, NotImdsError, RefusedError, UnavailableError, UnreachableError, UsageError
+from .budget import Budget, BudgetTransport
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 2.0
@@ -97,9 +98,9 @@ class ImdsClient:
         self._deadline = clock() + self.timeout
         self.connect_attempts = connect_attempts
         self._answered = False  #: whether anything has answered an HTTP request yet
+        self._budget = Budget(self.remaining)  # kept on the socket by the transport
         if transport is None:
-            # IMDS is plain HTTP: skip loading a CA bundle unless someone points us at https.
-            transport = httpx.HTTPTransport(verify=endpoint.startswith("https://"), retries=0)
+            transport = BudgetTransport(self._budget, https=endpoint.startswith("https://"))
         self._http = httpx.Client(
             base_url=endpoint,
             headers={"Metadata": "true", "User-Agent": f"imdsctl/{__version__}",
@@ -242,7 +243,9 @@ class ImdsClient:
                     raise UnavailableError(
                         f"IMDS kept failing for {where} ({reason}; {spent})",
                         "IMDS may be updating (410 lasts up to 70 s) or throttling: "
-                        "wait and retry, or raise --timeout",
+                        "wait and retry, or raise --timeout" if answered.status else
+                        "answers were cut off or stalled: a proxy or a firewall in the path may "
+                        "be interfering; or raise --timeout",
                         status=answered.status, body=answered.body, url=answered.url)
                 raise UnreachableError(
                     f"IMDS at {self.endpoint} did not answer {where}: {reason} ({spent})",
@@ -258,6 +261,7 @@ class ImdsClient:
         timeout = httpx.Timeout(remaining, connect=min(self.connect_timeout, remaining))
         started = self._clock()
         url = f"{self.endpoint}{path}"
+        self._budget.received = 0
         try:
             with self._http.stream(method, path, params=query, json=json_body,
                                    timeout=timeout) as resp:
@@ -265,6 +269,10 @@ class ImdsClient:
                 raw = self._read_capped(resp, url)
         except httpx.TimeoutException as exc:
             connect = isinstance(exc, httpx.ConnectTimeout)
+            if self._budget.received:  # it began to answer and never finished: a broken IMDS
+                what = f"timed out with the answer unfinished ({self._budget.received} bytes)"
+                self._record(method, url, what, started)
+                raise Retryable(what, ImdsHttpError(what, url=url)) from None
             what = "timed out connecting" if connect else "timed out waiting for the answer"
             self._record(method, url, what, started)
             raise Retryable(what, connect=connect) from None
