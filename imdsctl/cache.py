@@ -67,7 +67,8 @@ class Cache:
         self.endpoint = endpoint.rstrip("/")
         self.api_version = api_version
         self.directory = directory or runtime_dir()
-        key = hashlib.sha256(f"{self.endpoint}\0{api_version}".encode()).hexdigest()[:16]
+        named = f"{self.endpoint}\0{api_version}".encode("utf-8", "surrogatepass")  # argv may hold any bytes
+        key = hashlib.sha256(named).hexdigest()[:16]
         self.path = os.path.join(self.directory, f"instance-{boot_id()}-{key}.json")
         self.why_not = ""  #: why the last load or store did not happen, for --debug
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import random
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -36,6 +35,7 @@ from .. import __version__, catalog
 from ..answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
 from ..errors import ImdsHttpError, NotImdsError, RefusedError, UnavailableError, UnreachableError, UsageError
 from .budget import Budget, BudgetTransport
+from .endpoint import check_sendable, checked
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 2.0
@@ -74,16 +74,7 @@ class ImdsClient:
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ):
-        endpoint = (endpoint or catalog.DEFAULT_ENDPOINT).rstrip("/")
-        try:
-            url = urlsplit(endpoint)
-            url.port  # noqa: B018 - raises ValueError for a port out of range
-        except ValueError:
-            raise UsageError(f"endpoint {endpoint!r} has no valid port",
-                             "pass e.g. --endpoint http://127.0.0.1:8169") from None
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise UsageError(f"endpoint {endpoint!r} is not an http:// URL",
-                             "pass e.g. --endpoint http://127.0.0.1:8169")
+        endpoint = checked(endpoint or catalog.DEFAULT_ENDPOINT)
         if not 0 < timeout < float("inf"):  # also refuses NaN
             raise UsageError(f"timeout must be a positive number of seconds, got {timeout}")
         self.endpoint = endpoint
@@ -100,7 +91,7 @@ class ImdsClient:
         self._answered = False  #: whether anything has answered an HTTP request yet
         self._budget = Budget(self.remaining)  # kept on the socket by the transport
         if transport is None:
-            transport = BudgetTransport(self._budget, https=endpoint.startswith("https://"))
+            transport = BudgetTransport(self._budget, https=endpoint.lower().startswith("https://"))
         self._http = httpx.Client(
             base_url=endpoint,
             headers={"Metadata": "true", "User-Agent": f"imdsctl/{__version__}",
@@ -187,6 +178,7 @@ class ImdsClient:
             if versioned:
                 query["api-version"] = api_version or self.api_version
             query.update(params or {})
+            check_sendable(f"{method} {path}", query, json_body)
             try:
                 return self._with_retries(method, path, query, expect, json_body, retry_statuses)
             except RefusedError as err:
