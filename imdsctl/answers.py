@@ -5,16 +5,26 @@ something else answered; the body must be the JSON or text asked for;
 410, 429 and 5xx are worth another attempt (``Retryable``); 404 is not
 found; another 4xx is a refusal, with IMDS's own words on one line. The
 client (httpx) applies it; no other module decides what an answer means.
+
+``loads`` is the one JSON reader for what comes from outside (answers,
+snapshots given to diff, the attested document): JSON that parses but that
+IMDS never sends - nested deeper than MAX_DEPTH, NaN or Infinity (or a number
+too big for a float), a lone surrogate that no output can encode - is
+``Malformed``, with the path where it was found.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, List, Mapping, Optional
+import math
+from typing import Any, List, Mapping, Optional, Tuple
 
 from .errors import ImdsHttpError, ImdsNotFoundError, NotImdsError, RefusedError, one_line
 
 MAX_BODY = 1 << 20  # 1 MiB: the whole instance document is a few KiB
+
+#: The deepest JSON imdsctl accepts: the instance document is 7 levels deep.
+MAX_DEPTH = 32
 
 #: Statuses worth another attempt: IMDS updating (410), throttled (429), server errors.
 RETRY_STATUSES = frozenset({410, 429}) | frozenset(range(500, 600))
@@ -30,6 +40,67 @@ class Answer:
         self.headers = headers
         self.body = body
         self.elapsed = elapsed
+
+
+class Malformed(ValueError):
+    """JSON that parses but that IMDS never sends; ``path`` (``compute/tagsList/0``) says where."""
+
+    def __init__(self, what: str, path: str = ""):
+        super().__init__(what + (f" at {one_line(path, 120)}" if path else ""))
+        self.what, self.path = what, path
+
+
+class _NotFinite:
+    """NaN, Infinity or a float that overflows, kept until its path is known."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _float(text: str) -> Any:
+    number = float(text)
+    return number if math.isfinite(number) else _NotFinite(text)
+
+
+def loads(raw: Any) -> Any:
+    """JSON text (bytes or str) as Python values; ValueError when it is not JSON,
+    Malformed (a ValueError) when it is JSON that IMDS never sends."""
+    try:
+        value = json.loads(raw, parse_constant=_NotFinite, parse_float=_float)
+    except RecursionError:
+        raise Malformed(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    check(value)
+    return value
+
+
+def check(value: Any) -> None:
+    """Malformed at the first place ``value`` is not what JSON from IMDS holds."""
+    stack: List[Tuple[Any, Tuple[str, ...]]] = [(value, ())]
+    while stack:
+        node, parts = stack.pop()
+        if len(parts) >= MAX_DEPTH and isinstance(node, (dict, list)):
+            raise Malformed(f"JSON nested deeper than {MAX_DEPTH} levels", "/".join(parts))
+        if isinstance(node, dict):
+            for key, child in node.items():
+                if not _unicode(key):
+                    raise Malformed("a key that is not valid Unicode (a lone surrogate)", "/".join(parts))
+                stack.append((child, (*parts, key)))
+        elif isinstance(node, list):
+            stack.extend((child, (*parts, str(index))) for index, child in enumerate(node))
+        elif isinstance(node, str) and not _unicode(node):
+            raise Malformed("a string that is not valid Unicode (a lone surrogate)", "/".join(parts))
+        elif isinstance(node, _NotFinite):
+            raise Malformed(f"the number {node.text[:20]}, which is not finite", "/".join(parts))
+
+
+def _unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def error_text(body: Any) -> str:
@@ -99,7 +170,11 @@ def validate(where: str, url: str, endpoint: str, status: int, reason_phrase: st
         return Answer(status, headers, body, elapsed)
     if raw.strip() or status == 200:
         try:
-            body = json.loads(raw)
+            body = loads(raw)
+        except Malformed as exc:
+            if status == 200:
+                raise NotImdsError(f"{where} returned JSON that IMDS never sends: {exc}",
+                                   "something other than IMDS may be answering on " + endpoint) from None
         except ValueError:
             if status == 200:
                 raise NotImdsError(

@@ -22,12 +22,12 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 import re
 import secrets
 from typing import Any, Dict, NamedTuple, Optional, TextIO
 
 from . import catalog
+from .answers import loads
 from .errors import ExitCode, NotImdsError
 from .output import Result
 from .pkcs7 import DATA, Envelope, Malformed, describe, parse_envelope
@@ -63,7 +63,7 @@ def decode(body: Any, where: str) -> Attested:
     try:
         envelope = parse_envelope(base64.b64decode("".join(body["signature"].split()), validate=True))
         signer = describe(envelope.signer)
-        document = json.loads(envelope.content)
+        document = loads(envelope.content)
     except (binascii.Error, ValueError, IndexError) as exc:  # Malformed is a ValueError
         why = str(exc) if isinstance(exc, (Malformed, binascii.Error)) else "unexpected structure"
         raise NotImdsError(f"{where} returned a signature that is not a PKCS#7 SignedData "
@@ -105,7 +105,7 @@ def verify(imds: Any, nonce: Optional[str] = None, ca_file: Optional[str] = None
     compute = None
     if saved is not None:
         try:
-            body = json.load(saved)
+            body = loads(saved.read())
         except ValueError as exc:
             raise NotImdsError(f"--file {saved.name} is not JSON: {exc}") from None
         answer = decode(body, f"--file {saved.name}")

@@ -39,8 +39,8 @@ def absent(imds: Any, route: str, err: ImdsctlError) -> NotFoundError:
         return NotFoundError(f"{route} is not in api-version {used}: it appeared in {appeared}",
                              f"pass --api-version {appeared} or newer")
     parent = route.rsplit("/", 1)[0] if "/" in route else ""
-    hint = err.hint or (f"keys are case-sensitive, indices 0-based; "
-                        f"'imdsctl get {parent} -o json' shows what is there")
+    hint = err.hint or ("keys are case-sensitive, indices 0-based; "
+                        f"'imdsctl get {parent + ' ' if parent else ''}-o json' shows what is there")
     return NotFoundError(f"IMDS has no {route} on this VM ({err.message})" if err.message
                          else f"IMDS has no {route} on this VM", hint)
 
@@ -57,6 +57,36 @@ def walk(imds: Any, document: Any, route: str) -> Any:
         return catalog.walk(document, route)
     except LookupError:
         raise absent(imds, route, NotFoundError("")) from None
+
+
+_KINDS = {dict: "an object", list: "a list", str: "a string"}
+
+
+def shaped(value: Any, kind: type, where: str) -> Any:
+    """``value`` when it has the shape IMDS documents (``kind``: dict, list or
+    str), else NotImdsError naming ``where``: a view takes answers apart only
+    through this check."""
+    if not isinstance(value, kind):
+        raise NotImdsError(f"{where} is {_kind_of(value)}, not {_KINDS[kind]}: not the shape IMDS gives it",
+                           "something other than IMDS may be answering")
+    return value
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return next((name for kind, name in _KINDS.items() if isinstance(value, kind)), "a value")
+
+
+def objects(value: Any, where: str) -> List[Dict[str, Any]]:
+    """A list of objects (absent or null: none), checked entry by entry."""
+    if value is None:
+        return []
+    return [shaped(item, dict, f"{where}/{index}") for index, item in enumerate(shaped(value, list, where))]
 
 
 # -- get ------------------------------------------------------------------------
@@ -101,6 +131,7 @@ def _base64(value: str, path: str) -> bytes:
     import base64
     import binascii
 
+    shaped(value, str, path)
     try:
         return base64.b64decode("".join(value.split()), validate=True)
     except (binascii.Error, ValueError):
@@ -113,8 +144,12 @@ def tags(imds: Any) -> Dict[str, str]:
     api-versions that have no tagsList (that string breaks on ':' and ';')."""
     tags_list = catalog.compute_field("tagsList")
     if catalog.version_key(imds.api_version) >= catalog.version_key(tags_list.since or ""):
-        return {t.get("name", ""): t.get("value", "") for t in fetch(imds, tags_list.path, False)}
-    legacy = fetch(imds, catalog.compute_field("tags").path, leaf=True)
+        where = tags_list.path
+        entries = objects(fetch(imds, where, False), where)
+        return {shaped(t.get("name", ""), str, f"{where}/{i}/name"): shaped(t.get("value", ""), str,
+                                                                             f"{where}/{i}/value")
+                for i, t in enumerate(entries)}
+    legacy = shaped(fetch(imds, catalog.compute_field("tags").path, leaf=True), str, "compute/tags")
     pairs = (item.partition(":") for item in legacy.split(";") if item)
     return {key: value for key, _, value in pairs}
 
@@ -128,21 +163,26 @@ def normalize_mac(mac: str) -> str:
 
 def network(imds: Any, name: Optional[str] = None, nic: int = 0, ip: int = 0,
             mac: Optional[str] = None) -> Any:
-    """The network object, or one field of one NIC (by index or by MAC)."""
+    """The network object, or one field of one NIC (by index or by MAC). A
+    --nic or --ip that selects nothing is NotFoundError, whatever is shown."""
     if name is None and mac is None:
-        return Result(fetch(imds, catalog.NETWORK, leaf=False), path=catalog.NETWORK)
+        whole = shaped(fetch(imds, catalog.NETWORK, leaf=False), dict, catalog.NETWORK)
+        if nic or ip:  # the object shows every NIC, but the selectors must name one that exists
+            _select(imds, {"network": whole}, nic, ip)
+        return Result(whole, path=catalog.NETWORK)
     f = field(catalog.NETWORK_FIELDS, "network", name or "interfaces")
-    if f.name == "interfaces" and mac is None:
-        return Result(interfaces(fetch(imds, f.path, leaf=False)))
-    if mac is not None or f.name in ("subnet", "prefix"):
-        nics = fetch(imds, catalog.INTERFACES, leaf=False)
-        if mac is not None:
-            nic = _nic_by_mac(nics, mac)
-            if name is None or f.name == "interfaces":
-                return Result(interfaces(nics)[nic])
+    document = None
+    # The NIC list: to find a MAC, for subnets, and to check a selector the field's path does not use.
+    unchecked = (nic and "{nic}" not in f.path) or (ip and "{ip}" not in f.path)
+    if mac is not None or unchecked or f.name in ("subnet", "prefix", "interfaces"):
+        nics = objects(fetch(imds, catalog.INTERFACES, leaf=False), catalog.INTERFACES)
+        nic = _nic_by_mac(nics, mac) if mac is not None else nic
         document = {"network": {"interface": nics}}
-    else:
-        document = None
+        _select(imds, document, nic, ip)
+        if f.name == "interfaces":
+            return Result(interfaces(nics)[nic] if mac is not None else interfaces(nics))
+        if name is None:
+            return Result(interfaces(nics)[nic])
     if f.name == "public-ip":
         return public_ip(imds, document, nic, ip)
     if f.name in ("subnet", "prefix"):
@@ -150,6 +190,13 @@ def network(imds: Any, name: Optional[str] = None, nic: int = 0, ip: int = 0,
     if document is not None:
         return Result(walk(imds, document, f.route(nic, ip)), path=f.route(nic, ip))
     return Result(fetch(imds, f.route(nic, ip), f.leaf), path=f.route(nic, ip))
+
+
+def _select(imds: Any, document: Any, nic: int, ip: int) -> None:
+    """NotFoundError unless NIC ``nic`` (and, when not the first, IP configuration ``ip``) exists."""
+    walk(imds, document, f"{catalog.INTERFACES}/{nic}")
+    if ip:
+        walk(imds, document, catalog.NIC_ADDRESS.format(nic=nic, ip=ip))
 
 
 def _nic_by_mac(nics: List[Dict[str, Any]], mac: str) -> int:
@@ -162,10 +209,13 @@ def _nic_by_mac(nics: List[Dict[str, Any]], mac: str) -> int:
 
 
 def _subnet(imds: Any, document: Any, name: str, nic: int, ip: int) -> str:
-    subnets = walk(imds, document, catalog.NIC_SUBNETS.format(nic=nic))
-    subnet = subnets[ip] if ip < len(subnets) else (subnets[0] if subnets else None)
-    if not isinstance(subnet, dict):
+    """The subnet of IP configuration ``ip`` (checked to exist by network()): the
+    subnet list's entry of that index, else the NIC's first subnet."""
+    route = catalog.NIC_SUBNETS.format(nic=nic)
+    subnets = objects(walk(imds, document, route), route)
+    if not subnets:
         raise NotFoundError(f"NIC {nic} has no IPv4 subnet")
+    subnet = subnets[ip] if ip < len(subnets) else subnets[0]
     if name == "prefix":
         return subnet.get("prefix", "")
     return f"{subnet.get('address', '')}/{subnet.get('prefix', '')}"
@@ -178,7 +228,9 @@ def public_ip(imds: Any, document: Any, nic: int, ip: int) -> Any:
     (https://learn.microsoft.com/azure/load-balancer/howto-load-balancer-imds)."""
     route = catalog.NIC_ADDRESS.format(nic=nic, ip=ip)
     entry = walk(imds, document, route) if document is not None else fetch(imds, route, leaf=False)
-    private, public = entry.get("privateIpAddress", ""), entry.get("publicIpAddress", "")
+    entry = shaped(entry, dict, route)
+    private = shaped(entry.get("privateIpAddress", ""), str, f"{route}/privateIpAddress")
+    public = shaped(entry.get("publicIpAddress", ""), str, f"{route}/publicIpAddress")
     source = "instance"
     if not public:
         public, source = _from_loadbalancer(imds, private)
@@ -196,8 +248,9 @@ def _from_loadbalancer(imds: Any, private: str) -> Tuple[str, str]:
         raise NotFoundError(f"no public IP for {private}: no instance-level address, and no "
                             "Standard load balancer metadata for this VM",
                             "a VM behind a NAT gateway or firewall has no public IP of its own") from None
+    balancer = shaped(balancer, dict, "loadbalancer")
     for section in ("publicIpAddresses", "outboundRules", "inboundRules"):
-        for rule in balancer.get(section, []) or []:
+        for rule in objects(balancer.get(section), f"loadbalancer/{section}"):
             if rule.get("privateIpAddress") == private and rule.get("frontendIpAddress"):
                 return rule["frontendIpAddress"], f"loadbalancer.{section}"
     raise NotFoundError(f"no public IP for {private}: no instance-level address, and the load "
@@ -207,18 +260,20 @@ def _from_loadbalancer(imds: Any, private: str) -> Tuple[str, str]:
 def interfaces(nics: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """One summary row per NIC, for people and for --query."""
     rows = []
-    for index, nic in enumerate(nics):
-        ipv4 = nic.get("ipv4", {}) or {}
-        addresses = ipv4.get("ipAddress", []) or []
+    for index, nic in enumerate(objects(nics, catalog.INTERFACES)):
+        where = f"{catalog.INTERFACES}/{index}"
+        ipv4 = shaped(nic.get("ipv4") or {}, dict, f"{where}/ipv4")
+        ipv6 = shaped(nic.get("ipv6") or {}, dict, f"{where}/ipv6")
+        addresses = objects(ipv4.get("ipAddress"), f"{where}/ipv4/ipAddress")
         rows.append({
             "nic": str(index),
             "macAddress": nic.get("macAddress", ""),
             "privateIps": [a.get("privateIpAddress", "") for a in addresses],
             "publicIps": [a["publicIpAddress"] for a in addresses if a.get("publicIpAddress")],
             "subnets": [f"{s.get('address', '')}/{s.get('prefix', '')}"
-                        for s in ipv4.get("subnet", []) or []],
+                        for s in objects(ipv4.get("subnet"), f"{where}/ipv4/subnet")],
             "ipv6Ips": [a.get("privateIpAddress", "")
-                        for a in (nic.get("ipv6", {}) or {}).get("ipAddress", []) or []],
+                        for a in objects(ipv6.get("ipAddress"), f"{where}/ipv6/ipAddress")],
         })
     return rows
 

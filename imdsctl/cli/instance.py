@@ -90,7 +90,9 @@ def network(imds: Session, field: Optional[str], nic: int, ip: int, mac: Optiona
 
     Defaults to the first NIC and its first IP configuration. public-ip falls
     back to the Standard load balancer's frontend address when the VM has no
-    instance-level one (--debug, or -o json, says which).
+    instance-level one (--debug, or -o json, says which). A --nic, --ip or
+    --mac that selects nothing exits 3, whatever is shown (without a FIELD,
+    every NIC).
     """
     imds.use_cache(max_age)
     return views.network(imds, field, nic, ip, mac)
