@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import tarfile
 import tempfile
 import zipfile
@@ -25,19 +26,52 @@ _SUFFIXES = {".tar.gz": "tar.gz", ".tgz": "tar.gz", ".zip": "zip"}
 MAX_READ = 64 << 20  # a bundle is a few KiB; refuse to unpack more than this
 
 
-def target(name: Optional[str], archive_format: Optional[str]) -> Tuple[str, Path]:
-    """The format and the path (or directory) to write, checked before any request."""
+def target(name: Optional[str], archive_format: Optional[str]) -> Tuple[str, Optional[Path]]:
+    """The format and the path (or directory) to write, None for stdout ('-'),
+    checked before any request: a file name says its format (.tar.gz, .tgz or
+    .zip), and an existing file there must be a regular file (replaceable)."""
+    if name == "-":
+        return archive_format or "tar.gz", None
     path = Path(name) if name else Path.cwd()
+    if path.is_dir():  # a directory (or a link to one) gets the default name inside it
+        return archive_format or "tar.gz", path
     suffix = next((s for s in _SUFFIXES if path.name.lower().endswith(s)), None)
-    implied = _SUFFIXES[suffix] if suffix and not path.is_dir() else None
-    if archive_format and implied and archive_format != implied:
-        raise UsageError(f"--format {archive_format} does not match the file name {path.name}",
+    if suffix is None:
+        raise UsageError(f"cannot tell the archive format of {_shown(path.name)}: name it *.tar.gz, "
+                         "*.tgz or *.zip", "or pass a directory, or '-' for stdout")
+    implied = _SUFFIXES[suffix]
+    if archive_format and archive_format != implied:
+        raise UsageError(f"--format {archive_format} does not match the file name {_shown(path.name)}",
                          f"name the file *.{archive_format.replace('tar.gz', 'tar.gz or *.tgz')}, "
                          "or drop --format")
-    directory = path if path.is_dir() else path.parent
-    if not directory.is_dir():
-        raise UsageError(f"cannot write {path}: no directory {directory}")
-    return archive_format or implied or "tar.gz", path
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot write {_shown(str(path))}: no directory {_shown(str(path.parent))}")
+    replaceable(path)
+    return implied, path
+
+
+def replaceable(path: Path) -> None:
+    """UsageError unless ``path`` is absent or a regular file (not a symlink): a
+    bundle never replaces a FIFO, a device, a socket, a directory or a link."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UsageError(f"cannot write {_shown(str(path))}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((k for test, k in _KINDS if test(st.st_mode)), "special file")
+        raise UsageError(f"{_shown(str(path))} is a {kind}, not a regular file: a bundle does not "
+                         "replace it", "name a new file or a regular one, or '-' for stdout")
+
+
+_KINDS = ((stat.S_ISLNK, "symbolic link"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
+          (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "directory"))
+
+
+def _shown(text: str) -> str:
+    """A name from the command line, for an error line: escaped when not printable."""
+    return text if text.isprintable() else ascii(text)
 
 
 def stem(name: str) -> str:
@@ -69,8 +103,10 @@ def archive(fmt: str, top: str, files: Dict[str, bytes], created: datetime) -> b
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same directory, fsync, rename over ``path``: readers
-    see the whole bundle or nothing, whatever interrupts us."""
+    """Temp file in the same directory (created exclusively, mode 0600, no link
+    followed), fsync, rename over ``path`` - only when it is a regular file or
+    absent, checked again just before: readers see the whole bundle or nothing,
+    whatever interrupts us, and nothing but a regular file is ever replaced."""
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     except OSError as exc:
@@ -80,6 +116,7 @@ def write_atomically(path: Path, data: bytes) -> None:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
+        replaceable(path)
         os.replace(temp, path)
     except BaseException as exc:
         try:

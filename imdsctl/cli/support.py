@@ -17,7 +17,9 @@ from .options import imds_command
 
 @click.command()
 @click.option("-f", "--file", "target", metavar="FILE", type=click.Path(dir_okay=True),
-              help="Where to write the bundle; a directory gets the default name inside it. "
+              help="Where to write the bundle: a new file or a regular one named *.tar.gz, *.tgz or "
+                   "*.zip (never a link or a special file), a directory for the default name inside "
+                   "it, or '-' for stdout (not a terminal). "
                    "[default: ./imds-<vmId or hostname>-<UTC time>.tar.gz]")
 @click.option("--format", "archive_format", type=click.Choice(bundle.FORMATS),
               help="Archive format [default: from FILE's suffix, else tar.gz].")
