@@ -61,12 +61,14 @@ def answer(argv: List[str], environ: Mapping[str, str]) -> Optional[int]:
     if timeout <= 0:
         return None
     from . import catalog
-    from .output import FORMATS
+    from .output import FORMATS, is_env_prefix
 
     endpoint = options.get("--endpoint", environ.get("IMDSCTL_ENDPOINT", catalog.DEFAULT_ENDPOINT))
     version = options.get("--api-version", environ.get("IMDSCTL_API_VERSION", ""))
     output = options.get("--output", environ.get("IMDSCTL_OUTPUT")) or None
     if max_age <= 0 or version == "latest" or output not in (None, *FORMATS) or nic < 0 or ip < 0:
+        return None
+    if not is_env_prefix(options.get("--prefix", "IMDS_")):  # the CLI refuses it
         return None
     if command != "get" and len(positionals) > 1 or command == "network" and "--mac" in options:
         return None

@@ -169,6 +169,7 @@ def render(result: Any, output: Optional[str] = None, query: Any = None, *,
     if fmt == "table" and query is None and result.table is not None:
         value = result.table(value)
     if fmt == "env":
+        check_env_prefix(env_prefix)
         text = "".join(f"{env_name(k, env_prefix)}={shell_quote(scalar_text(v))}\n"
                        for k, v in flatten(value, env_base))
     else:
@@ -330,6 +331,26 @@ def env_name(path: str, prefix: str = "IMDS_") -> str:
     if not re.match(r"[A-Za-z_]", name):
         name = "_" + name
     return name
+
+
+_ENV_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def is_env_prefix(prefix: str) -> bool:
+    """Whether ``prefix`` starts shell variable names: ASCII letters, digits and
+    ``_``, not starting with a digit (or nothing)."""
+    return not prefix or bool(_ENV_PREFIX.fullmatch(prefix))
+
+
+def check_env_prefix(prefix: str) -> str:
+    """``prefix`` when it starts shell variable names, else UsageError: a name is
+    not quoted, so ``eval`` would run whatever else it held."""
+    if not is_env_prefix(prefix):
+        from .errors import UsageError
+
+        raise UsageError(f"--prefix {ascii(prefix)} does not start a shell variable name: use letters, "
+                         "digits and _, not starting with a digit", "e.g. --prefix VM_")
+    return prefix
 
 
 def shell_quote(value: str) -> str:

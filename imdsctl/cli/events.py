@@ -10,7 +10,7 @@ from .. import catalog, output
 from .. import events as domain
 from ..output import Result
 from ..session import Session
-from .options import Output, imds_command
+from .options import FiniteRange, Output, imds_command
 
 API_VERSION_HELP = (f"Scheduled Events api-version (default {catalog.SCHEDULED_EVENTS_API_VERSION}; "
                     "IMDSCTL_API_VERSION, an instance version, is ignored).")
@@ -71,12 +71,12 @@ def ack(imds: Session, event_ids: Sequence[str], force: bool) -> Result:
 
 
 @events.command()
-@click.option("--interval", type=click.FloatRange(min=MIN_INTERVAL), default=1.0, show_default=True,
+@click.option("--interval", type=FiniteRange(min=MIN_INTERVAL, max=86400), default=1.0, show_default=True,
               metavar="SECONDS", help=f"Seconds between polls (at least {MIN_INTERVAL:g}: IMDS allows "
                                       "5 requests per second).")
 @click.option("--exec", "hook", metavar="COMMAND",
               help="Run COMMAND with /bin/sh -c once per new event of this VM.")
-@click.option("--hook-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0,
+@click.option("--hook-timeout", type=FiniteRange(min=0, min_open=True, max=86400), default=300.0,
               show_default=True, metavar="SECONDS",
               help="Kill a hook (and its children) still running after this long; counts as failed.")
 @click.option("--ack", "approve", is_flag=True,

@@ -11,6 +11,7 @@ A command's function only parses what is its own and calls the domain.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any, Callable, NamedTuple, Optional
 
 import click
@@ -45,6 +46,18 @@ class QueryType(click.ParamType):
             return compile_query(value)
         except ValueError as exc:
             self.fail(str(exc), param, ctx)
+
+
+class FiniteRange(click.FloatRange):
+    """A FloatRange that also refuses nan and the infinities: nan passes every
+    range check (it compares false with everything) and fails later, in a sleep
+    or a date; give a range a finite max, so that 1e308 does not either."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 class Output(NamedTuple):
@@ -85,7 +98,7 @@ def imds_command(fn: Optional[Callable[..., Any]] = None, *, timeout: float = 30
     @click.option("--api-version", envvar="IMDSCTL_API_VERSION", metavar="VERSION", hidden=hidden,
                   help=api_version_help)
     @click.option("--timeout", envvar="IMDSCTL_TIMEOUT",
-                  type=click.FloatRange(min=0, min_open=True, max=86400),
+                  type=FiniteRange(min=0, min_open=True, max=86400),
                   default=timeout, show_default=True, metavar="SECONDS", hidden=hidden,
                   help="Total time budget for all attempts and retries.")
     @click.option("-o", "--output", envvar="IMDSCTL_OUTPUT", type=click.Choice(FORMATS),
