@@ -66,9 +66,8 @@ def answer(argv: List[str], environ: Mapping[str, str]) -> Optional[int]:
     endpoint = options.get("--endpoint", environ.get("IMDSCTL_ENDPOINT", catalog.DEFAULT_ENDPOINT))
     version = options.get("--api-version", environ.get("IMDSCTL_API_VERSION", ""))
     output = options.get("--output", environ.get("IMDSCTL_OUTPUT")) or None
-    if max_age <= 0 or version == "latest" or output not in (None, *FORMATS) or nic < 0 or ip < 0:
-        return None
-    if not is_env_prefix(options.get("--prefix", "IMDS_")):  # the CLI refuses it
+    if max_age <= 0 or version == "latest" or output not in (None, *FORMATS) or nic < 0 or ip < 0 \
+            or not is_env_prefix(options.get("--prefix", "IMDS_")):  # the CLI refuses a bad prefix
         return None
     if command != "get" and len(positionals) > 1 or command == "network" and "--mac" in options:
         return None
