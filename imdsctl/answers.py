@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, List, Mapping, Optional, Tuple
+import re
+from typing import Any, List, Mapping, Optional
 
 from .errors import ImdsHttpError, ImdsNotFoundError, NotImdsError, RefusedError, one_line
 
@@ -49,6 +50,10 @@ class Malformed(ValueError):
         super().__init__(what + (f" at {one_line(path, 120)}" if path else ""))
         self.what, self.path = what, path
 
+    def within(self, key: str) -> Malformed:
+        """The same finding, one level further out."""
+        return Malformed(self.what, f"{key}/{self.path}" if self.path else key)
+
 
 class _NotFinite:
     """NaN, Infinity or a float that overflows, kept until its path is known."""
@@ -64,6 +69,10 @@ def _float(text: str) -> Any:
     return number if math.isfinite(number) else _NotFinite(text)
 
 
+#: Only a \uD800-\uDFFF escape makes a lone surrogate: without one, strings need no check.
+_SURROGATE_ESCAPE = {bytes: re.compile(rb"\\u[dD][89a-fA-F]"), str: re.compile(r"\\u[dD][89a-fA-F]")}
+
+
 def loads(raw: Any) -> Any:
     """JSON text (bytes or str) as Python values; ValueError when it is not JSON,
     Malformed (a ValueError) when it is JSON that IMDS never sends."""
@@ -71,28 +80,38 @@ def loads(raw: Any) -> Any:
         value = json.loads(raw, parse_constant=_NotFinite, parse_float=_float)
     except RecursionError:
         raise Malformed(f"JSON nested deeper than {MAX_DEPTH} levels") from None
-    check(value)
+    escapes = _SURROGATE_ESCAPE[str if isinstance(raw, str) else bytes].search(raw)
+    _check(value, 0, escapes is not None)
     return value
 
 
 def check(value: Any) -> None:
-    """Malformed at the first place ``value`` is not what JSON from IMDS holds."""
-    stack: List[Tuple[Any, Tuple[str, ...]]] = [(value, ())]
-    while stack:
-        node, parts = stack.pop()
-        if len(parts) >= MAX_DEPTH and isinstance(node, (dict, list)):
-            raise Malformed(f"JSON nested deeper than {MAX_DEPTH} levels", "/".join(parts))
-        if isinstance(node, dict):
-            for key, child in node.items():
-                if not _unicode(key):
-                    raise Malformed("a key that is not valid Unicode (a lone surrogate)", "/".join(parts))
-                stack.append((child, (*parts, key)))
-        elif isinstance(node, list):
-            stack.extend((child, (*parts, str(index))) for index, child in enumerate(node))
-        elif isinstance(node, str) and not _unicode(node):
-            raise Malformed("a string that is not valid Unicode (a lone surrogate)", "/".join(parts))
-        elif isinstance(node, _NotFinite):
-            raise Malformed(f"the number {node.text[:20]}, which is not finite", "/".join(parts))
+    """Malformed at the first place ``value`` is not what JSON from IMDS holds:
+    deeper than MAX_DEPTH, a number that is not finite, a lone surrogate."""
+    _check(value, 0, True)
+
+
+def _check(node: Any, depth: int, strings: bool) -> None:
+    kind = type(node)
+    if kind is dict or kind is list:
+        if depth >= MAX_DEPTH:
+            raise Malformed(f"JSON nested deeper than {MAX_DEPTH} levels")
+        for key, child in (node.items() if kind is dict else enumerate(node)):
+            if strings and kind is dict and not _unicode(key):
+                raise Malformed("a key that is not valid Unicode (a lone surrogate)")
+            try:
+                if type(child) in _CHECKED:
+                    _check(child, depth + 1, strings)
+            except Malformed as exc:
+                raise exc.within(str(key)) from None
+    elif kind is str:
+        if strings and not _unicode(node):
+            raise Malformed("a string that is not valid Unicode (a lone surrogate)")
+    elif kind is _NotFinite:
+        raise Malformed(f"the number {node.text[:20]}, which is not finite")
+
+
+_CHECKED = (dict, list, str, _NotFinite)
 
 
 def _unicode(text: str) -> bool:
