@@ -208,9 +208,9 @@ def validate(where: str, url: str, endpoint: str, status: int, reason_phrase: st
     described = reason + (f": {detail}" if detail else "")
     kwargs = dict(status=status, body=body, url=url)
     if status in retry_statuses:
-        retry_after = headers.get("retry-after", "")
-        raise Retryable(described, ImdsHttpError(described, **kwargs),
-                         float(retry_after) if retry_after.isdigit() else None)
+        retry_after = headers.get("retry-after", "").strip()
+        seconds = float(retry_after) if retry_after.isascii() and retry_after.isdigit() else None  # not "²"
+        raise Retryable(described, ImdsHttpError(described, **kwargs), seconds)
     if status == 404:
         raise ImdsNotFoundError(f"IMDS has nothing at {where} ({described})",
                                 "check the path: keys are case-sensitive, indices 0-based",

@@ -78,9 +78,10 @@ class Hostile:
     the real document with one node replaced by hostile JSON; other endpoints
     answer the hostile JSON itself, or a body that is not JSON at all."""
 
-    def __init__(self, status: int, route, fragment: str, raw: bytes, content_type: str):
+    def __init__(self, status: int, route, fragment: str, raw: bytes, content_type: str,
+                 retry_after: bytes = b""):
         self.status, self.route, self.fragment, self.raw = status, route, fragment, raw
-        self.content_type = content_type
+        self.content_type, self.retry_after = content_type, retry_after
         marked = json.loads(json.dumps(DOCUMENT))
         node = marked
         for part in route[:-1]:
@@ -93,7 +94,9 @@ class Hostile:
 
     def respond(self, request: httpx.Request) -> httpx.Response:
         path, params = request.url.path, request.url.params
-        headers = {"Content-Type": self.content_type}
+        headers = [(b"Content-Type", self.content_type.encode())]
+        if self.retry_after:
+            headers.append((b"Retry-After", self.retry_after))
         if self.status != 200:
             return httpx.Response(self.status, content=self.raw or self._text(self.fragment), headers=headers)
         if path == catalog.VERSIONS_PATH:
@@ -125,6 +128,8 @@ answers = st.builds(
                   st.sampled_from([b"<html><body>hi</body></html>", b"\xff\xfe", b"{", b"null"])),
     content_type=st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain",
                                   "text/html", ""]),
+    retry_after=st.sampled_from([b"", b"", b"1", b"\xb2", b"\xd9\xa1", b"1e9", b"-1", b"9" * 30,
+                                 b"Wed, 21 Oct 2015 07:28:00 GMT"]),
 )
 
 

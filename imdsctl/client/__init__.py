@@ -291,7 +291,7 @@ class ImdsClient:
 
     def _read_capped(self, resp: httpx.Response, url: str) -> bytes:
         declared = resp.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_body:
             raise NotImdsError(f"the answer to GET {url} declares {declared} bytes, "
                                f"over the {self.max_body}-byte cap: not an IMDS answer")
         chunks, size = [], 0
