@@ -109,9 +109,11 @@ def _check(node: Any, depth: int, strings: bool) -> None:
             raise Malformed("a string that is not valid Unicode (a lone surrogate)")
     elif kind is _NotFinite:
         raise Malformed(f"the number {node.text[:20]}, which is not finite")
+    elif kind is float and not math.isfinite(node):  # made by Python, not parsed (a --query sum)
+        raise Malformed(f"the number {node}, which is not finite")
 
 
-_CHECKED = (dict, list, str, _NotFinite)
+_CHECKED = (dict, list, str, _NotFinite, float)
 
 
 def _unicode(text: str) -> bool:

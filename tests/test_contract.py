@@ -170,7 +170,8 @@ def argvs(draw):
         args += ["-f", "{tmp}/bundle.zip"]
     args += draw(st.sampled_from([[], [], ["-o", "json"], *(["-o", f] for f in FORMATS)]))
     args += draw(st.sampled_from([[], [], ["-q", "compute"], ["-q", "[0]"], ["-q", "length(@)"],
-                                  ["-q", "]["]]))
+                                  ["-q", "]["], ["-q", "`1e999`"], ["-q", "sum(`[1e308, 1e308]`)"],
+                                  ["-q", '`"\\udfff"`'], ["-q", "to_number(@)"]]))
     args += draw(st.sampled_from([[], [], ["--api-version", "latest"], ["--api-version", "2017-08-01"],
                                   ["--api-version", "x\udcff"], ["--api-version", "2021-02-01"]]))
     args += draw(st.sampled_from([[], [], ["--prefix", "VM_"], ["--prefix", "$(id)"]]))

@@ -78,3 +78,14 @@ def test_the_fast_path_leaves_a_bad_prefix_to_the_cli(run, imds_emulator, monkey
     assert fastpath.answer(argv, os.environ) is None
     result = ok(run(*argv), 2)
     assert "--prefix" in result.stderr
+
+
+# -- --query: what a query makes must be what an output can hold -----------------------------------
+
+
+@pytest.mark.parametrize("query", ["`1e999`", "sum(`[1e308, 1e308]`)", 'to_number(`"1e999"`)', '`"\\ud800"`',
+                                   "`" + "[" * 3000 + "]" * 3000 + "`"])
+@pytest.mark.parametrize("fmt", ["json", "text", "env"])
+def test_a_query_that_makes_what_no_output_holds_is_a_usage_error(run, imds_emulator, query, fmt):
+    result = ok(run("get", "-o", fmt, "-q", query, "--endpoint", imds_emulator.url), 2)
+    assert result.stdout == "" and len(result.stderr.splitlines()) == 2
