@@ -3,7 +3,7 @@
 # started the IMDS emulator on 127.0.0.1 and set IMDSCTL_ENDPOINT to it.
 set -u
 
-if [ -t 1 ] && [ -z "${NO_COLOR+set}" ]; then bold='\033[1m' plain='\033[0m'; else bold='' plain=''; fi
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold='\033[1m' plain='\033[0m'; else bold='' plain=''; fi
 
 step() {
     printf "\n${bold}# %s${plain}\n" "$1"
@@ -39,12 +39,23 @@ show 'imdsctl compute tags -q backup'
 
 step "Several fields from ONE request, as shell variables safe to eval"
 show 'imdsctl get -o env compute/vmId compute/location compute/resourceGroupName'
-show 'eval "$(imdsctl get -o env compute/location)"; echo "deploying to $IMDS_COMPUTE_LOCATION"'
+show 'imdsctl compute vm-id location zone -o tsv'
+
+step "The boot-script recipe: assign, then eval, so that a failure stops a set -e script"
+show 'set -e; vars=$(imdsctl get -o env --allow-missing compute/location compute/evictionPolicy); eval "$vars"; echo "deploying to $IMDS_COMPUTE_LOCATION (eviction: ${IMDS_COMPUTE_EVICTIONPOLICY:-none})"'
+show 'set -e; vars=$(imdsctl get -o env compute/location compute/nope); eval "$vars"; echo "not printed: the script stopped"'
 
 step "The rest of IMDS: scheduled maintenance, managed identity, attested data"
 show "imdsctl emulate --event Reboot@600 -- imdsctl events list -o table -q 'Events[].{id: EventId, type: EventType, status: EventStatus, notBefore: NotBefore}'"
 show "imdsctl identity token --resource https://management.azure.com/ -q '{type: token_type, expiresOn: expires_on}' -o table"
 show 'imdsctl emulate --attested-ca-out "$work/ca.pem" -- imdsctl attested verify --ca-file "$work/ca.pem" -o table'
+
+step "Rehearse a node handler off Azure: a Spot eviction (Preempt, 30 s notice, played 10x faster)"
+printf '#!/bin/sh\necho "draining for $IMDS_EVENT_TYPE: ${IMDS_EVENT_SECONDS_LEFT}s left, ${IMDS_HOOK_TIMEOUT}s given"\n' \
+    > "$work/drain.sh"
+chmod +x "$work/drain.sh"
+export IMDSCTL_CACHE_DIR="$work/run"  # the watch's state file goes to the demo's scratch directory
+show 'cd "$work" && imdsctl emulate --event Preempt@30 --events-time-factor 0.1 -- imdsctl events watch --exec ./drain.sh --ack --max-events 1'
 
 step "Errors: one line on stderr, and an exit code a script can branch on"
 show 'imdsctl compute vmidd'

@@ -8,10 +8,11 @@ _imdsctl_spec() {
     vals='' stop=''
     case $1 in
         'imdsctl')
-            cmds='attested collect compute diff doctor emulate emulator events get identity loadbalancer network versions wait'
-            opts='--version -h --help'
-            valued=''
-            args='' ;;
+            cmds='attested collect completion compute diff doctor emulate emulator events get identity loadbalancer network versions wait'
+            opts='--version --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
+            args=''
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl attested')
             cmds='verify'
             opts='--nonce --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
@@ -30,15 +31,20 @@ _imdsctl_spec() {
             valued='-f --file --format --skip --endpoint --api-version --timeout -o --output -q --query --prefix'
             args=''
             case $2 in -f|--file) vals='@file' ;; --format) vals='tar.gz zip' ;; --skip) vals='versions instance loadbalancer scheduled-events attested identity-info' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl completion')
+            cmds=''
+            opts='-h --help'
+            valued=''
+            args='bash zsh fish' ;;
         'imdsctl compute')
             cmds=''
-            opts='--decode --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            opts='--decode --allow-missing --all --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
             valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
             args='additional-capabilities az-environment custom-data eviction-policy extended-location host host-group is-host-compatibility-layer-vm license-type location name offer os-profile os-type physical-zone placement-group-id plan platform-fault-domain fault-domain platform-sub-fault-domain sub-fault-domain platform-update-domain update-domain priority provider public-keys publisher resource-group-name resource-group resource-id security-profile sku storage-profile subscription-id tags tags-list user-data version virtual-machine-scale-set vm-id vm-scale-set-name vm-size zone'
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl diff')
             cmds=''
-            opts='--exit-code --no-redact -o --output -q --query --prefix --debug -h --help'
+            opts='--exit-code --no-redact -o --output -q --query --prefix -h --help'
             valued='-o --output -q --query --prefix'
             args='@file'
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
@@ -50,11 +56,11 @@ _imdsctl_spec() {
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl emulate')
             cmds=''
-            opts='--profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out -v --verbose -h --help'
+            opts='--link-local --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out -v --verbose -h --help'
             valued='--profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out'
-            args=''
+            args='@command'
             stop=1
-            case $2 in --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; esac ;;
+            case $2 in --profile) vals='linux-2017 linux-2025 spot-vmss windows-sql-2017' ;; --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; esac ;;
         'imdsctl emulator')
             cmds='profiles serve'
             opts='-h --help'
@@ -70,9 +76,9 @@ _imdsctl_spec() {
             opts='--host --port --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out -v --verbose -h --help'
             valued='--host --port --profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out'
             args=''
-            case $2 in --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; esac ;;
+            case $2 in --profile) vals='linux-2017 linux-2025 spot-vmss windows-sql-2017' ;; --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; esac ;;
         'imdsctl events')
-            cmds='ack list watch'
+            cmds='ack list unit watch'
             opts='-h --help'
             valued=''
             args='' ;;
@@ -88,17 +94,23 @@ _imdsctl_spec() {
             valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
             args=''
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+        'imdsctl events unit')
+            cmds=''
+            opts='--interval --exec --hook-timeout --ack --all-resources --notify --notify-format --state -h --help'
+            valued='--interval --exec --hook-timeout --notify --notify-format --state'
+            args=''
+            case $2 in --notify-format) vals='json slack' ;; --state) vals='@file' ;; esac ;;
         'imdsctl events watch')
             cmds=''
-            opts='--interval --exec --hook-timeout --ack --all-resources --once --max-events --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--interval --exec --hook-timeout --max-events --endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--interval --exec --hook-timeout --ack --all-resources --notify --notify-format --state --once --max-events --endpoint --api-version --timeout -o --output -q --query --debug -h --help'
+            valued='--interval --exec --hook-timeout --notify --notify-format --state --max-events --endpoint --api-version --timeout -o --output -q --query'
             args=''
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in --notify-format) vals='json slack' ;; --state) vals='@file' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl get')
             cmds=''
-            opts='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            opts='--allow-missing --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
             valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
-            args=''
+            args='compute compute/additionalCapabilities compute/azEnvironment compute/customData compute/evictionPolicy compute/extendedLocation compute/host compute/hostGroup compute/isHostCompatibilityLayerVm compute/licenseType compute/location compute/name compute/offer compute/osProfile compute/osProfile/disablePasswordAuthentication compute/osType compute/physicalZone compute/placementGroupId compute/plan compute/platformFaultDomain compute/platformSubFaultDomain compute/platformUpdateDomain compute/priority compute/provider compute/publicKeys compute/publisher compute/resourceGroupName compute/resourceId compute/securityProfile compute/securityProfile/encryptionAtHost compute/securityProfile/securityType compute/sku compute/storageProfile compute/storageProfile/dataDisks compute/storageProfile/dataDisks/0 compute/storageProfile/dataDisks/0/bytesPerSecondThrottle compute/storageProfile/dataDisks/0/diskCapacityBytes compute/storageProfile/dataDisks/0/isSharedDisk compute/storageProfile/dataDisks/0/isUltraDisk compute/storageProfile/dataDisks/0/opsPerSecondThrottle compute/storageProfile/imageReference compute/storageProfile/imageReference/communityGalleryImageId compute/storageProfile/imageReference/exactVersion compute/storageProfile/imageReference/sharedGalleryImageId compute/storageProfile/osDisk compute/storageProfile/osDisk/encryptionSettings compute/storageProfile/osDisk/encryptionSettings/diskEncryptionKey compute/storageProfile/osDisk/encryptionSettings/keyEncryptionKey compute/storageProfile/resourceDisk compute/subscriptionId compute/tags compute/tagsList compute/userData compute/version compute/virtualMachineScaleSet compute/vmId compute/vmScaleSetName compute/vmSize compute/zone network network/interface network/interface/0 network/interface/0/ipv4 network/interface/0/ipv4/ipAddress network/interface/0/ipv4/ipAddress/0 network/interface/0/ipv4/ipAddress/0/privateIpAddress network/interface/0/ipv4/ipAddress/0/publicIpAddress network/interface/0/ipv4/subnet network/interface/0/ipv4/subnet/0 network/interface/0/ipv4/subnet/0/prefix network/interface/0/ipv6 network/interface/0/ipv6/ipAddress network/interface/0/ipv6/ipAddress/0 network/interface/0/ipv6/ipAddress/0/privateIpAddress network/interface/0/macAddress'
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl identity')
             cmds='info token'
@@ -125,7 +137,7 @@ _imdsctl_spec() {
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl network')
             cmds=''
-            opts='--nic --ip --mac --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            opts='--nic --ip --mac --allow-missing --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
             valued='--nic --ip --mac --max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
             args='public-ip private-ip mac subnet prefix ipv6 interfaces'
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
@@ -144,18 +156,27 @@ _imdsctl_spec() {
     esac
 }
 
-# _imdsctl_reply WORDS: complete $cur from WORDS, or from paths for @file and @dir.
+# _imdsctl_reply WORDS: complete $cur from WORDS, or from paths for @file and @dir, or as a
+# command line of its own for @command (bash-completion's _command_offset where it is loaded).
 _imdsctl_reply() {
     case $1 in
         @file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
         @dir) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
+        @command)
+            if declare -F _command_offset >/dev/null; then
+                _command_offset "$first"
+            elif ((COMP_CWORD == first)); then
+                mapfile -t COMPREPLY < <(compgen -c -- "$cur")
+            else
+                compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+            fi ;;
         *) mapfile -t COMPREPLY < <(compgen -W "$1" -- "$cur") ;;
     esac
 }
 
 _imdsctl() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local path=imdsctl word opt i=1 dashdash='' cmds opts valued args stop vals
+    local path=imdsctl word opt i=1 dashdash='' cmds opts valued args stop vals first=0
     _imdsctl_spec "$path"
     # Follow the subcommands typed before the cursor, skipping option values.
     while ((i < COMP_CWORD)); do
@@ -163,7 +184,7 @@ _imdsctl() {
         if [[ $dashdash ]]; then
             :
         elif [[ $word == -- ]]; then
-            dashdash=1
+            dashdash=1 first=$((i + 1))
         elif [[ " $valued " == *" $word "* ]]; then
             ((i++))
             [[ ${COMP_WORDS[i]} == = ]] && ((i++))
@@ -171,7 +192,7 @@ _imdsctl() {
             path+=" $word"
             _imdsctl_spec "$path"
         elif [[ $stop && $word != -* ]]; then
-            dashdash=1
+            dashdash=1 first=$i
         fi
         ((i++))
     done
@@ -182,6 +203,7 @@ _imdsctl() {
     elif [[ $prev == = ]]; then
         opt=${COMP_WORDS[COMP_CWORD-2]}
     fi
+    ((first)) || first=$COMP_CWORD
     if [[ ! $dashdash && " $valued " == *" $opt "* ]]; then
         _imdsctl_spec "$path" "$opt"
         _imdsctl_reply "$vals"

@@ -6,6 +6,7 @@ function __imdsctl_path
     set -l commands \
         'imdsctl attested' \
         'imdsctl collect' \
+        'imdsctl completion' \
         'imdsctl compute' \
         'imdsctl diff' \
         'imdsctl doctor' \
@@ -23,10 +24,20 @@ function __imdsctl_path
         'imdsctl emulator serve' \
         'imdsctl events ack' \
         'imdsctl events list' \
+        'imdsctl events unit' \
         'imdsctl events watch' \
         'imdsctl identity info' \
         'imdsctl identity token'
     set -l valued \
+        'imdsctl --max-age' \
+        'imdsctl --endpoint' \
+        'imdsctl --api-version' \
+        'imdsctl --timeout' \
+        'imdsctl -o' \
+        'imdsctl --output' \
+        'imdsctl -q' \
+        'imdsctl --query' \
+        'imdsctl --prefix' \
         'imdsctl attested --nonce' \
         'imdsctl attested --endpoint' \
         'imdsctl attested --api-version' \
@@ -63,19 +74,28 @@ complete -c imdsctl -f
 # imdsctl
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'attested' -d 'The signed attested document of this VM, or \'verify\' to check it.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'collect' -d 'Write a support bundle: everything IMDS says about this VM, and why it may not.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'compute' -d 'The compute facts of this VM, or one FIELD of them.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'completion' -d 'Print the completion script for SHELL: bash, zsh or fish.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'compute' -d 'The compute facts of this VM, or FIELDs of them.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'diff' -d 'What changed between two snapshots of the instance document.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'doctor' -d 'Explain why IMDS is or is not reachable, one check per row.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'emulate' -d 'Run COMMAND against an emulator on a free loopback port.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'emulate' -d 'Run COMMAND against an emulator: on a free loopback port, or at 169.254.169.254.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'emulator' -d 'Run a local Azure IMDS emulator, for tests and demos.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'events' -d 'Scheduled Events: maintenance, evictions and deletions coming to this VM.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'get' -d 'Read raw paths under /metadata/instance, e.g. compute/vmId.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'identity' -d 'Managed identity: access tokens and the tenant, from IMDS.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'loadbalancer' -d 'The Standard load balancer\'s view of this VM: public IPs, inbound and...'
-complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'network' -d 'The network facts of this VM, or one FIELD of one NIC.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'network' -d 'The network facts of this VM, one NIC, or FIELDs of one NIC.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'versions' -d 'The api-versions IMDS offers, oldest first.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'wait' -d 'Block until IMDS answers a real request, for boot scripts.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l version -d 'Show the version and exit.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l max-age -x -d 'Answer from a snapshot of the instance document younger than this, kept per boot in a private runtime directory (default 0: always ask IMDS).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l endpoint -x -d 'IMDS base URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l timeout -x -d 'Total time budget for all attempts and retries.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl attested
@@ -119,8 +139,14 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l prefix -x -d 'Variabl
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -s h -l help -d 'Show this message and exit.'
 
+# imdsctl completion
+complete -c imdsctl -n '__imdsctl_at "imdsctl completion"' -s h -l help -d 'Show this message and exit.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl completion"' -a 'bash zsh fish' -d 'SHELL'
+
 # imdsctl compute
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l decode -d 'Base64-decode user-data or custom-data and write the bytes as they are.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l allow-missing -d 'A field or path IMDS does not have (this VM, this api-version) is null (an empty value in text, tsv and env) instead of exit 3: for optional ones such as zone or evictionPolicy.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l all -d 'On a terminal, show every value in the table, not the summary.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l max-age -x -d 'Answer from a snapshot of the instance document younger than this, kept per boot in a private runtime directory (default 0: always ask IMDS).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l endpoint -x -d 'IMDS base URL.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
@@ -130,7 +156,49 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -s q -l query -x -d 'JME
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l prefix -x -d 'Variable name prefix for -o env.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -s h -l help -d 'Show this message and exit.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'additional-capabilities az-environment custom-data eviction-policy extended-location host host-group is-host-compatibility-layer-vm license-type location name offer os-profile os-type physical-zone placement-group-id plan platform-fault-domain fault-domain platform-sub-fault-domain sub-fault-domain platform-update-domain update-domain priority provider public-keys publisher resource-group-name resource-group resource-id security-profile sku storage-profile subscription-id tags tags-list user-data version virtual-machine-scale-set vm-id vm-scale-set-name vm-size zone' -d 'FIELD'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'additional-capabilities' -d 'Additional capabilities (hibernationEnabled).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'az-environment' -d 'Azure cloud the VM runs in, e.g. AzurePublicCloud.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'custom-data' -d 'Deprecated; always empty in IMDS (use user-data).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'eviction-policy' -d 'Spot eviction policy (Deallocate/Delete); empty otherwise.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'extended-location' -d 'Extended location (type, name), e.g. an edge zone.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'host' -d 'Dedicated host (id).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'host-group' -d 'Dedicated host group (id).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'is-host-compatibility-layer-vm' -d 'Whether the VM runs on the host compatibility layer.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'license-type' -d 'Azure Hybrid Benefit license type; empty if none.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'location' -d 'Azure region, e.g. westeurope.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'name' -d 'Name of the VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'offer' -d 'Marketplace image offer.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'os-profile' -d 'OS profile (adminUsername, computerName, ...).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'os-type' -d 'Linux or Windows.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'physical-zone' -d 'Physical availability zone, e.g. westeurope-AZ02.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'placement-group-id' -d 'Scale set placement group id.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'plan' -d 'Marketplace plan (name, product, publisher).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'platform-fault-domain' -d 'Fault domain the VM runs in.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'fault-domain' -d 'Fault domain the VM runs in.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'platform-sub-fault-domain' -d 'Sub fault domain the VM runs in.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'sub-fault-domain' -d 'Sub fault domain the VM runs in.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'platform-update-domain' -d 'Update domain the VM runs in.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'update-domain' -d 'Update domain the VM runs in.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'priority' -d 'Regular or Spot.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'provider' -d 'Resource provider, Microsoft.Compute.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'public-keys' -d 'SSH public keys (keyData, path).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'publisher' -d 'Marketplace image publisher.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'resource-group-name' -d 'Resource group of the VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'resource-group' -d 'Resource group of the VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'resource-id' -d 'Full Azure resource id of the VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'security-profile' -d 'Security profile (secure boot, vTPM, ...).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'sku' -d 'Marketplace image SKU.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'storage-profile' -d 'OS disk, data disks, image reference, resource disk.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'subscription-id' -d 'Azure subscription of the VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'tags' -d 'Tags as an object (from tagsList; the legacy string on old api-versions).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'tags-list' -d 'Tags as IMDS lists them: [{name, value}].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'user-data' -d 'User data (base64) given at creation; see --decode.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'version' -d 'Marketplace image version.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'virtual-machine-scale-set' -d 'Flexible scale set (id).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'vm-id' -d 'Unique id of the VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'vm-scale-set-name' -d 'Name of the scale set; empty if none.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'vm-size' -d 'VM size, e.g. Standard_D2s_v5.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'zone' -d 'Availability zone; empty if not zonal.'
 
 # imdsctl diff
 complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -l exit-code -d 'Exit 3 when the snapshots differ, 0 when they do not (like \'git diff --exit-code\').'
@@ -138,7 +206,6 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -l no-redact -d 'Show sensi
 complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -l prefix -x -d 'Variable name prefix for -o env.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -s h -l help -d 'Show this message and exit.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl diff"' -F -d 'A'
 
@@ -153,8 +220,9 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l debug -d 'Log requests
 complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl emulate
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l profile -x -d 'Built-in profile (see \'imdsctl emulator profiles\') or a JSON file: an instance document or {"instance": ..., "loadbalancer": ...}.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l link-local -d 'Serve at http://169.254.169.254 (port 80), IMDS\'s own address, in a private network namespace where COMMAND runs (Linux; unprivileged user namespaces, or root).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l profile -x -a 'linux-2017 linux-2025 spot-vmss windows-sql-2017' -d 'Built-in profile (see \'imdsctl emulator profiles\'), a JSON file (an instance document or {"instance": ..., "loadbalancer": ...}), or a support bundle from \'imdsctl collect\' (tar.gz or zip) to replay.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second, and managed identity beyond 20 per second or 5 in flight).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l rate -x -d 'Requests per second allowed per client before 429.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l fault -x -d 'Inject a fault; repeatable (syntax below).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l event -x -d 'Schedule a scheduled event; repeatable (syntax below).'
@@ -167,6 +235,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-validity -x 
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-ca-out -r -F -d 'Write the CA certificates attested documents chain to (PEM), for \'imdsctl attested verify --ca-file FILE\', before serving.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -s v -l verbose -d 'Log every request to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -s h -l help -d 'Show this message and exit.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -a '(__fish_complete_subcommand --fcs-skip=2 --profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out)' -d 'COMMAND'
 
 # imdsctl emulator
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator"' -a 'profiles' -d 'List the built-in profiles: name, tab, description.'
@@ -179,8 +248,8 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl emulator profiles"' -s h -l help -
 # imdsctl emulator serve
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l host -x -d 'Address to listen on; keep it a loopback address.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l port -x -d 'Port to listen on; 0 picks a free one.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l profile -x -d 'Built-in profile (see \'imdsctl emulator profiles\') or a JSON file: an instance document or {"instance": ..., "loadbalancer": ...}.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l profile -x -a 'linux-2017 linux-2025 spot-vmss windows-sql-2017' -d 'Built-in profile (see \'imdsctl emulator profiles\'), a JSON file (an instance document or {"instance": ..., "loadbalancer": ...}), or a support bundle from \'imdsctl collect\' (tar.gz or zip) to replay.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second, and managed identity beyond 20 per second or 5 in flight).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l rate -x -d 'Requests per second allowed per client before 429.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l fault -x -d 'Inject a fault; repeatable (syntax below).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l event -x -d 'Schedule a scheduled event; repeatable (syntax below).'
@@ -197,6 +266,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -s h -l help -d '
 # imdsctl events
 complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -a 'ack' -d 'Acknowledge (approve) events so they may start before NotBefore.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -a 'list' -d 'The scheduled events document: DocumentIncarnation and Events.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -a 'unit' -d 'Print a systemd unit that runs `events watch` as a service.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -a 'watch' -d 'Poll scheduled events and print each change once.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events"' -s h -l help -d 'Show this message and exit.'
 
@@ -221,12 +291,26 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l prefix -x -d 'Var
 complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -s h -l help -d 'Show this message and exit.'
 
+# imdsctl events unit
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l interval -x -d 'Seconds between polls (at least 0.2: IMDS allows 5 requests per second).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l exec -x -d 'Run COMMAND with /bin/sh -c once per new event of this VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l hook-timeout -x -d 'Kill a hook (and its children) still running after this long, or after the time left before its event\'s NotBefore if that is shorter, but never before 10s (an event already due); a killed hook counts as failed.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l ack -d 'Acknowledge each new Scheduled event of this VM once its hook exits 0 (without --exec: at once).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l all-resources -d 'Run the hook and --ack for every event, not only those listing this VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l notify -x -d 'The watch\'s --notify. The unit file is readable by every user: a secret URL belongs in /etc/imdsctl/events.env instead, as IMDSCTL_NOTIFY_URL=URL.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l notify-format -x -a 'json slack' -d 'json: the change record with host and text; slack: {"text": ...}.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -l state -r -F -d 'The watch\'s --state; systemd makes the default\'s directory (StateDirectory, 0700).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events unit"' -s h -l help -d 'Show this message and exit.'
+
 # imdsctl events watch
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l interval -x -d 'Seconds between polls (at least 0.2: IMDS allows 5 requests per second).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l exec -x -d 'Run COMMAND with /bin/sh -c once per new event of this VM.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l hook-timeout -x -d 'Kill a hook (and its children) still running after this long; counts as failed.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l hook-timeout -x -d 'Kill a hook (and its children) still running after this long, or after the time left before its event\'s NotBefore if that is shorter, but never before 10s (an event already due); a killed hook counts as failed.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l ack -d 'Acknowledge each new Scheduled event of this VM once its hook exits 0 (without --exec: at once).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l all-resources -d 'Run the hook and --ack for every event, not only those listing this VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l notify -x -d 'POST each change, and how each handled event ended, as JSON to this webhook (or IMDSCTL_NOTIFY_URL); proxies from the environment apply.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l notify-format -x -a 'json slack' -d 'json: the change record with host and text; slack: {"text": ...} (or IMDSCTL_NOTIFY_FORMAT).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l state -r -F -d 'Where a watch that handles events (--exec, --ack) records what it did, to do it once across restarts [default: events-*.json in the private runtime directory of snapshots: IMDSCTL_CACHE_DIR, else $XDG_RUNTIME_DIR/imdsctl, else /run/imdsctl for root, else <tmp>/imdsctl-UID].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l once -d 'Poll once, handle what is there, exit.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l max-events -x -d 'Exit after N new events.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l endpoint -x -d 'IMDS base URL.'
@@ -234,11 +318,11 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l api-version -x -
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l timeout -x -d 'Total time budget for all attempts and retries.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l prefix -x -d 'Variable name prefix for -o env.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl get
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l allow-missing -d 'A field or path IMDS does not have (this VM, this api-version) is null (an empty value in text, tsv and env) instead of exit 3: for optional ones such as zone or evictionPolicy.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l max-age -x -d 'Answer from a snapshot of the instance document younger than this, kept per boot in a private runtime directory (default 0: always ask IMDS).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l endpoint -x -d 'IMDS base URL.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
@@ -248,6 +332,81 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -s q -l query -x -d 'JMESPat
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l prefix -x -d 'Variable name prefix for -o env.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -s h -l help -d 'Show this message and exit.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/additionalCapabilities' -d 'Additional capabilities (hibernationEnabled).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/azEnvironment' -d 'Azure cloud the VM runs in, e.g. AzurePublicCloud.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/customData' -d 'Deprecated; always empty in IMDS (use user-data).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/evictionPolicy' -d 'Spot eviction policy (Deallocate/Delete); empty otherwise.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/extendedLocation' -d 'Extended location (type, name), e.g. an edge zone.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/host' -d 'Dedicated host (id).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/hostGroup' -d 'Dedicated host group (id).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/isHostCompatibilityLayerVm' -d 'Whether the VM runs on the host compatibility layer.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/licenseType' -d 'Azure Hybrid Benefit license type; empty if none.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/location' -d 'Azure region, e.g. westeurope.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/name' -d 'Name of the VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/offer' -d 'Marketplace image offer.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/osProfile' -d 'OS profile (adminUsername, computerName, ...).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/osProfile/disablePasswordAuthentication' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/osType' -d 'Linux or Windows.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/physicalZone' -d 'Physical availability zone, e.g. westeurope-AZ02.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/placementGroupId' -d 'Scale set placement group id.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/plan' -d 'Marketplace plan (name, product, publisher).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/platformFaultDomain' -d 'Fault domain the VM runs in.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/platformSubFaultDomain' -d 'Sub fault domain the VM runs in.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/platformUpdateDomain' -d 'Update domain the VM runs in.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/priority' -d 'Regular or Spot.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/provider' -d 'Resource provider, Microsoft.Compute.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/publicKeys' -d 'SSH public keys (keyData, path).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/publisher' -d 'Marketplace image publisher.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/resourceGroupName' -d 'Resource group of the VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/resourceId' -d 'Full Azure resource id of the VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/securityProfile' -d 'Security profile (secure boot, vTPM, ...).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/securityProfile/encryptionAtHost' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/securityProfile/securityType' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/sku' -d 'Marketplace image SKU.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile' -d 'OS disk, data disks, image reference, resource disk.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/dataDisks' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/dataDisks/0' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/dataDisks/0/bytesPerSecondThrottle' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/dataDisks/0/diskCapacityBytes' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/dataDisks/0/isSharedDisk' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/dataDisks/0/isUltraDisk' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/dataDisks/0/opsPerSecondThrottle' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/imageReference' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/imageReference/communityGalleryImageId' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/imageReference/exactVersion' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/imageReference/sharedGalleryImageId' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/osDisk' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/osDisk/encryptionSettings' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/osDisk/encryptionSettings/diskEncryptionKey' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/osDisk/encryptionSettings/keyEncryptionKey' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/storageProfile/resourceDisk' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/subscriptionId' -d 'Azure subscription of the VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/tags' -d 'Tags as an object (from tagsList; the legacy string on old api-versions).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/tagsList' -d 'Tags as IMDS lists them: [{name, value}].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/userData' -d 'User data (base64) given at creation; see --decode.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/version' -d 'Marketplace image version.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/virtualMachineScaleSet' -d 'Flexible scale set (id).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/vmId' -d 'Unique id of the VM.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/vmScaleSetName' -d 'Name of the scale set; empty if none.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/vmSize' -d 'VM size, e.g. Standard_D2s_v5.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute/zone' -d 'Availability zone; empty if not zonal.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface' -d 'All NICs: MAC, private and public IPs, subnets.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/ipv4' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/ipv4/ipAddress' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/ipv4/ipAddress/0' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/ipv4/ipAddress/0/privateIpAddress' -d 'Private IPv4 address of the selected IP configuration.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/ipv4/ipAddress/0/publicIpAddress' -d 'Instance-level (Basic SKU) public IPv4 address of the selected IP configuration.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/ipv4/subnet' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/ipv4/subnet/0' -d 'Subnet of the NIC as CIDR, e.g. 10.0.0.0/24.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/ipv4/subnet/0/prefix' -d 'Subnet prefix length, e.g. 24.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/ipv6' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/ipv6/ipAddress' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/ipv6/ipAddress/0' -d 'PATH'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/ipv6/ipAddress/0/privateIpAddress' -d 'Private IPv6 address of the selected IP configuration.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'network/interface/0/macAddress' -d 'MAC address of the NIC (upper-case hex, no separators).'
 
 # imdsctl identity
 complete -c imdsctl -n '__imdsctl_at "imdsctl identity"' -a 'info' -d 'The Entra ID tenant of the VM\'s managed identities.'
@@ -290,9 +449,10 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l debug -d 'Log re
 complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl network
-complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l nic -x -d 'NIC index (IMDS does not guarantee NIC order: prefer --mac).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l nic -x -d 'NIC index [default: 0] (IMDS does not guarantee NIC order: prefer --mac).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l ip -x -d 'IP configuration index on the NIC.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l mac -x -d 'Select the NIC by MAC address, in any notation.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l allow-missing -d 'A field or path IMDS does not have (this VM, this api-version) is null (an empty value in text, tsv and env) instead of exit 3: for optional ones such as zone or evictionPolicy.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l max-age -x -d 'Answer from a snapshot of the instance document younger than this, kept per boot in a private runtime directory (default 0: always ask IMDS).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l endpoint -x -d 'IMDS base URL.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
@@ -302,7 +462,13 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -s q -l query -x -d 'JME
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l prefix -x -d 'Variable name prefix for -o env.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -s h -l help -d 'Show this message and exit.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -a 'public-ip private-ip mac subnet prefix ipv6 interfaces' -d 'FIELD'
+complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -a 'public-ip' -d 'Instance-level (Basic SKU) public IPv4 address of the selected IP configuration.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -a 'private-ip' -d 'Private IPv4 address of the selected IP configuration.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -a 'mac' -d 'MAC address of the NIC (upper-case hex, no separators).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -a 'subnet' -d 'Subnet of the NIC as CIDR, e.g. 10.0.0.0/24.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -a 'prefix' -d 'Subnet prefix length, e.g. 24.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -a 'ipv6' -d 'Private IPv6 address of the selected IP configuration.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -a 'interfaces' -d 'All NICs: MAC, private and public IPs, subnets.'
 
 # imdsctl versions
 complete -c imdsctl -n '__imdsctl_at "imdsctl versions"' -l endpoint -x -d 'IMDS base URL.'

@@ -18,8 +18,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
+from . import catalog
 from .errors import ImdsHttpError, ImdsNotFoundError, NotImdsError, RefusedError, one_line
 
 MAX_BODY = 1 << 20  # 1 MiB: the whole instance document is a few KiB
@@ -124,6 +125,38 @@ def _unicode(text: str) -> bool:
         return False
 
 
+# -- the shapes views rely on -----------------------------------------------------------
+
+_KINDS = {dict: "an object", list: "a list", str: "a string"}
+
+
+def shaped(value: Any, kind: type, where: str) -> Any:
+    """``value`` when it has the shape IMDS documents (``kind``: dict, list or
+    str), else NotImdsError naming ``where``: views take answers apart only
+    through this check (and ``objects``)."""
+    if not isinstance(value, kind):
+        raise NotImdsError(f"{where} is {_kind_of(value)}, not {_KINDS[kind]}: not the shape IMDS gives it",
+                           "something other than IMDS may be answering")
+    return value
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return next((name for kind, name in _KINDS.items() if isinstance(value, kind)), "a value")
+
+
+def objects(value: Any, where: str) -> List[Dict[str, Any]]:
+    """A list of objects (absent or null: none), checked entry by entry."""
+    if value is None:
+        return []
+    return [shaped(item, dict, f"{where}/{index}") for index, item in enumerate(shaped(value, list, where))]
+
+
 def error_text(body: Any) -> str:
     """The message inside an IMDS error body ({"error"} or OAuth style), on one
     line, without control characters, at most 200 characters: it goes to stderr."""
@@ -214,8 +247,9 @@ def validate(where: str, url: str, endpoint: str, status: int, reason_phrase: st
         seconds = float(retry_after) if retry_after.isascii() and retry_after.isdigit() else None  # not "²"
         raise Retryable(described, ImdsHttpError(described, **kwargs), seconds)
     if status == 404:
+        instance = where.split(" ", 1)[-1].startswith(catalog.INSTANCE_PATH + "/")
         raise ImdsNotFoundError(f"IMDS has nothing at {where} ({described})",
-                                "check the path: keys are case-sensitive, indices 0-based",
-                                **kwargs)
+                                "check the path: keys are case-sensitive, indices 0-based" if instance
+                                else None, **kwargs)
     raise RefusedError(f"IMDS refused {where}: {described}", None, **kwargs)
 

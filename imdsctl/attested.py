@@ -8,8 +8,8 @@ embedded.
 
 Showing the document needs only the standard library: imdsctl.pkcs7 takes
 the SignedData apart and reads the few certificate fields people are shown.
-Verifying needs the optional ``cryptography`` package (the ``attested``
-extra); its checks live in imdsctl.attested_verify.
+Verifying needs the ``cryptography`` package (a dependency of imdsctl,
+imported only to verify); its checks live in imdsctl.attested_verify.
 
 The nonce: the docs say "a 10-digit string", the API spec "up to 32 random
 alphanumeric characters".  imdsctl accepts 1 to 32 ASCII letters and digits

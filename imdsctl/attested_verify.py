@@ -1,7 +1,7 @@
 """Verifying attested documents: the checks Microsoft's samples leave to the reader.
 
-Needs the ``cryptography`` package (``pip install 'imdsctl[attested]'``),
-imported only here and only when verifying; every decision about a
+Needs the ``cryptography`` package (a dependency of imdsctl), imported
+only here and only when verifying; every decision about a
 certificate or a signature is cryptography's.  ``verify()`` runs, on a
 document taken apart by ``imdsctl.attested.decode()``:
 
@@ -54,7 +54,7 @@ SYSTEM_BUNDLES = (
     "/etc/ssl/cert.pem",
 )
 
-INSTALL_HINT = "pip install 'imdsctl[attested]'"
+INSTALL_HINT = "it is a dependency of imdsctl: reinstall imdsctl, or pip install 'cryptography>=42'"
 CLOCK_SKEW = dt.timedelta(minutes=5)
 TIME_FORMAT = "%m/%d/%y %H:%M:%S %z"   # 01/04/21 13:55:34 -0000
 MAX_FETCH = 64 * 1024                  # bytes a caIssuers URL may serve

@@ -20,6 +20,7 @@ class ExitCode(IntEnum):
     UNAVAILABLE = 5
     UNREACHABLE = 6
     NOT_IMDS = 7
+    OUTPUT = 8
     INTERRUPTED = 130
 
 
@@ -34,6 +35,7 @@ EXIT_CODES: Tuple[Tuple[ExitCode, str], ...] = (
      "IMDS kept failing (410, 429, 5xx, dropped or unfinished answers) until the time budget ran out"),
     (ExitCode.UNREACHABLE, "IMDS unreachable or timed out (not on Azure, no route, firewall)"),
     (ExitCode.NOT_IMDS, "something other than IMDS answered (redirect, HTML, malformed or oversized body)"),
+    (ExitCode.OUTPUT, "the output could not be written (disk full, I/O error)"),
     (ExitCode.INTERRUPTED, "interrupted (Ctrl-C)"),
 )
 
@@ -120,6 +122,12 @@ class NotImdsError(ImdsctlError):
     """The answer did not come from IMDS: redirect, HTML, malformed, oversized."""
 
     exit_code = ExitCode.NOT_IMDS
+
+
+class OutputError(ImdsctlError):
+    """stdout (or a file asked for) could not be written: not a bug, and not IMDS."""
+
+    exit_code = ExitCode.OUTPUT
 
 
 class Interrupted(ImdsctlError):

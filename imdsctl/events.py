@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import catalog
 from .errors import ImdsNotFoundError, NotFoundError, NotImdsError
@@ -104,18 +104,40 @@ def duration(event: Dict[str, Any]) -> str:
     return {-1: "unknown", 0: "none"}.get(seconds) or span(seconds)
 
 
+def starts(event: Dict[str, Any], now: float) -> str:
+    """When the event starts, for people: ``in 14m 32s (23:26)``, ``started``,
+    ``due`` (its NotBefore passed), or NotBefore as sent if unreadable."""
+    if event.get("EventStatus") == "Started":
+        return "started"
+    at = not_before(event)
+    if at is None:
+        return event.get("NotBefore") or ""
+    local, today = (datetime.fromtimestamp(t, timezone.utc).astimezone() for t in (at, now))
+    clock = local.strftime("%H:%M" if local.date() == today.date() else "%Y-%m-%d %H:%M")
+    return f"in {span(at - now)} ({clock})" if at - now >= 1 else f"due ({clock})"
+
+
+def _soonest(event: Dict[str, Any]) -> Tuple[int, float]:
+    """Started events first, then by NotBefore (unreadable last)."""
+    if event.get("EventStatus") == "Started":
+        return (0, 0.0)
+    at = not_before(event)
+    return (1, at) if at is not None else (2, 0.0)
+
+
 def rows(events: List[Dict[str, Any]], now: float) -> List[Dict[str, Any]]:
-    """The table people read: one row per event, times local, durations spelled out."""
+    """The table people read: one row per event, the soonest first, columns by
+    importance (a narrow terminal drops them from the right), times for people."""
     return [{
         "EventId": e.get("EventId", ""),
         "Type": e.get("EventType", ""),
         "Status": e.get("EventStatus", ""),
+        "Starts": starts(e, now),
         "Resources": e.get("Resources") or [],
-        "NotBefore": when(e, now),
+        "Description": e.get("Description", ""),
         "Duration": duration(e),
         "Source": e.get("EventSource", ""),
-        "Description": e.get("Description", ""),
-    } for e in events]
+    } for e in sorted(events, key=_soonest)]
 
 
 def table(events: List[Dict[str, Any]], empty: str) -> Callable[[Any], Any]:

@@ -7,15 +7,17 @@ should not pay for click and httpx twenty times. When a cache is asked for
 with the same code as the CLI (imdsctl.views, imdsctl.output) - importing
 neither click nor httpx. Anything else - a miss, an error to report, an
 option it does not know (--query, --debug, --help ...) - goes to the full
-click CLI, which answers it exactly as it always does. tests/test_cache.py
-checks that both paths print the same bytes.
+click CLI, which answers it exactly as it always does; so does any value the
+CLI would refuse, so that an exit code never depends on whether a snapshot
+exists. tests/test_cache.py checks that both paths print the same bytes, and
+that a write error is reported by the same code (terminal.report).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, Iterator, List, Mapping, NamedTuple, Optional, Set, Tuple
 
 #: The options of each command the fast path answers, each taking one value
 #: (as the click commands define them: anything else is the CLI's to refuse).
@@ -24,59 +26,95 @@ _VALUED = {"get": _SHARED, "compute": _SHARED, "network": _SHARED | {"--nic", "-
 
 
 def _parse(argv: List[str]) -> Optional[Tuple[str, List[str], Dict[str, str]]]:
-    """(command, positionals, options) for a command line of the plain form."""
-    if not argv or argv[0] not in _VALUED:
-        return None
-    valued = _VALUED[argv[0]]
-    positionals: List[str] = []
+    """(command, positionals, options) for a command line of the plain form;
+    shared options may come before the command's name too, the later winning."""
     options: Dict[str, str] = {}
-    words = iter(argv[1:])
+    words = iter(argv)
+    for word in words:
+        if word in _VALUED:
+            command, valued = word, _VALUED[word]
+            break
+        if not _option(word, words, _SHARED, options):
+            return None
+    else:
+        return None
+    positionals: List[str] = []
     for word in words:
         if not word.startswith("-") or word == "-":
             positionals.append(word)
-            continue
-        name, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
-        if name not in valued:
+        elif not _option(word, words, valued, options):
             return None
-        if not eq:
-            value = next(words, None)
-            if value is None:
-                return None
-        options["--output" if name == "-o" else name] = value
-    return argv[0], positionals, options
+    return command, positionals, options
 
 
-def answer(argv: List[str], environ: Mapping[str, str]) -> Optional[int]:
-    """Exit code when the snapshot answered, None to let the CLI answer."""
+def _option(word: str, words: Iterator[str], valued: Set[str], options: Dict[str, str]) -> bool:
+    """Take ``word`` (and its value) into ``options``; False when it is not one of ``valued``."""
+    name, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
+    if name not in valued:
+        return False
+    if not eq:
+        taken = next(words, None)
+        if taken is None:
+            return False
+        value = taken
+    options["--output" if name == "-o" else name] = value
+    return True
+
+
+class _Asked(NamedTuple):
+    command: str
+    positionals: List[str]
+    endpoint: str
+    version: str
+    timeout: float
+    max_age: float
+    output: Optional[str]
+    prefix: str
+    nic: Optional[int]
+    ip: int
+
+
+def _asked(argv: List[str], environ: Mapping[str, str]) -> Optional[_Asked]:
+    """What the command line asks, when the fast path can answer it as the CLI
+    would: every value valid by the CLI's own rules (anything the CLI would
+    refuse is left to it, so that the exit code never depends on a snapshot)."""
     parsed = _parse(argv)
     if parsed is None:
         return None
     command, positionals, options = parsed
+    from . import catalog
+    from .output import FORMATS, check_env_prefix
+
     try:
         max_age = float(options.get("--max-age", environ.get("IMDSCTL_MAX_AGE", "0")))
         timeout = float(options.get("--timeout", environ.get("IMDSCTL_TIMEOUT", "30")))
-        nic, ip = int(options.get("--nic", "0")), int(options.get("--ip", "0"))
+        nic = int(options["--nic"]) if "--nic" in options else None
+        ip = int(options.get("--ip", "0"))
+        prefix = check_env_prefix(options.get("--prefix", "IMDS_"))
     except ValueError:
         return None
-    if timeout <= 0:
+    output = options.get("--output", environ.get("IMDSCTL_OUTPUT")) or None
+    version = options.get("--api-version", environ.get("IMDSCTL_API_VERSION", ""))
+    if not (0 < timeout <= 86400 and 0 < max_age < float("inf")) or output not in (None, *FORMATS):
+        return None
+    if version == "latest" or (nic or 0) < 0 or ip < 0 or command == "network" and "--mac" in options:
+        return None
+    endpoint = options.get("--endpoint", environ.get("IMDSCTL_ENDPOINT", catalog.DEFAULT_ENDPOINT))
+    return _Asked(command, positionals, endpoint, version, timeout, max_age, output, prefix, nic, ip)
+
+
+def answer(argv: List[str], environ: Mapping[str, str]) -> Optional[int]:
+    """Exit code when the snapshot answered, None to let the CLI answer."""
+    asked = _asked(argv, environ)
+    if asked is None:
         return None
     from . import catalog
-    from .output import FORMATS, is_env_prefix
-
-    endpoint = options.get("--endpoint", environ.get("IMDSCTL_ENDPOINT", catalog.DEFAULT_ENDPOINT))
-    version = options.get("--api-version", environ.get("IMDSCTL_API_VERSION", ""))
-    output = options.get("--output", environ.get("IMDSCTL_OUTPUT")) or None
-    if max_age <= 0 or version == "latest" or output not in (None, *FORMATS) or nic < 0 or ip < 0 \
-            or not is_env_prefix(options.get("--prefix", "IMDS_")):  # the CLI refuses a bad prefix
-        return None
-    if command != "get" and len(positionals) > 1 or command == "network" and "--mac" in options:
-        return None
     from .cache import Cache
 
-    document = Cache(endpoint, version or catalog.DEFAULT_API_VERSION).load(max_age)
+    document = Cache(asked.endpoint, asked.version or catalog.DEFAULT_API_VERSION).load(asked.max_age)
     if document is None:
         return None
-    from . import views
+    from . import terminal, views
     from .errors import ImdsctlError
     from .output import render
     from .session import Session, Settings
@@ -88,24 +126,24 @@ def answer(argv: List[str], environ: Mapping[str, str]) -> Optional[int]:
         def client(self) -> object:
             raise LookupError("not in the snapshot")
 
-    snapshot = Snapshot(Settings(endpoint, version or None, timeout))
+    snapshot = Snapshot(Settings(asked.endpoint, asked.version or None, asked.timeout))
     snapshot.use_document(document)
-    field = positionals[0] if positionals else None
     try:
-        if command == "get":
-            result = views.get(snapshot, tuple(positionals))
-        elif command == "compute":
-            result = views.compute(snapshot, field)
+        if asked.command == "get":
+            result = views.get(snapshot, asked.positionals)
+        elif asked.command == "compute":
+            result = views.compute(snapshot, asked.positionals)
         else:
-            result = views.network(snapshot, field, nic, ip, None)
+            result = views.network(snapshot, asked.positionals, asked.nic, asked.ip)
     except (ImdsctlError, LookupError, AttributeError, TypeError):
-        return None
+        return None  # the CLI explains it, from the same snapshot, in the same words
     try:
-        render(result, output, None, env_prefix=options.get("--prefix", "IMDS_"))
+        return render(result, asked.output, None, env_prefix=asked.prefix)
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    return 0
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except ImdsctlError as err:  # the output could not be written: reported as the CLI reports it
+        return terminal.report(err)
 
 
 def main() -> None:

@@ -84,7 +84,26 @@ def token(imds: Any, resource: str, client_id: Optional[str] = None, object_id: 
         selector = (label, value)
     answer = _token_answer(_ask(imds, catalog.IDENTITY_TOKEN_PATH, params, RETRY_STATUSES, "text",
                                 selector, resource))
-    return Result(answer, terminal=None if show_token else _masked)
+    return Result(answer, terminal=None if show_token else _masked, table=_for_people)
+
+
+def _for_people(answer: Any) -> Any:
+    """The token table: epoch seconds (expires_on, not_before) as times, with a countdown."""
+    if not isinstance(answer, dict):
+        return answer
+    import time
+    from datetime import datetime
+
+    from .events import span
+
+    shown, now = dict(answer), time.time()
+    for key in ("expires_on", "not_before"):
+        value = str(answer.get(key, ""))
+        if value.isdigit():
+            at = int(value)
+            local = datetime.fromtimestamp(at).strftime("%Y-%m-%d %H:%M:%S")
+            shown[key] = f"{local} ({'in ' + span(at - now) if at > now else span(now - at) + ' ago'})"
+    return shown
 
 
 def info(imds: Any) -> Result:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any, Callable, Dict, Iterator, List, Optional, TextIO, Tuple
+from typing import Any, Callable, Dict, Optional, TextIO
 
-from .terminal import is_terminal, make_console
+from .errors import OutputError, UsageError
+from .shapes import flatten, is_scalar, scalar_text
+from .terminal import is_terminal, make_console, visible
 
 #: Every format, and what it prints (the README and the man page show this table).
 FORMAT_HELP = {
@@ -34,35 +36,6 @@ FORMAT_HELP = {
     "none": "nothing",
 }
 FORMATS = tuple(FORMAT_HELP)
-
-
-def is_scalar(value: Any) -> bool:
-    return not isinstance(value, (dict, list))
-
-
-def scalar_text(value: Any) -> str:
-    """A scalar as a script wants it: strings bare, others in JSON spelling."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
-
-
-def flatten(value: Any, prefix: str = "") -> Iterator[Tuple[str, Any]]:
-    """(dotted.key[0].path, scalar) pairs of a nested value."""
-    if isinstance(value, dict):
-        if not value and prefix:
-            yield prefix, ""
-        for key, child in value.items():
-            yield from flatten(child, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(value, list):
-        if not value and prefix:
-            yield prefix, ""
-        for index, child in enumerate(value):
-            yield from flatten(child, f"{prefix}[{index}]")
-    else:
-        yield prefix or "value", value
 
 
 def compile_query(expression: str):
@@ -86,7 +59,6 @@ def apply_query(query: Any, value: Any) -> Any:
     from jmespath.exceptions import JMESPathError, JMESPathTypeError
 
     from .answers import Malformed, check
-    from .errors import UsageError
 
     try:
         found = query.search(value)
@@ -160,15 +132,27 @@ def render(result: Any, output: Optional[str] = None, query: Any = None, *,
     if result.quiet is _ALWAYS or (result.quiet and output is None and query is None):
         return result.exit_code
     stream = stream or sys.stdout
+    try:
+        _write(result, output, query, stream, env_prefix)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # a full disk, an I/O error: not a bug, and not IMDS
+        raise OutputError(f"cannot write the output: {exc.strerror or exc}",
+                          "check the disk or the file the output goes to") from None
+    return result.exit_code
+
+
+def _write(result: Result, output: Optional[str], query: Any, stream: TextIO, env_prefix: str) -> None:
     value, env_base = result.data, result.path
     if isinstance(value, bytes):  # decoded user data: the bytes as they are, whatever -o says
         if output != "none":
             getattr(stream, "buffer", stream).write(value)
         stream.flush()
-        return result.exit_code
+        return
     if result.structured is not None and output in DOCUMENT_FORMATS:
         value, env_base = result.structured, ""
-    if result.terminal is not None and is_terminal(stream):
+    person = is_terminal(stream)
+    if result.terminal is not None and person:
         value = result.terminal(value)
     if query is not None:
         value = apply_query(query, value)
@@ -176,16 +160,28 @@ def render(result: Any, output: Optional[str] = None, query: Any = None, *,
     fmt = output or default_format(value, stream)
     if fmt == "table" and query is None and result.table is not None:
         value = result.table(value)
+    if person and fmt not in DOCUMENT_FORMATS:  # a value meant to be seen: its controls shown, not obeyed
+        value = _visible(value)
     if fmt == "env":
-        check_env_prefix(env_prefix)
-        text = "".join(f"{env_name(k, env_prefix)}={shell_quote(scalar_text(v))}\n"
-                       for k, v in flatten(value, env_base))
+        text = _env(value, env_base, env_prefix)
     else:
         text = _FORMATTERS[fmt](value, stream)
     if text:
         stream.write(text)
     stream.flush()
-    return result.exit_code
+
+
+def _visible(value: Any) -> Any:
+    """``value`` with the control characters of every string (keys too) escaped."""
+    if isinstance(value, str):
+        return visible(value, lines=True)
+    if isinstance(value, dict):
+        return {_visible(k): _visible(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_visible(v) for v in value]
+    if isinstance(value, tuple):  # a Captioned table
+        return type(value)(*(_visible(v) for v in value))
+    return value
 
 
 #: The formats a stream of records can be written in, one line per record.
@@ -198,9 +194,8 @@ def line_printer(output: Optional[str], query: Any = None, human: Optional[Calla
     """How a stream of records (``events watch``) is shown: None for -o none,
     else a function writing one line per record: the query's result (a string
     bare, anything else compact JSON), ``human(record)`` for people (a
-    terminal, or -o text/table), or the record as JSON."""
-    from .errors import UsageError
-
+    terminal, or -o text/table), or the record as JSON. A line's control
+    characters are escaped, on a terminal or not: a record is one line."""
     fmt = output or default_format({}, stream)
     if fmt not in LINE_FORMATS:
         raise UsageError(f"{what} prints JSON lines or text lines, not {fmt}", "use -o json, text or none")
@@ -211,11 +206,11 @@ def line_printer(output: Optional[str], query: Any = None, human: Optional[Calla
     def write(record: Any) -> None:
         if query is not None:
             value = apply_query(query, record)
-            line = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+            line = value if isinstance(value, str) else dump_json(value, indent=None)
         else:
-            line = people(record) if people is not None else json.dumps(record, ensure_ascii=False)
+            line = people(record) if people is not None else dump_json(record, indent=None)
         out = stream or sys.stdout
-        out.write(line + "\n")
+        out.write(visible(line) + "\n")  # one record, one line, whatever its values hold
         out.flush()
 
     return write
@@ -224,8 +219,19 @@ def line_printer(output: Optional[str], query: Any = None, human: Optional[Calla
 # -- formatters: each returns the whole text, ending in one newline (or "") ---
 
 
+#: What JSON with ensure_ascii=False leaves raw but a terminal would act on: DEL, the C1
+#: controls and the bidirectional overrides (json.dumps escapes the C0 controls itself).
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def dump_json(value: Any, indent: Optional[int] = 2) -> str:
+    """JSON for people and programs alike: UTF-8 as it is, every control escaped."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _json(value: Any, stream: TextIO) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    return dump_json(value) + "\n"
 
 
 def _jsonc(value: Any, stream: TextIO) -> str:
@@ -234,14 +240,17 @@ def _jsonc(value: Any, stream: TextIO) -> str:
         return _json(value, stream)
     from rich.json import JSON
 
-    console.print(JSON.from_data(value, indent=2, ensure_ascii=False), soft_wrap=True)
+    console.print(JSON(dump_json(value)), soft_wrap=True)
     return ""
 
 
 def _yaml(value: Any, stream: TextIO) -> str:
     import yaml
 
-    return yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=True)
+    # A string holding what a terminal would act on (PyYAML writes some of them raw) is
+    # written with YAML's escapes instead: the same document, with nothing hidden in it.
+    plain = not _JSON_UNSAFE.search(json.dumps(value, ensure_ascii=False))
+    return yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=plain)
 
 
 def _text(value: Any, stream: TextIO) -> str:
@@ -273,64 +282,39 @@ def _none(value: Any, stream: TextIO) -> str:
 
 
 def _table(value: Any, stream: TextIO) -> str:
-    if is_scalar(value):
-        return _line(scalar_text(value))
-    from rich import box
-    from rich.table import Table
+    from .tables import table
 
-    columns, rows = _table_shape(value)
-    console = make_console(stream)
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, highlight=False)
-    for name, whole in zip(columns, _whole_columns(columns, rows, console.width)):
-        table.add_column(name, overflow="fold", no_wrap=whole)
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
-    return ""
-
-
-def _whole_columns(columns: List[str], rows: List[List[str]], width: int) -> List[bool]:
-    """Which columns never wrap: long single words (ids, resource ids,
-    addresses), left to right, while they fit beside a little room for every
-    other column - so that an EventId copy-pastes whole. rich shares what is
-    left among the others, which wrap at spaces."""
-    widths = [max([len(name)] + [len(row[i]) for row in rows]) + 2 for i, name in enumerate(columns)]
-    long_word = [w > 14 and all(not any(c.isspace() for c in row[i]) for row in rows)
-                 for i, w in enumerate(widths)]
-    room = width - sum(min(w, 12) for w, one in zip(widths, long_word) if not one)
-    whole = []
-    for w, one in zip(widths, long_word):
-        keep = one and w <= room
-        room -= w if keep else min(w, 12)
-        whole.append(keep)
-    return whole
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(scalar_text(v) for v in value)
-    return scalar_text(value)
-
-
-def _table_shape(value: Any) -> Tuple[List[str], List[List[str]]]:
-    """Columns and rows: az's shape for a list of objects, key/value otherwise."""
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        columns: List[str] = []
-        for item in value:
-            for key, cell in item.items():
-                flat = is_scalar(cell) or (isinstance(cell, list) and all(is_scalar(c) for c in cell))
-                if flat and key not in columns:
-                    columns.append(key)
-        if columns:
-            return columns, [[_cell(item.get(c, "")) for c in columns] for item in value]
-    if isinstance(value, list) and all(is_scalar(v) for v in value):
-        return ["Result"], [[scalar_text(v)] for v in value]
-    return ["Key", "Value"], [[k, scalar_text(v)] for k, v in flatten(value)]
+    return table(value, stream)
 
 
 # -- env: NAME='value' lines ----------------------------------------------------
 
 _NAME_BAD = re.compile(r"[^A-Za-z0-9]+")
+
+
+_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|")
+
+
+def check_env_prefix(prefix: str) -> str:
+    """``prefix`` when it makes valid shell variable names (letters, digits and
+    underscores, not starting with a digit); ValueError otherwise."""
+    if not _PREFIX.fullmatch(prefix):
+        raise ValueError(f"{prefix!r} does not make shell variable names: use letters, digits and _, "
+                         "not starting with a digit (e.g. VM_)")
+    return prefix
+
+
+def _env(value: Any, base: str, prefix: str) -> str:
+    """``NAME='value'`` lines; two values whose names come out the same is an error."""
+    lines, seen = [], {}
+    for key, item in flatten(value, base):
+        name = env_name(key, prefix)
+        if name in seen:
+            raise UsageError(f"-o env would name both {seen[name]} and {key} {name}",
+                             "pick one with --query, or use -o json")
+        seen[name] = key
+        lines.append(f"{name}={shell_quote(scalar_text(item))}\n")
+    return "".join(lines)
 
 
 def env_name(path: str, prefix: str = "IMDS_") -> str:
@@ -339,26 +323,6 @@ def env_name(path: str, prefix: str = "IMDS_") -> str:
     if not re.match(r"[A-Za-z_]", name):
         name = "_" + name
     return name
-
-
-_ENV_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def is_env_prefix(prefix: str) -> bool:
-    """Whether ``prefix`` starts shell variable names: ASCII letters, digits and
-    ``_``, not starting with a digit (or nothing)."""
-    return not prefix or bool(_ENV_PREFIX.fullmatch(prefix))
-
-
-def check_env_prefix(prefix: str) -> str:
-    """``prefix`` when it starts shell variable names, else UsageError: a name is
-    not quoted, so ``eval`` would run whatever else it held."""
-    if not is_env_prefix(prefix):
-        from .errors import UsageError
-
-        raise UsageError(f"--prefix {ascii(prefix)} does not start a shell variable name: use letters, "
-                         "digits and _, not starting with a digit", "e.g. --prefix VM_")
-    return prefix
 
 
 def shell_quote(value: str) -> str:

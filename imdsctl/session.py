@@ -28,8 +28,11 @@ VARIABLES = (
     ("IMDSCTL_TIMEOUT", "total time budget in seconds for all attempts (default 30)"),
     ("IMDSCTL_OUTPUT", "default output format"),
     ("IMDSCTL_MAX_AGE", "answer get/compute/network from a snapshot younger than this (seconds)"),
-    ("IMDSCTL_CACHE_DIR", "where snapshots are kept (default: a private runtime directory)"),
-    ("NO_COLOR", "when set, never colour output"),
+    ("IMDSCTL_CACHE_DIR", "where snapshots and the events watch's state are kept (default: a private "
+                          "runtime directory)"),
+    ("IMDSCTL_NOTIFY_URL", "events watch: the webhook each change is POSTed to (--notify)"),
+    ("IMDSCTL_NOTIFY_FORMAT", "events watch: json or slack (--notify-format)"),
+    ("NO_COLOR", "when set and not empty, never colour output (https://no-color.org)"),
 )
 
 

@@ -1,19 +1,45 @@
-"""The terminal and stderr: whether a stream is a terminal, the rich Console,
-the spinner, and every line imdsctl writes to stderr.
+"""The terminal and stderr: whether a stream is a terminal, what it can show,
+the rich Console, the spinner, and every line imdsctl writes to stderr.
 
 Data goes to stdout through imdsctl.output; everything else a person reads
 goes through here: an error and its hint (``report``), a note while working
 (``note``), a ``--debug`` line (``debug``). Commands never print themselves.
-rich is imported only when a Console is needed.
+
+Manners: a stderr line always starts at column 0, even while the spinner
+turns (it is printed through the spinner's console); it is one line, its
+control characters shown escaped (``visible``), whatever the data in it
+said. NO_COLOR (set and not empty, as https://no-color.org says) removes
+colour, not the spinner; TERM=dumb removes the spinner and box drawing; a
+stream that cannot encode UTF-8 gets ASCII rules. rich is imported only when
+a Console is needed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import sys
-from typing import Any, Optional, TextIO
+from typing import Any, Iterator, List, Optional, TextIO
 
 from .errors import ImdsctlError
+
+#: Characters a terminal would act on rather than show: C0 controls, DEL, C1
+#: controls (an 8-bit CSI among them) and the bidirectional overrides.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: The same, but for text that is shown over several lines (a value on stdout).
+_CONTROL_IN_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def visible(text: str, lines: bool = False) -> str:
+    """``text`` with every control character escaped (``\\x1b``, ``\\u202e``):
+    safe to show on a terminal. With ``lines``, newlines and tabs are kept."""
+    return (_CONTROL_IN_LINES if lines else _CONTROL).sub(_escape, text)
 
 
 def is_terminal(stream: Optional[TextIO] = None) -> bool:
@@ -25,37 +51,70 @@ def is_terminal(stream: Optional[TextIO] = None) -> bool:
         return False
 
 
+def no_color() -> bool:
+    """Whether NO_COLOR asks for no colour (set to a non-empty value)."""
+    return bool(os.environ.get("NO_COLOR"))
+
+
+def dumb() -> bool:
+    """Whether TERM says the terminal can only print text (no spinner, no box drawing)."""
+    return os.environ.get("TERM") == "dumb"
+
+
+def can_draw(stream: Optional[TextIO] = None) -> bool:
+    """Whether box-drawing characters may be written to ``stream``."""
+    encoding = getattr(stream if stream is not None else sys.stdout, "encoding", None) or "utf-8"
+    return not dumb() and encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+
+
 def make_console(stream: Optional[TextIO] = None, stderr: bool = False) -> Any:
     """The project's rich Console: no markup, no highlighting, and with NO_COLOR
     set no escape codes at all (no colour, no bold)."""
     from rich.console import Console
 
-    no_color = "NO_COLOR" in os.environ
+    plain = no_color()
     return Console(
-        color_system=None if no_color else "auto",
+        color_system=None if plain else "auto",
         file=stream if stream is not None else (sys.stderr if stderr else sys.stdout),
         markup=False,
         highlight=False,
         emoji=False,
-        no_color=no_color,
+        no_color=plain,
         soft_wrap=False,
     )
 
 
-def spinner(message: str) -> Any:
-    """A spinner on stderr while a person watches (stderr a terminal); a no-op
-    context otherwise, so scripts and logs see nothing."""
-    if not is_terminal(sys.stderr):
-        import contextlib
+#: The consoles of the spinners turning now (innermost last): stderr lines go through them.
+_SPINNING: List[Any] = []
 
-        return contextlib.nullcontext()
-    return make_console(stderr=True).status(message, spinner="dots")
+
+@contextlib.contextmanager
+def spinner(message: str) -> Iterator[Any]:
+    """A spinner on stderr while a person watches (stderr a terminal that can
+    move its cursor); nothing otherwise, so scripts and logs see nothing. The
+    value is the status (``.update(text)``) or None."""
+    if not is_terminal(sys.stderr) or dumb():
+        yield None
+        return
+    console = make_console(stderr=True)
+    with console.status(visible(message), spinner="dots") as status:
+        _SPINNING.append(console)
+        try:
+            yield status
+        finally:
+            _SPINNING.remove(console)
 
 
 def _line(text: str) -> None:
-    stream = sys.stderr
-    stream.write(text + "\n")
-    stream.flush()
+    text = visible(text)
+    try:
+        if _SPINNING:  # above the spinner, from column 0
+            _SPINNING[-1].print(text, markup=False, highlight=False, soft_wrap=True)
+            return
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr is gone or full: nowhere left to say it
+        pass
 
 
 def note(message: str) -> None:

@@ -8,9 +8,10 @@ module, so both give the same answers.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from . import catalog
+from .answers import objects, shaped
 from .errors import ImdsctlError, ImdsNotFoundError, NotFoundError, NotImdsError, UsageError
 from .output import Result
 
@@ -31,16 +32,19 @@ def field(fields: tuple, group: str, name: str) -> catalog.Field:
     return found
 
 
-def absent(imds: Any, route: str, err: ImdsctlError) -> NotFoundError:
-    """A 404 or missing key, explained by the api-version when that is why."""
+def absent(imds: Any, route: str, err: ImdsctlError, document: Any = None) -> NotFoundError:
+    """A 404 or missing key, explained by the api-version when that is why, or
+    by the key it resembles in ``document`` (IMDS keys are case-sensitive:
+    suggest, never guess)."""
     appeared = catalog.since(route)
     used = imds.api_version
     if appeared and catalog.version_key(appeared) > catalog.version_key(used):
         return NotFoundError(f"{route} is not in api-version {used}: it appeared in {appeared}",
                              f"pass --api-version {appeared} or newer")
     parent = route.rsplit("/", 1)[0] if "/" in route else ""
-    hint = err.hint or ("keys are case-sensitive, indices 0-based; "
-                        f"'imdsctl get {parent + ' ' if parent else ''}-o json' shows what is there")
+    near = _resembling(document, route) if document is not None else None
+    hint = (f"did you mean {near}? IMDS keys are case-sensitive" if near else err.hint or
+            f"keys are case-sensitive, indices 0-based; 'imdsctl get {parent} -o json' shows what is there")
     return NotFoundError(f"IMDS has no {route} on this VM ({err.message})" if err.message
                          else f"IMDS has no {route} on this VM", hint)
 
@@ -56,52 +60,64 @@ def walk(imds: Any, document: Any, route: str) -> Any:
     try:
         return catalog.walk(document, route)
     except LookupError:
-        raise absent(imds, route, NotFoundError("")) from None
+        raise absent(imds, route, NotFoundError(""), document) from None
 
 
-_KINDS = {dict: "an object", list: "a list", str: "a string"}
+def _resembling(document: Any, route: str) -> Optional[str]:
+    """The route ``document`` has that ``route`` most resembles, if one does."""
+    import difflib
+
+    node, found = document, []
+    for part in [p for p in route.split("/") if p]:
+        if isinstance(node, dict):
+            keys = [k for k in node if k == part] or [k for k in node if k.lower() == part.lower()] \
+                or difflib.get_close_matches(part, [str(k) for k in node], n=1, cutoff=0.75)
+            if not keys:
+                return None
+            found.append(keys[0])
+            node = node[keys[0]]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            found.append(str(int(part)))
+            node = node[int(part)]
+        else:
+            return None
+    near = "/".join(found)
+    return near if near != route.strip("/") else None
 
 
-def shaped(value: Any, kind: type, where: str) -> Any:
-    """``value`` when it has the shape IMDS documents (``kind``: dict, list or
-    str), else NotImdsError naming ``where``: a view takes answers apart only
-    through this check."""
-    if not isinstance(value, kind):
-        raise NotImdsError(f"{where} is {_kind_of(value)}, not {_KINDS[kind]}: not the shape IMDS gives it",
-                           "something other than IMDS may be answering")
-    return value
-
-
-def _kind_of(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    return next((name for kind, name in _KINDS.items() if isinstance(value, kind)), "a value")
-
-
-def objects(value: Any, where: str) -> List[Dict[str, Any]]:
-    """A list of objects (absent or null: none), checked entry by entry."""
-    if value is None:
-        return []
-    return [shaped(item, dict, f"{where}/{index}") for index, item in enumerate(shaped(value, list, where))]
+def route_of(path: str) -> str:
+    """A PATH as people have it - compute/vmId, /compute/vmId/, or as Microsoft's
+    documentation writes it, /metadata/instance/compute/vmId?api-version=...&format=text -
+    as a route below /metadata/instance."""
+    route = path.split("?", 1)[0].strip("/")
+    top = catalog.INSTANCE_PATH.strip("/")
+    return "" if route == top else route[len(top) + 1:] if route.startswith(top + "/") else route
 
 
 # -- get ------------------------------------------------------------------------
 
 
-def get(imds: Any, paths: Tuple[str, ...]) -> Any:
-    """The instance document, one value, or several values from ONE request."""
+def get(imds: Any, paths: Sequence[str] = (), allow_missing: bool = False) -> Result:
+    """The instance document, one value, or several values from ONE request;
+    with ``allow_missing``, a path IMDS does not have is null instead of an error."""
     document = imds.instance()
-    if not paths:
+    routes = [route_of(path) for path in paths]
+    if not routes or routes == [""]:
         return Result(document)
-    values = {path.strip("/"): walk(imds, document, path.strip("/")) for path in paths}
-    if len(paths) == 1:
+    values = {route: _value(imds, document, route, allow_missing) for route in routes}
+    if len(values) == 1:
         route = next(iter(values))
         return Result(values[route], path=route)
     return Result(values)
+
+
+def _value(imds: Any, document: Any, route: str, allow_missing: bool) -> Any:
+    try:
+        return walk(imds, document, route)
+    except NotFoundError:
+        if allow_missing:
+            return None
+        raise
 
 
 # -- compute --------------------------------------------------------------------
@@ -110,21 +126,73 @@ def get(imds: Any, paths: Tuple[str, ...]) -> Any:
 DECODABLE = ("userData", "customData")
 
 
-def compute(imds: Any, name: Optional[str], decode: bool = False) -> Any:
-    """The compute object, or one field; ``decode`` base64-decodes user data to bytes."""
-    if name is None:
-        if decode:
-            raise UsageError("--decode needs a field: user-data or custom-data")
-        return Result(fetch(imds, catalog.COMPUTE, leaf=False), path=catalog.COMPUTE)
-    f = field(catalog.COMPUTE_FIELDS, "compute", name)
-    if decode and f.key not in DECODABLE:
-        raise UsageError(f"--decode applies to user-data and custom-data, not {f.name}")
-    if f.key == "tags":
-        return Result(tags(imds), path=f.path)
-    value = fetch(imds, f.route(), f.leaf)
-    if decode:
-        return Result(_base64(value, f.path))
-    return Result(value, path=f.path)
+Names = Union[None, str, Sequence[str]]
+
+
+def _names(names: Names) -> Tuple[str, ...]:
+    return (names,) if isinstance(names, str) else tuple(names or ())
+
+
+def compute(imds: Any, names: Names = (), decode: bool = False, allow_missing: bool = False,
+            everything: bool = False) -> Result:
+    """The compute object (for people, a summary unless ``everything``), one
+    field, or several fields from ONE request (keyed by IMDS path); ``decode``
+    base64-decodes user data to bytes; with ``allow_missing`` a field this VM
+    or api-version lacks is null instead of an error."""
+    wanted = [field(catalog.COMPUTE_FIELDS, "compute", name) for name in _names(names)]
+    if decode and len(wanted) != 1:
+        raise UsageError("--decode needs a field: user-data or custom-data" if not wanted
+                         else "--decode takes one field: user-data or custom-data")
+    if decode and wanted[0].key not in DECODABLE:
+        raise UsageError(f"--decode applies to user-data and custom-data, not {wanted[0].name}")
+    if not wanted:
+        document = fetch(imds, catalog.COMPUTE, leaf=False)
+        return Result(document, path=catalog.COMPUTE, table=None if everything else _summary)
+    if len(wanted) > 1:
+        document = {catalog.COMPUTE: fetch(imds, catalog.COMPUTE, leaf=False)}
+        return Result({f.path: _compute_value(imds, f, document, allow_missing) for f in wanted})
+    f = wanted[0]
+    value = _compute_value(imds, f, None, allow_missing)
+    return Result(_base64(value, f.path) if decode else value, path=f.path)
+
+
+def _compute_value(imds: Any, f: catalog.Field, document: Any, allow_missing: bool) -> Any:
+    """One field's value, from ``document`` when there is one, else asked of IMDS."""
+    try:
+        if f.key == "tags":
+            return tags(imds, document)
+        return walk(imds, document, f.route()) if document is not None else fetch(imds, f.route(), f.leaf)
+    except NotFoundError:
+        if allow_missing:
+            return None
+        raise
+
+
+#: What people look for first in the compute facts: (label, IMDS key or a function of the document).
+SUMMARY: Tuple[Tuple[str, Any], ...] = (
+    ("name", "name"), ("vm-id", "vmId"), ("vm-size", "vmSize"), ("location", "location"),
+    ("zone", "zone"), ("os-type", "osType"),
+    ("image", lambda c: ":".join(str(c.get(k, "")) for k in ("publisher", "offer", "sku", "version"))
+     if c.get("offer") else (c.get("storageProfile", {}).get("imageReference", {}) or {}).get("id", "")),
+    ("resource-group", "resourceGroupName"), ("subscription-id", "subscriptionId"),
+    ("priority", "priority"),
+    ("tags", lambda c: "; ".join(f"{t.get('name', '')}={t.get('value', '')}" for t in c.get("tagsList") or [])
+     if isinstance(c.get("tagsList"), list) else c.get("tags", "")),
+)
+
+
+def _summary(document: Any) -> Any:
+    """The compute table for people: one screen, and how to see every value."""
+    from .shapes import flatten
+    from .tables import Captioned
+
+    if not isinstance(document, dict):
+        return document
+    shaped(document.get("storageProfile") or {}, dict, "compute/storageProfile")
+    objects(document.get("tagsList"), "compute/tagsList")
+    rows = {label: (key(document) if callable(key) else document.get(key, "")) for label, key in SUMMARY}
+    total = sum(1 for _ in flatten(document))
+    return Captioned(rows, f"{len(rows)} of {total} values; every one: imdsctl compute --all, or -o json")
 
 
 def _base64(value: str, path: str) -> bytes:
@@ -139,17 +207,19 @@ def _base64(value: str, path: str) -> bytes:
                            "print it as IMDS sent it: drop --decode") from None
 
 
-def tags(imds: Any) -> Dict[str, str]:
+def tags(imds: Any, document: Any = None) -> Dict[str, str]:
     """Tags as an object: from tagsList, or the legacy 'k:v;k:v' string on
-    api-versions that have no tagsList (that string breaks on ':' and ';')."""
-    tags_list = catalog.compute_field("tagsList")
+    api-versions that have no tagsList (that string breaks on ':' and ';');
+    from ``document`` (the instance document) when there is one."""
+    tags_list, legacy_field = catalog.compute_field("tagsList"), catalog.compute_field("tags")
+    read = (lambda f: walk(imds, document, f.path)) if document is not None else \
+        (lambda f: fetch(imds, f.path, f is legacy_field))
     if catalog.version_key(imds.api_version) >= catalog.version_key(tags_list.since or ""):
         where = tags_list.path
-        entries = objects(fetch(imds, where, False), where)
         return {shaped(t.get("name", ""), str, f"{where}/{i}/name"): shaped(t.get("value", ""), str,
                                                                              f"{where}/{i}/value")
-                for i, t in enumerate(entries)}
-    legacy = shaped(fetch(imds, catalog.compute_field("tags").path, leaf=True), str, "compute/tags")
+                for i, t in enumerate(objects(read(tags_list), where))}
+    legacy = shaped(read(legacy_field), str, legacy_field.path)
     pairs = (item.partition(":") for item in legacy.split(";") if item)
     return {key: value for key, _, value in pairs}
 
@@ -161,28 +231,51 @@ def normalize_mac(mac: str) -> str:
     return "".join(c for c in mac.upper() if c in "0123456789ABCDEF")
 
 
-def network(imds: Any, name: Optional[str] = None, nic: int = 0, ip: int = 0,
-            mac: Optional[str] = None) -> Any:
-    """The network object, or one field of one NIC (by index or by MAC). A
-    --nic or --ip that selects nothing is NotFoundError, whatever is shown."""
-    if name is None and mac is None:
-        whole = shaped(fetch(imds, catalog.NETWORK, leaf=False), dict, catalog.NETWORK)
-        if nic or ip:  # the object shows every NIC, but the selectors must name one that exists
-            _select(imds, {"network": whole}, nic, ip)
+def network(imds: Any, names: Names = (), nic: Optional[int] = None, ip: int = 0,
+            mac: Optional[str] = None, allow_missing: bool = False) -> Result:
+    """The network object; one NIC (by index, or by MAC in any notation); or
+    fields of one NIC and IP configuration (default the first), several from
+    ONE request. A selector out of range is not found, for every field."""
+    wanted = [field(catalog.NETWORK_FIELDS, "network", name) for name in _names(names)]
+    if not wanted and mac is None and nic is None:
+        whole = fetch(imds, catalog.NETWORK, leaf=False)
+        _ip_exists(imds, {"network": whole}, 0, ip)  # every NIC is shown, but --ip must name something
         return Result(whole, path=catalog.NETWORK)
-    f = field(catalog.NETWORK_FIELDS, "network", name or "interfaces")
-    document = None
-    # The NIC list: to find a MAC, for subnets, and to check a selector the field's path does not use.
-    unchecked = (nic and "{nic}" not in f.path) or (ip and "{ip}" not in f.path)
-    if mac is not None or unchecked or f.name in ("subnet", "prefix", "interfaces"):
-        nics = objects(fetch(imds, catalog.INTERFACES, leaf=False), catalog.INTERFACES)
-        nic = _nic_by_mac(nics, mac) if mac is not None else nic
-        document = {"network": {"interface": nics}}
-        _select(imds, document, nic, ip)
-        if f.name == "interfaces":
-            return Result(interfaces(nics)[nic] if mac is not None else interfaces(nics))
-        if name is None:
-            return Result(interfaces(nics)[nic])
+    whole_nic = not wanted or [f.name for f in wanted] == ["interfaces"]
+    if whole_nic and mac is None and nic is None:
+        nics = fetch(imds, catalog.INTERFACES, leaf=False)
+        _ip_exists(imds, {"network": {"interface": nics}}, 0, ip)
+        return Result(interfaces(nics), path=INTERFACES_VIEW)
+    if len(wanted) == 1 and not whole_nic and mac is None and wanted[0].name not in ("subnet", "prefix") \
+            and (not ip or "{ip}" in wanted[0].path):  # IMDS's 404 tells a selector out of range
+        return _network_value(imds, wanted[0], None, nic or 0, ip)  # one request for one leaf
+    nics = objects(fetch(imds, catalog.INTERFACES, leaf=False), catalog.INTERFACES)
+    nic = _nic_by_mac(nics, mac) if mac is not None else _index(nics, nic or 0, "NIC", "network/interface")
+    _ip_exists(imds, {"network": {"interface": nics}}, nic, ip)
+    if whole_nic:
+        return Result(interfaces(nics)[nic], path=f"{INTERFACES_VIEW}/{nic}")
+    document = {"network": {"interface": nics}}
+    values = {}
+    for f in wanted:
+        try:
+            result = _network_value(imds, f, document, nic, ip)
+        except NotFoundError:
+            if not allow_missing:
+                raise
+            result = Result(None, path=f.route(nic, ip))
+        if len(wanted) == 1:
+            return result
+        values[result.path] = result.data
+    return Result(values)
+
+
+#: The path that names the NIC summaries (-o env: IMDS_NETWORK_INTERFACES_0_MACADDRESS).
+INTERFACES_VIEW = "network/interfaces"
+
+
+def _network_value(imds: Any, f: catalog.Field, document: Any, nic: int, ip: int) -> Result:
+    if f.name == "interfaces":
+        return Result(interfaces(document["network"]["interface"]), path=INTERFACES_VIEW)
     if f.name == "public-ip":
         return public_ip(imds, document, nic, ip)
     if f.name in ("subnet", "prefix"):
@@ -192,11 +285,18 @@ def network(imds: Any, name: Optional[str] = None, nic: int = 0, ip: int = 0,
     return Result(fetch(imds, f.route(nic, ip), f.leaf), path=f.route(nic, ip))
 
 
-def _select(imds: Any, document: Any, nic: int, ip: int) -> None:
-    """NotFoundError unless NIC ``nic`` (and, when not the first, IP configuration ``ip``) exists."""
-    walk(imds, document, f"{catalog.INTERFACES}/{nic}")
+def _ip_exists(imds: Any, document: Any, nic: int, ip: int) -> None:
+    """Not found (exit 3) when IP configuration ``ip`` (not the first) of NIC ``nic`` does not exist."""
     if ip:
         walk(imds, document, catalog.NIC_ADDRESS.format(nic=nic, ip=ip))
+
+
+def _index(items: List[Any], index: int, what: str, route: str) -> int:
+    """``index`` when ``items`` has it; not found (exit 3) otherwise."""
+    if 0 <= index < len(items):
+        return index
+    raise NotFoundError(f"this VM has no {what} {index} ({route} lists {len(items)})",
+                        f"'imdsctl get {route} -o json' shows what is there")
 
 
 def _nic_by_mac(nics: List[Dict[str, Any]], mac: str) -> int:
@@ -209,13 +309,15 @@ def _nic_by_mac(nics: List[Dict[str, Any]], mac: str) -> int:
 
 
 def _subnet(imds: Any, document: Any, name: str, nic: int, ip: int) -> str:
-    """The subnet of IP configuration ``ip`` (checked to exist by network()): the
-    subnet list's entry of that index, else the NIC's first subnet."""
+    addresses = walk(imds, document, catalog.NIC_ADDRESS.format(nic=nic, ip=0).rsplit("/", 1)[0])
+    _index(addresses if isinstance(addresses, list) else [], ip, "IP configuration",
+           catalog.NIC_ADDRESS.format(nic=nic, ip=ip).rsplit("/", 1)[0])
     route = catalog.NIC_SUBNETS.format(nic=nic)
     subnets = objects(walk(imds, document, route), route)
-    if not subnets:
+    # Every IP configuration of a NIC is in its subnet: IMDS lists one per NIC, or one per configuration.
+    subnet = subnets[ip] if ip < len(subnets) else (subnets[0] if subnets else None)
+    if subnet is None:
         raise NotFoundError(f"NIC {nic} has no IPv4 subnet")
-    subnet = subnets[ip] if ip < len(subnets) else subnets[0]
     if name == "prefix":
         return subnet.get("prefix", "")
     return f"{subnet.get('address', '')}/{subnet.get('prefix', '')}"

@@ -4,32 +4,37 @@ Changes are found by comparing each document with the events seen so far,
 by EventId, whenever DocumentIncarnation differs from the last one (the same
 incarnation means the same content): so an event is "new" once, "changed"
 when any of its fields changes (Scheduled -> Started), and "gone" once.  The
-hook runs once per new event, through the shell, in a session of its own so
-a timeout kills everything it started.  Signals: SIGTERM lets the current
-step (a hook and its acknowledgement) finish, then the loop exits 0; while
-waiting or polling it exits at once.  Ctrl-C raises KeyboardInterrupt (130).
+hook (imdsctl.watch_hook) runs once per new event of this VM, and once across
+restarts: the watch's state (imdsctl.watch_state) says which hooks ran, how
+they ended and what was acknowledged.  Signals: SIGTERM lets the current step
+(a hook and its acknowledgement) finish, then the loop exits 0; while waiting
+or polling it exits at once.  Ctrl-C raises KeyboardInterrupt (130).
 
 This is the one command that shows data as it goes: a change is handed to
-``emit`` (output.line_printer writes it as a line), a note to ``log``.
+``emit`` (output.line_printer writes it as a line) and to ``notify`` (with
+how each handled event ended: imdsctl.watch_notify), a note to ``log``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from datetime import datetime
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from . import catalog, events, terminal
+from . import catalog, events, terminal, watch_hook
 from .errors import ImdsctlError, UnavailableError, UnreachableError
+from .watch_hook import hook_environment
+from .watch_state import MAX_ATTEMPTS, State
+
+__all__ = ["Watcher", "hook_environment", "human", "human_line", "watch"]
 
 Record = Dict[str, Any]
+
+#: Requests are kept MIN_INTERVAL times this apart.
+PACE_MARGIN = 1.05
 
 
 class _Stop(Exception):
@@ -37,21 +42,26 @@ class _Stop(Exception):
 
 
 class Watcher:
-    """Poll ``client`` every ``interval`` seconds; see `imdsctl events watch --help`."""
+    """Poll ``client`` every ``interval`` seconds; see `imdsctl events watch --help`.
+    ``state``: what was handled (default: in memory only); ``notify``: where
+    change and outcome records go besides ``emit``; ``now``: the wall clock
+    (NotBefore, the state's times), ``clock`` and ``sleep`` the loop's time."""
 
     def __init__(self, client: Any, version: str, *, interval: float = 1.0, hook: Optional[str] = None,
                  hook_timeout: float = 300.0, approve: bool = False, all_resources: bool = False,
                  once: bool = False, max_events: Optional[int] = None,
                  emit: Optional[Callable[[Record], None]] = None,
-                 log: Callable[[str], None] = terminal.note,
-                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic):
+                 notify: Optional[Callable[[Record], None]] = None, state: Optional[State] = None,
+                 log: Callable[[str], None] = terminal.note, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time):
         self.client, self.version = client, version
         self.interval = max(interval, events.MIN_INTERVAL)
         self.hook, self.hook_timeout = hook, hook_timeout
         self.approve, self.all_resources = approve, all_resources
         self.once, self.max_events = once, max_events
-        self.emit, self._log = emit, log
-        self._sleep, self._clock = sleep, clock
+        self.emit, self.notify, self._log = emit, notify, log
+        self.state = state if state is not None else State(log=log)
+        self._sleep, self._clock, self._now = sleep, clock, now
         self.seen: Dict[str, Record] = {}           # EventId (upper-case) -> event as last seen
         self.incarnation: Optional[int] = None
         self.new_events = 0
@@ -70,11 +80,13 @@ class Watcher:
                 if (self.hook or self.approve) and not self.all_resources:
                     self._vm = self._this_vm()
                 while True:
-                    self._poll()
+                    started = self._clock()
+                    answered = self._poll()
                     if self.once or self._done():
                         break
-                    with self._interruptible():
-                        self._sleep(self.interval)
+                    with self._interruptible():  # polls start --interval apart; after a failure, wait it
+                        self._sleep(max(0.0, started + self.interval - self._clock()) if answered
+                                    else self.interval)
             except _Stop:
                 pass
         if self._stopping:
@@ -84,7 +96,8 @@ class Watcher:
     def _done(self) -> bool:
         return self._stopping or (self.max_events is not None and self.new_events >= self.max_events)
 
-    def _poll(self) -> None:
+    def _poll(self) -> bool:
+        """One poll and what it brings; whether IMDS answered."""
         try:
             with self._interruptible():
                 document = self._fetch()
@@ -92,19 +105,25 @@ class Watcher:
             if self.once or (isinstance(err, UnreachableError) and not self._answered):
                 raise
             self._log(f"{err.message}; polling again in {self.interval:g}s")
-            return
+            return False
         self._answered = True
         if document["DocumentIncarnation"] == self.incarnation:
-            return
+            return True
         self.incarnation = document["DocumentIncarnation"]
+        if self.hook or self.approve:
+            self.state.listed([e["EventId"] for e in document["Events"]], self._now())
         for change, event in self._changes(document["Events"]):
+            record = {"change": change, "DocumentIncarnation": self.incarnation, "event": event}
             if self.emit is not None:
-                self.emit({"change": change, "DocumentIncarnation": self.incarnation, "event": event})
+                self.emit(record)
+            if self.notify is not None:
+                self.notify(record)
             if change == "new":
                 self.new_events += 1
                 self._handle(event)
             if self._done():
-                return
+                break
+        return True
 
     def _fetch(self) -> Record:
         self._pace()
@@ -130,7 +149,8 @@ class Watcher:
     # -- hooks and acknowledgements -----------------------------------------------
 
     def _handle(self, event: Record) -> None:
-        """Hook, then --ack, for a new event of this VM; never interrupted by SIGTERM."""
+        """Hook, then --ack, for a new event of this VM, once across restarts
+        (watch_state); never interrupted by SIGTERM."""
         if not (self.hook or self.approve):
             return
         label = f"{event.get('EventType', '?')} {event['EventId']}"
@@ -139,17 +159,59 @@ class Watcher:
             self._log(f"{label} lists only other VMs ({', '.join(resources)}); "
                       "not handled (see --all-resources)")
             return
-        if self.hook and not self._run_hook(event, label):
-            return
-        if self.approve and event.get("EventStatus") == "Scheduled":
-            self._pace()
-            self.client.reset_budget()
-            try:
-                events.acknowledge(self.client, self.version, [event["EventId"]])
-            except ImdsctlError as err:  # logged, never fatal: the next event matters
-                self._log(f"could not acknowledge {label}: {err.message}")
-                return
-            self._log(f"acknowledged {label}")
+        record = self.state.record(event, self._now())
+        outcome = self._hook_step(event, label, record) if self.hook else None
+        acked = False
+        if self.approve and (outcome is None or outcome.ok) and event.get("EventStatus") == "Scheduled":
+            acked = self._acknowledge(event, label, record)
+        if self.notify is not None and (outcome is not None or acked):
+            said = [f"hook {outcome.text}"] if outcome is not None else []
+            said += ["acknowledged"] if acked else (["not acknowledged"] if self.approve else [])
+            self.notify({"change": "handled", "DocumentIncarnation": self.incarnation, "event": event,
+                         "hook": outcome.text if outcome else None, "acknowledged": acked,
+                         "outcome": "; ".join(said)})
+
+    def _hook_step(self, event: Record, label: str, record: Record) -> watch_hook.Outcome:
+        """The hook for ``event``, run unless its record says it ran (the restart rule)."""
+        if "hookEnded" in record:
+            self._log(f"hook for {label} ran before this watch started ({record.get('hook')}): "
+                      "not run again")
+            return watch_hook.Outcome(bool(record.get("hookOk")), f"ran before: {record.get('hook')}")
+        if record.get("attempts", 0) >= MAX_ATTEMPTS:
+            outcome = watch_hook.Outcome(False, f"interrupted {record['attempts']} times: not run again")
+            self.state.hook_ended(record, False, outcome.text, self._now())
+            self._log(f"hook for {label} was {outcome.text}" + self._not_acking())
+            return outcome
+        if record.get("attempts"):
+            self._log(f"hook for {label} was interrupted (the watch stopped while it ran): running it again")
+        now = self._now()
+        left, timeout = watch_hook.deadline(event, now, self.hook_timeout)
+        attempt = self.state.hook_started(record, now)
+        variables = hook_environment(event, self.incarnation, seconds_left=left, timeout=timeout,
+                                     attempt=attempt)
+        outcome = watch_hook.run(self.hook, event, variables, timeout)
+        self.state.hook_ended(record, outcome.ok, outcome.text, self._now())
+        self._log(f"hook for {label} {outcome.text}" + ("" if outcome.ok else self._not_acking()))
+        return outcome
+
+    def _not_acking(self) -> str:
+        return "; not acknowledging" if self.approve else ""
+
+    def _acknowledge(self, event: Record, label: str, record: Record) -> bool:
+        """POST the acknowledgement (unless the record has it); whether IMDS took it."""
+        if "acknowledged" in record:
+            self._log(f"{label} was acknowledged before this watch started")
+            return False
+        self._pace()
+        self.client.reset_budget()
+        try:
+            events.acknowledge(self.client, self.version, [event["EventId"]])
+        except ImdsctlError as err:  # logged, never fatal: the next event matters
+            self._log(f"could not acknowledge {label}: {err.message}")
+            return False
+        self.state.acknowledged(record, self._now())
+        self._log(f"acknowledged {label}")
+        return True
 
     def _this_vm(self) -> str:
         """This VM's compute name, which Resources lists (read once, before the first poll).
@@ -160,45 +222,12 @@ class Watcher:
         return self.client.request("GET", f"{catalog.INSTANCE_PATH}/{name.path}", params={"format": "text"},
                                    expect="text", api_version=name.since).body
 
-    def _run_hook(self, event: Record, label: str) -> bool:
-        """Run the hook for ``event``; True when it exited 0."""
-        try:
-            stderr = sys.stderr.fileno()
-        except (AttributeError, ValueError, OSError):
-            stderr = None  # no file descriptor (e.g. captured in tests): relay the output
-        process: Optional[subprocess.Popen] = None
-        try:
-            with _sigint_deferred():  # a Ctrl-C before Popen returns must not orphan the hook
-                process = subprocess.Popen(
-                    self.hook, shell=True, env={**os.environ, **hook_environment(event, self.incarnation)},
-                    stdin=subprocess.PIPE, stdout=stderr if stderr is not None else subprocess.PIPE,
-                    stderr=subprocess.STDOUT, start_new_session=True)
-            out, _ = process.communicate(json.dumps(event).encode() + b"\n", timeout=self.hook_timeout)
-        except subprocess.TimeoutExpired:
-            _kill(process)
-            self._log(f"hook for {label} still running after {self.hook_timeout:g}s: killed; "
-                      "not acknowledging")
-            return False
-        except BaseException:  # Ctrl-C: the hook is in its own session, end it with us
-            if process is not None:
-                _kill(process)
-            raise
-        if out:
-            sys.stderr.write(out.decode(errors="replace"))
-            sys.stderr.flush()
-        if process.returncode != 0:
-            code = process.returncode
-            ended = f"was killed by signal {-code}" if code < 0 else f"exited {code}"
-            self._log(f"hook for {label} {ended}" + ("; not acknowledging" if self.approve else ""))
-            return False
-        self._log(f"hook for {label} exited 0")
-        return True
-
     # -- time and signals ----------------------------------------------------------
 
     def _pace(self) -> None:
-        """Keep this watch's own requests at least MIN_INTERVAL apart (IMDS: 5 per second)."""
-        wait = self._last_request + events.MIN_INTERVAL - self._clock()
+        """Keep this watch's own requests MIN_INTERVAL and 5% apart: IMDS allows 5
+        a second, and requests exactly 0.2 s apart put every sixth on the edge."""
+        wait = self._last_request + events.MIN_INTERVAL * PACE_MARGIN - self._clock()
         if wait > 0:
             self._sleep(wait)
         self._last_request = self._clock()
@@ -230,27 +259,7 @@ class Watcher:
         try:
             yield
         finally:
-            signal.signal(signal.SIGTERM, _restorable(previous))
-
-
-def hook_environment(event: Record, incarnation: Optional[int]) -> Dict[str, str]:
-    """The IMDS_* variables a hook sees: the event's fields, "" when absent (a
-    NUL, which no environment can hold, becomes a space; stdin has the JSON)."""
-    def text(value: Any) -> str:
-        return "" if value is None else str(value).replace("\0", " ")
-
-    return {
-        "IMDS_EVENT_ID": text(event.get("EventId")),
-        "IMDS_EVENT_TYPE": text(event.get("EventType")),
-        "IMDS_EVENT_STATUS": text(event.get("EventStatus")),
-        "IMDS_EVENT_RESOURCE_TYPE": text(event.get("ResourceType")),
-        "IMDS_EVENT_RESOURCES": ",".join(text(r) for r in event.get("Resources") or []),
-        "IMDS_EVENT_NOTBEFORE": text(event.get("NotBefore")),
-        "IMDS_EVENT_DESCRIPTION": text(event.get("Description")),
-        "IMDS_EVENT_SOURCE": text(event.get("EventSource")),
-        "IMDS_EVENT_DURATION": text(event.get("DurationInSeconds")),
-        "IMDS_DOCUMENT_INCARNATION": text(incarnation),
-    }
+            signal.signal(signal.SIGTERM, watch_hook.restorable(previous))
 
 
 def human(record: Record) -> str:
@@ -271,31 +280,17 @@ def human_line(change: str, event: Record, now: float) -> str:
     return line + (f"  not before {at}" if at else "")
 
 
-@contextlib.contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C (SIGINT) back during the block; raise it on leaving."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: List[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, _restorable(previous))
-    if caught:
-        raise KeyboardInterrupt
+def watch(client: Any, version: str, *, state_path: Optional[str] = None, default_state: bool = False,
+          notify_url: Optional[str] = None, notify_format: str = "json", **options: Any) -> int:
+    """Run a Watcher (``options``: its keyword arguments) with its state file
+    (read and written only when it handles events: a hook or ``approve``) and
+    its notifier; the exit code."""
+    from .watch_notify import Notifier
 
-
-def _restorable(handler: Any) -> Any:
-    """A handler signal.signal() returned, fit to give back (None: one set outside Python)."""
-    return signal.SIG_DFL if handler is None else handler
-
-
-def _kill(process: subprocess.Popen) -> None:
-    """Kill the hook's whole session (sh and what it started), then reap it."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (AttributeError, ProcessLookupError, PermissionError):
-        process.kill()
-    process.communicate()
+    handles = bool(options.get("hook") or options.get("approve"))
+    with contextlib.ExitStack() as stack:
+        if handles and state_path:
+            options["state"] = stack.enter_context(State.open(state_path, default=default_state))
+        if notify_url:
+            options["notify"] = stack.enter_context(Notifier(notify_url, notify_format)).send
+        return Watcher(client, version, **options).run()

@@ -613,5 +613,6 @@ def test_verify_without_cryptography_says_how_to_install_it(imds, run, monkeypat
     result = run("attested", "verify")
     assert result.exit_code == 2
     assert result.stderr == ("imdsctl: verifying attested data needs the 'cryptography' package "
-                             "(42 or newer)\nhint: pip install 'imdsctl[attested]'\n")
+                             "(42 or newer)\nhint: it is a dependency of imdsctl: reinstall imdsctl, "
+                             "or pip install 'cryptography>=42'\n")
     assert imds.get_requests() == []

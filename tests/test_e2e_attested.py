@@ -95,16 +95,32 @@ def test_verify_for_people(run, imds_emulator, bundle):
     assert rows == [[check, "pass"] for check in CHECKS]
 
 
-def test_verify_without_the_intermediate_and_no_fetch(run, imds_emulator, tmp_path):
+@pytest.fixture
+def root_only(imds_emulator, tmp_path):
+    """The emulator's root alone: the intermediate has to come from the leaf's caIssuers URL."""
     root = tmp_path / "root.pem"
     root.write_bytes(emulated.ca_bundle_pem(imds_emulator.service).split(b"-----END CERTIFICATE-----\n")[0]
                      + b"-----END CERTIFICATE-----\n")
-    result = run("attested", "verify", "--ca-file", str(root), "--no-fetch")
+    return root
+
+
+def test_verify_without_the_intermediate_and_no_fetch(run, imds_emulator, root_only):
+    result = run("attested", "verify", "--ca-file", str(root_only), "--no-fetch")
     assert result.exit_code == 7
     assert [c for c, r in verdict(result).items() if r == "fail"] == ["chain"]
     assert json.loads(result.stdout)["checks"][2]["reason"] == (
-        f"the issuer CN=imdsctl emulator intermediate of CN=metadata.azure.com is not in {root}, "
-        "and the certificate names no caIssuers URL to fetch it from")
+        f"the issuer CN=imdsctl emulator intermediate of CN=metadata.azure.com is not in {root_only}, "
+        f"and --no-fetch forbids fetching it from {imds_emulator.url}{emulated.CA_ISSUERS_PATH}")
+
+
+def test_verify_fetches_the_intermediate_from_the_emulator(run, imds_emulator, root_only):
+    """As on Azure: only the root is trusted; the leaf's caIssuers URL (the emulator) gives the rest."""
+    result = run("attested", "verify", "--ca-file", str(root_only))
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert verdict(result) == dict.fromkeys(CHECKS, "pass")
+    assert json.loads(result.stdout)["checks"][2]["reason"].endswith(
+        f"; fetched {imds_emulator.url}{emulated.CA_ISSUERS_PATH}")
+    assert emulated.CA_ISSUERS_PATH not in [r.path for r in imds_emulator.requests]  # not IMDS: not logged
 
 
 def test_verify_against_another_ca(run, imds_emulator, tmp_path):

@@ -142,7 +142,7 @@ def test_env_output_is_safe_to_eval_with_hostile_values(shell, tmp_path):
 
 
 def test_a_leaf_query_imports_only_what_it_uses(env):
-    """Startup cost: no rich, PyYAML, jmespath, anyio or httpx's own CLI for a bare value."""
+    """Startup cost: no rich, PyYAML, jmespath, cryptography, anyio or httpx's own CLI for a bare value."""
     code = ("import atexit, sys\n"
             "atexit.register(lambda: sys.stderr.write(' '.join(\n"
             "    name for name, module in sys.modules.items() if module is not None)))\n"
@@ -154,7 +154,8 @@ def test_a_leaf_query_imports_only_what_it_uses(env):
     assert result.stdout == VMID + "\n"
     loaded = set(result.stderr.split())
     assert {"httpx", "click"} <= loaded
-    assert not loaded & {"rich", "yaml", "jmespath", "anyio", "pygments", "httpx._main"}
+    assert not loaded & {"rich", "yaml", "jmespath", "anyio", "pygments", "httpx._main", "cryptography"}
+    assert not any(name.startswith("cryptography.") for name in loaded)
 
 
 def test_a_trickling_answer_cannot_outlast_the_budget(env):

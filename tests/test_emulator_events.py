@@ -401,12 +401,21 @@ def test_the_fixture_marker_takes_events(imds_emulator):
 
 
 def test_emulate_takes_event_specs():
+    # Scenario times long enough to outlive two interpreter start-ups on a busy machine even
+    # once scaled (a Preempt@30 at 0.001 lives 0.33 s: that flaked), and far enough apart
+    # unscaled (10 days) and scaled (15 minutes) to show the factor applied.
     command = [sys.executable, "-m", "imdsctl", "events", "list", "-o", "json"]
-    result = subprocess.run([*EMULATE, "--event", "Reboot", "--event", "Preempt@30:a,b",
+    started = time.time()
+    result = subprocess.run([*EMULATE, "--event", "Reboot@900000", "--event", "Preempt@30000:a,b",
                              "--events-time-factor", "0.001", "--", *command],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
-    assert [e["EventType"] for e in json.loads(result.stdout)["Events"]] == ["Reboot", "Preempt"]
+    events = json.loads(result.stdout)["Events"]
+    assert [(e["EventType"], e["EventStatus"]) for e in events] == [("Reboot", "Scheduled"),
+                                                                    ("Preempt", "Scheduled")]
+    assert events[1]["Resources"] == ["a", "b"]
+    notice = [parsedate_to_datetime(e["NotBefore"]).timestamp() - started for e in events]
+    assert 900 <= notice[0] < 931 and 30 <= notice[1] < 61  # the run is bounded by 30 s
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
@@ -16,7 +19,9 @@ from hypothesis import strategies as st
 from imdsctl import catalog
 from imdsctl.emulator import Emulator, ProfileError, load_profile, messages
 from imdsctl.emulator import identity as identity_module
+from imdsctl.emulator.faults import Fault, FaultPlan
 from imdsctl.emulator.service import Service
+from imdsctl.emulator.throttle import Throttle
 
 pytestmark = pytest.mark.e2e
 
@@ -250,6 +255,88 @@ def test_identity_has_its_own_rate_limit_of_20_per_second(imds_emulator_factory)
     assert (throttled.status_code, throttled.json()) == (429, {
         "error": "invalid_request", "error_description": "Temporarily throttled, too many requests"})
     assert instance.status_code == 200  # its own bucket
+
+
+# -- 5 concurrent requests -----------------------------------------------------------------------
+
+TOKEN_QUERY = f"api-version={catalog.IDENTITY_API_VERSION}&resource={ARM}"
+THROTTLED = {"error": "invalid_request", "error_description": "Temporarily throttled, too many requests"}
+
+
+def token_request(client="10.0.0.4", path=catalog.IDENTITY_TOKEN_PATH, query=TOKEN_QUERY):
+    return messages.Request("GET", path, tuple(path.strip("/").split("/")), query,
+                            tuple(parse_qsl(query)), {"Metadata": "true"}, client=client)
+
+
+def slow_service(now, seconds=2.0, throttle=True):
+    """A Service whose identity answers are due ``seconds`` after they are asked
+    (a delay fault: a slow token issuance), on the fake clock ``now``."""
+    return Service(LINUX, throttle=Throttle(clock=lambda: now[0]) if throttle else None,
+                   faults=FaultPlan([Fault.parse(f"delay={seconds}*inf@/metadata/identity")]))
+
+
+def test_identity_allows_5_requests_in_flight_then_answers_429():
+    now = [100.0]
+    service = slow_service(now)
+    answers = [service.handle(token_request()) for _ in range(6)]
+    assert [a.status for a in answers] == [200] * 5 + [429]
+    assert json.loads(answers[5].body) == THROTTLED
+    assert service.handle(token_request(client="10.0.0.5")).status == 200  # per client, as the rate
+    info = token_request(path=catalog.IDENTITY_INFO_PATH, query=f"api-version={catalog.IDENTITY_API_VERSION}")
+    assert service.handle(info).status == 200  # per family, as the rate
+    now[0] = 101.5  # a second later the rate allows more, but the five are still in flight
+    assert service.handle(token_request()).status == 429
+    now[0] = 102.0  # their answers were due: none in flight
+    assert [service.handle(token_request()).status for _ in range(5)] == [200] * 5
+
+
+def test_requests_answered_at_once_are_never_in_flight_together():
+    now = [100.0]
+    service = Service(LINUX, throttle=Throttle(clock=lambda: now[0]))
+    statuses = []
+    for _ in range(40):
+        statuses.append(service.handle(token_request()).status)
+        now[0] += 0.06  # under the 20 per second
+    assert set(statuses) == {200}
+
+
+def test_no_throttle_means_no_concurrency_limit_either():
+    service = slow_service([100.0], throttle=False)
+    assert {service.handle(token_request()).status for _ in range(12)} == {200}
+
+
+def test_the_throttle_counts_flights_by_key_and_bucket():
+    now = [10.0]
+    throttle = Throttle(rate=100, clock=lambda: now[0])
+    assert all(throttle.admit("a", concurrent=2, key=k) for k in ("k1", "k2"))
+    assert not throttle.admit("a", concurrent=2, key="k3")  # both still being answered
+    assert throttle.admit("b", concurrent=2, key="k4")
+    throttle.land("k1")  # answered at once
+    assert throttle.admit("a", concurrent=2, key="k1")  # a key may come back (ids are reused)
+    throttle.land("k1", after=5.0)
+    throttle.land("k2", after=1.0)
+    throttle.land("k1")  # landing a key again changes nothing
+    assert not throttle.admit("a", concurrent=2, key="k5")
+    now[0] = 11.0
+    assert throttle.admit("a", concurrent=2, key="k5")
+    throttle.reset()
+    assert throttle.admit("a", concurrent=1, key="k6")
+
+
+def test_the_limit_over_real_sockets(imds_emulator_factory):
+    """Six token requests at once, each answered 0.5 s later: five 200s and one 429."""
+    emulator = imds_emulator_factory(faults=["delay=0.5*inf@/metadata/identity/oauth2/token"])
+    barrier = threading.Barrier(6)
+
+    def ask(_):
+        with httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False,
+                          timeout=10) as client:
+            barrier.wait(5)
+            return get_token(client, resource=ARM).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        statuses = sorted(pool.map(ask, range(6)))
+    assert statuses == [200] * 5 + [429]
 
 
 # -- refuse(): how the identity family words the service's refusals -------------------------------

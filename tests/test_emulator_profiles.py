@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 
@@ -133,6 +134,61 @@ def test_profile_files(tmp_path):
         load_profile(tmp_path / "broken.json")
     with pytest.raises(ProfileError, match="missing.json: cannot read"):
         load_profile(str(tmp_path / "missing.json"))
+
+
+def test_offered_api_versions():
+    profile = load_profile({"instance": {}, "apiVersions": ["2017-04-02", "2021-02-01"]})
+    assert profile.versions == ("2017-04-02", "2021-02-01")
+    assert load_profile({"instance": {}}).versions is None  # the catalog's
+
+
+@pytest.mark.parametrize(("versions", "message"), [
+    ([], "apiVersions: expected a non-empty JSON list"),
+    ("2021-02-01", "apiVersions: expected a non-empty JSON list"),
+    (["2021-02-01", "latest"], 'apiVersions/1: expected an api-version such as "2021-02-01", got "latest"'),
+    (["2021-02-01", 2021], "apiVersions/1: expected an api-version"),
+    (["2021-02-01", "2021-02-01"], "apiVersions: an api-version is listed twice"),
+])
+def test_malformed_api_versions_are_refused(versions, message):
+    with pytest.raises(ProfileError, match=re.escape(f"p: {message}")):
+        from_document({"instance": {}, "apiVersions": versions}, "p")
+
+
+@pytest.mark.parametrize(("document", "where"), [
+    ('{"compute": {"name": "x\\ud800y"}}', "instance/compute/name"),
+    ('{"compute": {"tagsList": [{"name": "a", "value": "\\udfff"}]}}', "instance/compute/tagsList/0/value"),
+    ('{"compute": {"\\ud800": "x"}}', "instance/compute/\\ud800"),
+    ('{"instance": {}, "description": "\\ud800"}', "description"),
+    ('{"instance": {}, "loadbalancer": {"note": "\\ud800"}}', "loadbalancer/note"),
+])
+def test_strings_that_cannot_be_sent_are_refused_at_load(tmp_path, document, where):
+    """JSON allows a lone surrogate ("\\ud800"); UTF-8 does not, so no answer could carry it."""
+    path = tmp_path / "surrogate.json"
+    path.write_text(document)
+    with pytest.raises(ProfileError) as refused:
+        load_profile(str(path))
+    assert str(refused.value).startswith(f"{path}: {where}: a string the emulator cannot send (")
+    assert "is a lone surrogate, not UTF-8)" in str(refused.value)
+
+
+def test_a_surrogate_profile_is_a_usage_error_on_the_command_line(tmp_path):
+    from click.testing import CliRunner
+
+    from imdsctl.cli import cli
+
+    path = tmp_path / "surrogate.json"
+    path.write_text('{"compute": {"name": "\\ud800"}}')
+    for command in (["emulator", "serve"], ["emulate"]):
+        result = CliRunner().invoke(cli, [*command, "--profile", str(path), "--", "true"])
+        assert result.exit_code == 2, result.output
+        assert "instance/compute/name: a string the emulator cannot send" in result.output
+
+
+def test_an_oversized_or_deeply_nested_profile_is_refused(tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ProfileError, match="deep.json: not valid JSON"):
+        load_profile(str(deep))
 
 
 def test_unknown_profile_names_list_the_builtins():

@@ -72,9 +72,24 @@ def test_list_table_is_for_people(run, imds, monkeypatch):
     monkeypatch.setenv("COLUMNS", "250")  # no folding
     imds.add_response(url=url(), json=doc(2, event(), event(ID2, "Started", "Freeze", ("vm1", "vm2"))))
     out = ok(run("events", "list", "-o", "table")).stdout
-    assert "(in 14m " in out and "unknown" not in out
+    assert "in 14m " in out and "unknown" not in out
     for text in (ID1, ID2, "Reboot", "Scheduled", "Started", "Freeze", "vm1, vm2", "Platform", "5s"):
         assert text in out
+    assert out.index(ID2) < out.index(ID1)  # what has started comes first
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_list_table_fits_a_terminal_ids_whole_soonest_first(run, imds, monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    imds.add_response(url=url(), json=doc(2, event(in_seconds=900),
+                                          event(ID2, kind="Preempt", in_seconds=30)))
+    lines = ok(run("events", "list", "-o", "table")).stdout.splitlines()
+    assert all(len(line) <= columns for line in lines), lines
+    header = lines[0].split()
+    assert header[:4] == ["EventId", "Type", "Status", "Starts"]  # whole words, never "Resourc"
+    body = "\n".join(lines[2:])
+    assert ID1 in body and ID2 in body and body.index(ID2) < body.index(ID1)  # Preempt in 30s first
+    assert "in 30s" in body or "in 29s" in body
 
 
 def test_list_table_without_events_says_so(run, imds):
@@ -339,11 +354,17 @@ class Scripted:
 
 
 class FakeTime:
+    """The loop's clock and a wall clock (started at the real time), moved only by sleeps."""
+
     def __init__(self):
         self.now, self.sleeps = 0.0, []
+        self.wall0 = time.time()
 
     def clock(self):
         return self.now
+
+    def wall(self):
+        return self.wall0 + self.now
 
     def sleep(self, seconds):
         self.sleeps.append(seconds)
@@ -355,7 +376,8 @@ def watcher(client, output="json", query=None, **options):
     fake = FakeTime()
     client.clock = fake.clock
     emit = line_printer(output, query, human)
-    return Watcher(client, "2020-07-01", sleep=fake.sleep, clock=fake.clock, emit=emit, **options), fake
+    return Watcher(client, "2020-07-01", sleep=fake.sleep, clock=fake.clock, now=fake.wall, emit=emit,
+                   **options), fake
 
 
 def records(capsys):
@@ -411,7 +433,10 @@ def test_the_hook_runs_once_per_new_event_with_the_event(tmp_path, capsys, monke
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         ["hook.sh", f"out.{ID1}", f"out.{ID1}.json", f"out.{ID2}", f"out.{ID2}.json"])
     environment = dict(line.split("=", 1) for line in (tmp_path / f"out.{ID1}").read_text().splitlines())
-    assert environment == hook_environment(first, 2)
+    left = environment["IMDS_EVENT_SECONDS_LEFT"]
+    assert 14 * 60 + 30 <= int(left) <= 14 * 60 + 40  # NotBefore is in 14m 40s, in whole seconds
+    assert environment == hook_environment(first, 2, seconds_left=int(left), timeout=300)
+    assert (environment["IMDS_HOOK_TIMEOUT"], environment["IMDS_HOOK_ATTEMPT"]) == ("300", "1")
     assert environment["IMDS_EVENT_RESOURCES"] == "vm1" and environment["IMDS_DOCUMENT_INCARNATION"] == "2"
     assert json.loads((tmp_path / f"out.{ID1}.json").read_text()) == first
     err = capsys.readouterr().err
@@ -420,12 +445,14 @@ def test_the_hook_runs_once_per_new_event_with_the_event(tmp_path, capsys, monke
 
 
 def test_hook_environment_spells_every_field():
-    assert hook_environment(event(status="Started"), 9) == {
+    assert hook_environment(event(status="Started"), 9, seconds_left=0, timeout=10, attempt=2) == {
         "IMDS_EVENT_ID": ID1, "IMDS_EVENT_TYPE": "Reboot", "IMDS_EVENT_STATUS": "Started",
         "IMDS_EVENT_RESOURCE_TYPE": "VirtualMachine", "IMDS_EVENT_RESOURCES": "vm1",
         "IMDS_EVENT_NOTBEFORE": "", "IMDS_EVENT_DESCRIPTION": "Host server is undergoing maintenance.",
-        "IMDS_EVENT_SOURCE": "Platform", "IMDS_EVENT_DURATION": "5", "IMDS_DOCUMENT_INCARNATION": "9"}
-    assert hook_environment({"EventId": ID1}, 1)["IMDS_EVENT_DURATION"] == ""  # old api-versions
+        "IMDS_EVENT_SOURCE": "Platform", "IMDS_EVENT_DURATION": "5", "IMDS_DOCUMENT_INCARNATION": "9",
+        "IMDS_EVENT_SECONDS_LEFT": "0", "IMDS_HOOK_TIMEOUT": "10", "IMDS_HOOK_ATTEMPT": "2"}
+    old = hook_environment({"EventId": ID1}, 1)
+    assert old["IMDS_EVENT_DURATION"] == "" and old["IMDS_EVENT_SECONDS_LEFT"] == ""  # old api-versions
 
 
 def test_ack_follows_a_successful_hook_only(capsys):

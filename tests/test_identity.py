@@ -243,7 +243,7 @@ def test_token_kept_throttled_exits_5_and_names_the_limit(imds, run):
 def test_token_kept_updating_exits_5_not_3(imds, run):
     imds.add_response(status_code=404, json={"error": "not_found"}, is_reusable=True)
     result = ok(run(*token("--timeout", "0.3")), 5)
-    assert result.stderr.splitlines()[1].startswith("hint: IMDS may be updating")
+    assert result.stderr.splitlines()[1].startswith("hint: IMDS answers 404 while it is being updated")
 
 
 def test_token_unreachable_exits_6(run):

@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "imdsctl"
 HOMES = {
     "click": ("imdsctl.cli", "imdsctl._docgen"),
     "httpx": ("imdsctl.client",),
-    "rich": ("imdsctl.terminal", "imdsctl.output"),
+    "rich": ("imdsctl.terminal", "imdsctl.output", "imdsctl.tables"),
 }
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60

@@ -11,7 +11,6 @@ import pytest
 
 from imdsctl import fastpath
 from imdsctl.emulator import load_profile
-from imdsctl.errors import UsageError
 from imdsctl.output import check_env_prefix, render
 from tests.helpers import ok
 
@@ -58,15 +57,15 @@ def test_a_prefix_that_is_a_shell_name_is_used(run, imds_emulator, prefix):
 
 
 def test_eval_never_runs_what_a_prefix_held(tmp_path):
-    """What a shell makes of the env lines: with the check, no line at all."""
+    """What a shell makes of the env lines: a bad prefix is refused, a good one evaluates to data."""
     from io import StringIO
 
-    with pytest.raises(UsageError):
-        render({"a": "b"}, "env", env_prefix="$(touch pwned)")
+    with pytest.raises(ValueError):
+        check_env_prefix("$(touch pwned)")
     out = StringIO()
-    render({"a": "b"}, "env", env_prefix="OK_", stream=out)
-    subprocess.run(["sh", "-c", f"eval \"$(cat <<'EOF'\n{out.getvalue()}EOF\n)\"; test \"$OK_A\" = b"],
-                   cwd=tmp_path, check=True)
+    render({"a": "$(touch pwned)"}, "env", env_prefix="OK_", stream=out)
+    script = f"eval \"$(cat <<'EOF'\n{out.getvalue()}EOF\n)\"; test \"$OK_A\" = '$(touch pwned)'"
+    subprocess.run(["sh", "-c", script], cwd=tmp_path, check=True)
     assert not (tmp_path / "pwned").exists()
     assert check_env_prefix("VM_") == "VM_"
 

@@ -58,4 +58,4 @@ def test_something_else_answering_exits_7(run, imds_emulator):
 def test_wait_keeps_trying_a_closed_port_for_its_whole_budget(run):
     result = ok(run("wait", "--timeout", "3", "--debug"), 6)
     assert result.stderr.count("retrying GET") >= 3  # more attempts than the fail-fast 3
-    assert result.stderr.endswith("or raise --timeout\n")
+    assert result.stderr.endswith("emulator running there ('imdsctl emulator serve')? Or raise --timeout\n")

@@ -13,6 +13,10 @@ from ..errors import EXIT_CODES
 from ..session import VARIABLES
 from .tree import NOTICE, PROG, Node, collapse, option_names, short_help, takes_value
 
+#: The page's date (.TH): the version's, moved when the version is (not the build's, so
+#: that the page is the same wherever it is generated).
+DATE = "2026-12-02"
+
 #: The man page's EXAMPLES: (what it shows, command line). The tests parse each against the tree.
 EXAMPLES: Tuple[Tuple[str, str], ...] = (
     ("The VM's unique id, bare, for a script:", "imdsctl compute vm-id"),
@@ -72,7 +76,7 @@ def _man_option(node: Node, opt: click.Option) -> List[str]:
 
 
 def _man_fields(fields: List[catalog.Field]) -> List[str]:
-    out = [".PP", ".B Fields"]
+    out = [".PP", ".B Fields"] if fields else []
     for f in fields:
         out += [".TP", f"\\fB{roff(f.name)}\\fR", roff(f.help), ".br",
                 roff(f"IMDS path {f.path}, since api-version {f.since or 'unknown'}.")]
@@ -80,15 +84,22 @@ def _man_fields(fields: List[catalog.Field]) -> List[str]:
     return out
 
 
-def _man_command(node: Node, fields: List[catalog.Field]) -> List[str]:
-    """Usage, help and options; then the catalog fields if any, else the epilog (the
-    fields' epilog repeats the catalog table, so it is left out)."""
+def _man_command(node: Node) -> List[str]:
+    """Usage, help and options; then the catalog fields, the epilog and the examples."""
     usage = " ".join(node.command.collect_usage_pieces(node.ctx))
     out = [f'.SS "{roff(node.name)}"', ".PP", f"\\fB{roff(node.name)}\\fR {roff(usage)}",
            *_paragraphs(node.command.help)]
     for opt in node.options():
         out += _man_option(node, opt)
-    return out + (_man_fields(fields) if fields else _paragraphs(node.command.epilog))
+    out += _man_fields(list(getattr(node.command, "fields", ()))) + _paragraphs(node.command.epilog)
+    return out + _man_examples(getattr(node.command, "examples", ()))
+
+
+def _man_examples(examples: Tuple[Tuple[str, str], ...]) -> List[str]:
+    out = [".PP", ".B Examples"] if examples else []
+    for text, command in examples:
+        out += [".PP", roff(text), ".RS", ".EX", roff(command), ".EE", ".RE"]
+    return out
 
 
 def _output_formats() -> List[str]:
@@ -104,12 +115,10 @@ def _output_formats() -> List[str]:
 def man_page(nodes: List[Node]) -> str:
     """The man page. The root's epilog (exit codes, environment) becomes EXIT STATUS and
     ENVIRONMENT, built from the same tables."""
-    root, fields = nodes[0], {}
-    for group, field in catalog.all_fields():
-        fields.setdefault((PROG, group), []).append(field)
+    root = nodes[0]
     summary = short_help(root.command).rstrip(".")
     out = [f'.\\" Man page for {PROG}: {NOTICE}.',
-           f'.TH {PROG.upper()} 1 "" "{PROG} {__version__}" "User Commands"',
+           f'.TH {PROG.upper()} 1 {DATE} "{PROG} {__version__}" "User Commands"',
            ".SH NAME", f"{PROG} \\- {roff(summary[:1].lower() + summary[1:])}", ".SH SYNOPSIS"]
     for node in nodes:
         runnable = not node.children or getattr(node.command, "invoke_without_command", False)
@@ -121,7 +130,7 @@ def man_page(nodes: List[Node]) -> str:
         out += _man_option(root, opt)
     out.append(".SH COMMANDS")
     for node in nodes[1:]:
-        out += _man_command(node, fields.get(node.path, []))
+        out += _man_command(node)
     out += [".SH OUTPUT FORMATS", *_output_formats(), ".SH EXIT STATUS"]
     out += [line for code, meaning in EXIT_CODES for line in (".TP", f".B {int(code)}", roff(meaning))]
     out.append(".SH ENVIRONMENT")
@@ -133,6 +142,19 @@ def man_page(nodes: List[Node]) -> str:
             roff("Azure Instance Metadata Service: "
                  "https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service"),
             ".br", roff("JMESPath, the --query language: https://jmespath.org")]
-    return "\n".join(out) + "\n"
+    return "\n".join(_tidy(out)) + "\n"
+
+
+def _tidy(lines: List[str]) -> List[str]:
+    """Without the paragraph macros a section heading already implies (mandoc -Tlint
+    warns about a .PP right after .SH or .SS, and a .br right before one)."""
+    kept: List[str] = []
+    for index, line in enumerate(lines):
+        after_heading = line == ".PP" and kept and kept[-1].startswith((".SH", ".SS"))
+        before_heading = line == ".br" and index + 1 < len(lines) and lines[index + 1].startswith(
+            (".SH", ".SS"))
+        if not (after_heading or before_heading):
+            kept.append(line)
+    return kept
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import click
 
@@ -36,18 +36,27 @@ _imdsctl_spec() {
     esac
 }
 
-# _imdsctl_reply WORDS: complete $cur from WORDS, or from paths for @file and @dir.
+# _imdsctl_reply WORDS: complete $cur from WORDS, or from paths for @file and @dir, or as a
+# command line of its own for @command (bash-completion's _command_offset where it is loaded).
 _imdsctl_reply() {
     case $1 in
         @file) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
         @dir) compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
+        @command)
+            if declare -F _command_offset >/dev/null; then
+                _command_offset "$first"
+            elif ((COMP_CWORD == first)); then
+                mapfile -t COMPREPLY < <(compgen -c -- "$cur")
+            else
+                compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+            fi ;;
         *) mapfile -t COMPREPLY < <(compgen -W "$1" -- "$cur") ;;
     esac
 }
 
 _imdsctl() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-    local path=imdsctl word opt i=1 dashdash='' cmds opts valued args stop vals
+    local path=imdsctl word opt i=1 dashdash='' cmds opts valued args stop vals first=0
     _imdsctl_spec "$path"
     # Follow the subcommands typed before the cursor, skipping option values.
     while ((i < COMP_CWORD)); do
@@ -55,7 +64,7 @@ _imdsctl() {
         if [[ $dashdash ]]; then
             :
         elif [[ $word == -- ]]; then
-            dashdash=1
+            dashdash=1 first=$((i + 1))
         elif [[ " $valued " == *" $word "* ]]; then
             ((i++))
             [[ ${COMP_WORDS[i]} == = ]] && ((i++))
@@ -63,7 +72,7 @@ _imdsctl() {
             path+=" $word"
             _imdsctl_spec "$path"
         elif [[ $stop && $word != -* ]]; then
-            dashdash=1
+            dashdash=1 first=$i
         fi
         ((i++))
     done
@@ -74,6 +83,7 @@ _imdsctl() {
     elif [[ $prev == = ]]; then
         opt=${COMP_WORDS[COMP_CWORD-2]}
     fi
+    ((first)) || first=$COMP_CWORD
     if [[ ! $dashdash && " $valued " == *" $opt "* ]]; then
         _imdsctl_spec "$path" "$opt"
         _imdsctl_reply "$vals"
@@ -139,9 +149,17 @@ def _zsh_function(path: Tuple[str, ...]) -> str:
     return "_" + "_".join(re.sub(r"\W", "_", part) for part in path)
 
 
+def _zsh_described(word: str, help: str) -> str:
+    return word.replace(":", "\\:") + "\\:" + '"' + help.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _zsh_action(values: Values) -> str:
+    if values.kind == "command":
+        return "_normal"
     if values.kind != "words":
         return "_files" if values.kind == "file" else "_files -/"
+    if values.described():  # ((word\:"what it is" ...)): zsh shows each word's description
+        return "((" + " ".join(_zsh_described(w, h) for w, h in zip(values.words, values.helps)) + "))"
     return f"({' '.join(values.words)})" if values.words else " "  # a space: no candidates
 
 
@@ -162,6 +180,8 @@ def _zsh_arguments(node: Node) -> List[str]:
     specs: List[str] = []
     for arg in node.arguments():
         action = f"{label(arg)}:{_zsh_action(node.values(arg))}"
+        if node.values(arg).kind == "command":  # the rest of the line is a command line of its own
+            return specs + [_sh(f"*::{label(arg)}:_{PROG}_command_line")]
         if arg.nargs < 0:
             return specs + [_sh(f"*:{action}")]
         specs += [_sh(f"{len(specs) + 1}:{action}") for _ in range(arg.nargs)]
@@ -170,13 +190,17 @@ def _zsh_arguments(node: Node) -> List[str]:
 
 def zsh_script(nodes: List[Node]) -> str:
     out = [f"#compdef {PROG}", f"# zsh completion for {PROG}: {NOTICE}.",
-           f"# Use: copy this file as _{PROG} into a directory of $fpath, or source it after compinit.", ""]
+           f"# Use: copy this file as _{PROG} into a directory of $fpath, or source it after compinit.", "",
+           "# A command line of its own (after 'emulate --'): its command, then that command's arguments.",
+           f"_{PROG}_command_line() {{", "  if [[ $words[1] == -- ]]; then shift words; (( CURRENT-- )); fi",
+           "  _normal", "}", ""]
     for node in nodes:
         fn = _zsh_function(node.path)
         specs = "".join(f" \\\n    {s}" for s in [_zsh_option(node, o) for o in node.options()]
                         + _zsh_arguments(node))
         if not node.children:
-            stop = " -A '-*'" if options_end_at_argument(node) else ""
+            commands = any(node.values(a).kind == "command" for a in node.arguments())
+            stop = " -A '-*'" if options_end_at_argument(node) and not commands else ""
             out += [f"{fn}() {{", f"  _arguments -S{stop}{specs}", "}", ""]
             continue
         out.append(ZSH_GROUP.format(
@@ -230,7 +254,10 @@ def _fq(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _fish_values(values: Values) -> str:
+def _fish_values(values: Values, node: Optional[Node] = None) -> str:
+    if values.kind == "command" and node is not None:  # a command line of its own, after NODE's words
+        valued = " ".join(n for o in node.options() if takes_value(o) for n in option_names(o))
+        return f" -a {_fq(f'(__fish_complete_subcommand --fcs-skip={len(node.path)} {valued})')}"
     if values.kind != "words":
         return " -F" if values.kind == "file" else " -a '(__fish_complete_directories)'"
     return f" -a {_fq(' '.join(values.words))}" if values.words else ""
@@ -257,8 +284,11 @@ def fish_script(nodes: List[Node]) -> str:
         lines += [f"{at} -a {_fq(name)} -d {_fq(short_help(cmd))}" for name, cmd in node.children]
         lines += [f"{at}{_fish_flags(node, o)} -d {_fq(collapse(o.help))}" for o in node.options()]
         values = node.argument_values()
-        if values:
-            lines.append(f"{at}{_fish_values(values)} -d {_fq(label(node.arguments()[0]))}")
+        if values.described():  # each word with its description
+            lines += [f"{at} -a {_fq(word)} -d {_fq(help or label(node.arguments()[0]))}"
+                      for word, help in zip(values.words, values.helps)]
+        elif values:
+            lines.append(f"{at}{_fish_values(values, node)} -d {_fq(label(node.arguments()[0]))}")
     return (FISH.replace("@NOTICE@", NOTICE)
             .replace("@COMMANDS@", "".join(f" \\\n        {_fq(c)}" for c in commands))
             .replace("@VALUED@", "".join(f" \\\n        {_fq(v)}" for v in valued))) + "\n".join(lines) + "\n"

@@ -22,13 +22,19 @@ class DocgenError(Exception):
 
 @dataclass(frozen=True)
 class Values:
-    """What a value completes to: ``words``, or paths when ``kind`` is 'file' or 'dir'."""
+    """What a value completes to: ``words`` (each with its description in
+    ``helps``, "" for none), or paths when ``kind`` is 'file' or 'dir', or
+    commands and their arguments when ``kind`` is 'command'."""
 
     kind: str = "words"
     words: Tuple[str, ...] = ()
+    helps: Tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
         return self.kind != "words" or bool(self.words)
+
+    def described(self) -> bool:
+        return any(self.helps)
 
 
 @dataclass(frozen=True)
@@ -53,20 +59,25 @@ class Node:
     def values(self, param: click.Parameter) -> Values:
         """What ``param.shell_complete`` offers for an empty word."""
         items = param.shell_complete(self.ctx, "")
-        for kind in ("file", "dir"):
+        for kind in ("file", "dir", "command"):
             if any(item.type == kind for item in items):
                 return Values(kind)
-        words = tuple(dict.fromkeys(str(item.value) for item in items))
-        bad = [w for w in words if not _WORD.fullmatch(w)]
+        described = dict.fromkeys(str(item.value) for item in items)
+        for item in items:
+            described[str(item.value)] = described[str(item.value)] or collapse(item.help)
+        bad = [w for w in described if not _WORD.fullmatch(w)]
         if bad:
             raise DocgenError(f"{self.name} {param.name}: cannot write {bad!r} into a completion script")
-        return Values("words", words)
+        return Values("words", tuple(described), tuple(described.values()))
 
     def argument_values(self) -> Values:
         """What the positional arguments complete to, all positions together."""
         found = [self.values(a) for a in self.arguments()]
-        paths = [v for v in found if v.kind != "words"]
-        return paths[0] if paths else Values("words", tuple(w for v in found for w in v.words))
+        special = [v for v in found if v.kind != "words"]
+        if special:
+            return special[0]
+        return Values("words", tuple(w for v in found for w in v.words),
+                      tuple(h for v in found for h in (v.helps or ("",) * len(v.words))))
 
 
 def walk(command: click.Command, path: Tuple[str, ...] = (PROG,),
@@ -101,6 +112,7 @@ def takes_value(opt: click.Option) -> bool:
 
 
 def collapse(text: Optional[str]) -> str:
+    """``text`` on one line, its runs of whitespace single spaces."""
     return " ".join((text or "").split())
 
 

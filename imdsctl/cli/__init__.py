@@ -5,11 +5,12 @@
                     call the domain, render the Result
     instance.py     get, compute, network, loadbalancer, versions
     wait.py         wait
-    events.py       events list, ack, watch
+    events.py       events list, ack, watch, unit
     identity.py     identity token, info
     attested.py     attested, attested verify
     support.py      collect, doctor, diff
     emulator.py     emulator serve, emulator profiles, emulate
+    completion.py   completion
 
 Commands only parse and raise: the one error path is ``ImdsGroup.main``
 (every failure, typed or not, is reported there by terminal.report).
@@ -30,7 +31,7 @@ import click
 
 from .. import __version__, terminal
 from ..errors import ExitCode, ImdsctlError, InternalError, Interrupted, UsageError
-from .options import DEBUG, EPILOG
+from .options import DEBUG, EPILOG, global_options, remember_globals
 
 #: Every top-level command: name -> (module of this package, attribute).
 COMMANDS: Dict[str, Tuple[str, str]] = {
@@ -48,6 +49,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "diff": ("support", "diff"),
     "emulator": ("emulator", "emulator"),
     "emulate": ("emulator", "emulate"),
+    "completion": ("completion", "completion"),
 }
 
 
@@ -133,13 +135,19 @@ def _quiet_when_the_reader_goes() -> Iterator[None]:
 @click.group("imdsctl", cls=ImdsGroup, epilog=EPILOG,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="imdsctl", message="%(prog)s %(version)s")
-def cli() -> None:
+@global_options
+@click.pass_context
+def cli(ctx: click.Context, **shared: Any) -> None:
     """Read the Azure Instance Metadata Service (IMDS) from scripts and terminals.
 
     Every request carries 'Metadata: true', never goes through a proxy, and is
     retried within one time budget. Off Azure, point it at the emulator:
     'imdsctl emulate -- imdsctl compute vm-id'.
+
+    The options below are those of the commands, accepted before the
+    command's name too; given both ways, the one after the name wins.
     """
+    remember_globals(ctx, shared)
 
 
 def main() -> int:

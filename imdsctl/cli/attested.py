@@ -11,15 +11,15 @@ from .. import attested as domain
 from ..attested_verify import CLOUDS
 from ..output import Result
 from ..session import Session
-from .options import checked, imds_command
+from .options import Group, apply_globals, checked, imds_command
 
 _ASKED = "  3-6  IMDS could not be asked, as for every command (see 'imdsctl --help')\n"
 SHOW_EXITS = ("\b\nExit codes:\n  0    success\n"
               "  2    usage: a --nonce that is not 1 to 32 letters and digits\n" + _ASKED
               + "  7    the answer is not an attested document")
 VERIFY_EXITS = ("\b\nExit codes:\n  0    verified: every check passed or was skipped\n"
-                "  2    usage: a bad --nonce, an unusable --ca-file or --file, or the\n"
-                "       'attested' extra (cryptography) not installed\n" + _ASKED
+                "  2    usage: a bad --nonce, an unusable --ca-file or --file, or\n"
+                "       cryptography (a dependency) missing or older than 42\n" + _ASKED
                 + "  7    not a genuine IMDS document: it cannot be decoded, or a check failed")
 
 
@@ -42,8 +42,11 @@ def _options_of(command: Any) -> Any:
     return apply
 
 
-@click.group(invoke_without_command=True, subcommand_metavar="[verify [OPTIONS]]",
-             epilog=SHOW_EXITS)
+@click.group(cls=Group, invoke_without_command=True, subcommand_metavar="[verify [OPTIONS]]",
+             epilog=SHOW_EXITS, examples=(
+                 ("The VM id IMDS signed:", "imdsctl attested -q document.vmId"),
+                 ("The signed answer, saved for a relying party:",
+                  "imdsctl attested -o json --nonce 4829175630 > attested.json")))
 @_options_of(_show)
 @click.pass_context
 def attested(ctx: click.Context, **params: Any) -> Optional[int]:
@@ -56,7 +59,8 @@ def attested(ctx: click.Context, **params: Any) -> Optional[int]:
     it, for a relying party to verify. Needs no extra package.
     """
     if ctx.invoked_subcommand is None:
-        return _show(**params)
+        apply_globals(ctx)
+        return _show(**ctx.params)
     given = [p.opts[-1] for p in ctx.command.params
              if ctx.get_parameter_source(p.name) is ParameterSource.COMMANDLINE]
     if given:
@@ -65,7 +69,10 @@ def attested(ctx: click.Context, **params: Any) -> Optional[int]:
     return None
 
 
-@attested.command(epilog=VERIFY_EXITS)
+@attested.command(epilog=VERIFY_EXITS, examples=(
+    ("Verify it here, with the system's roots:", "imdsctl attested verify"),
+    ("Verify a saved answer anywhere, against given roots:",
+     "imdsctl attested verify --file attested.json --nonce 4829175630 --ca-file roots.pem")))
 @nonce_option("The nonce to ask with and expect back (default: a fresh random 10-digit one; "
               "with --file, the one the document was asked with).")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), metavar="PEM",
@@ -95,7 +102,6 @@ def verify(imds: Session, nonce: Optional[str], ca_file: Optional[str], cloud: s
     vm           vmId and subscriptionId are this VM's (from compute)
 
     The table (for people) has one row per check; -o json adds the verdict
-    ("verified"), the document and the signer. Needs the 'attested' extra:
-    pip install 'imdsctl[attested]'.
+    ("verified"), the document and the signer.
     """
     return domain.verify(imds, nonce, ca_file, cloud, no_fetch, saved)

@@ -1,26 +1,30 @@
 """emulator serve, emulator profiles, emulate: the IMDS emulator (imdsctl.emulator).
 
-Exit codes: 0 ok; 2 usage error (bad profile, bad fault spec, cannot listen);
-``emulate`` exits with its command's code (128+N if killed by signal N, 127
-if the command is not found, 126 if it cannot be run).
+Exit codes: 0 ok; 2 usage error (bad profile, bad fault spec, cannot listen,
+no network namespace for --link-local); ``emulate`` exits with its command's
+code (128+N if killed by signal N, 127 if the command is not found, 126 if it
+cannot be run).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
+import sys
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 import click
+from click.shell_completion import CompletionItem
 
 from ..emulator.events import SYNTAX as EVENT_SYNTAX
 from ..emulator.events import EventSpec, EventSpecError
 from ..emulator.faults import SYNTAX, Fault, FaultSpecError
 from ..emulator.profiles import DEFAULT_PROFILE, Profile, ProfileError, list_profiles, load_profile
 from ..emulator.throttle import DEFAULT_RATE
+from ..errors import UsageError
 from ..output import Result, render
 from ..terminal import note
-from .options import FiniteRange
+from .options import FiniteRange, Group, command
 
 FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one):\n" \
     + "\n".join("  " + line for line in SYNTAX.splitlines()) \
@@ -29,9 +33,15 @@ FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one)
 
 
 class ProfileParam(click.ParamType):
-    """A built-in profile name or a JSON file, loaded and validated."""
+    """A built-in profile name, a JSON file or a support bundle, loaded and validated."""
 
     name = "profile"
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(name, help=text) for name, text in list_profiles().items()
+                if name.startswith(incomplete)]
 
     def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Profile:
         if isinstance(value, Profile):
@@ -81,10 +91,12 @@ def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options `serve` and `emulate` share."""
     options = (
         click.option("--profile", type=ProfileParam(), default=DEFAULT_PROFILE, show_default=True,
-                     help="Built-in profile (see 'imdsctl emulator profiles') or a JSON file: "
-                          "an instance document or {\"instance\": ..., \"loadbalancer\": ...}."),
+                     help="Built-in profile (see 'imdsctl emulator profiles'), a JSON file (an "
+                          "instance document or {\"instance\": ..., \"loadbalancer\": ...}), or a "
+                          "support bundle from 'imdsctl collect' (tar.gz or zip) to replay."),
         click.option("--no-throttle", is_flag=True,
-                     help="Do not rate-limit (IMDS answers 429 beyond 5 requests per second)."),
+                     help="Do not rate-limit (IMDS answers 429 beyond 5 requests per second, and "
+                          "managed identity beyond 20 per second or 5 in flight)."),
         click.option("--rate", type=click.IntRange(min=1), default=DEFAULT_RATE, show_default=True,
                      help="Requests per second allowed per client before 429."),
         click.option("--fault", "faults", type=FaultParam(), multiple=True, metavar="SPEC",
@@ -128,12 +140,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def emulator() -> None:
     """Run a local Azure IMDS emulator, for tests and demos."""
 
 
-@emulator.command(epilog=FAULT_EPILOG)
+@emulator.command(epilog=FAULT_EPILOG, examples=(
+    ("An IMDS on 127.0.0.1:8169 for your tests:", "imdsctl emulator serve"),
+    ("A Spot VM evicted in 30 seconds, with the control channel on:",
+     "imdsctl emulator serve --profile spot-vmss --event Preempt@30 --control")))
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; keep it a loopback address.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8169, show_default=True,
@@ -156,31 +171,77 @@ def serve(host: str, port: int, **options: Any) -> None:
         imds.stop()
 
 
-@emulator.command()
+@emulator.command(examples=(("The built-in profiles:", "imdsctl emulator profiles"),))
 def profiles() -> None:
     """List the built-in profiles: name, tab, description."""
     render(Result(list_profiles()), "text")
 
 
-@click.command(epilog=FAULT_EPILOG,
+@command(epilog=FAULT_EPILOG, examples=(
+    ("A boot script, off Azure:", "imdsctl emulate --profile spot-vmss -- ./boot.sh"),
+    ("Retries, seen:", "imdsctl emulate --fault '410*3' -- imdsctl compute vm-id --debug"),
+    ("A customer's VM, from their support bundle, at IMDS's own address:",
+     "imdsctl emulate --link-local --profile case-42.tar.gz -- ./boot.sh")),
                context_settings={"allow_interspersed_args": False, "help_option_names": ["-h", "--help"]})
+@click.option("--link-local", is_flag=True,
+              help="Serve at http://169.254.169.254 (port 80), IMDS's own address, in a private "
+                   "network namespace where COMMAND runs (Linux; unprivileged user namespaces, or root).")
 @emulator_options
-@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def emulate(command: Tuple[str, ...], **options: Any) -> int:
-    """Run COMMAND against an emulator on a free loopback port.
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED,
+                shell_complete=lambda ctx, param, incomplete: [CompletionItem(incomplete, type="command")])
+def emulate(command: Tuple[str, ...], link_local: bool, **options: Any) -> int:
+    """Run COMMAND against an emulator: on a free loopback port, or at 169.254.169.254.
 
     COMMAND runs with IMDSCTL_ENDPOINT and AZURE_POD_IDENTITY_AUTHORITY_HOST
     set to the emulator's URL; its exit code becomes this command's.  SIGINT
-    and SIGTERM are passed on to it.  Example:
+    and SIGTERM are passed on to it.
 
-        imdsctl emulate --profile spot-vmss -- imdsctl compute priority
+    With --link-local, COMMAND runs in a new network namespace whose only
+    interface, lo, holds 169.254.169.254, where the emulator listens on port
+    80: clients that cannot be pointed elsewhere (curl one-liners, SDKs,
+    cloud-init) reach it at the real address, and neither variable is set.
+    Nothing else is reachable there: no DNS, no other host.  Without a
+    namespace, nothing runs (exit 2).  Either way, this installation's
+    imdsctl comes first on COMMAND's PATH.
     """
+    if link_local:
+        return _emulate_link_local(command, _emulator_kwargs(**options))
     from ..emulator.run import run, start
 
     imds = start("127.0.0.1", 0, **_emulator_kwargs(**options))
     try:
-        return run(command, {**os.environ, **imds.environment})
+        return run(command, _child_environment(imds.environment))
     finally:
         imds.stop()
 
 
+def _child_environment(pointing: Dict[str, str]) -> Dict[str, str]:
+    """COMMAND's environment: the variables that point clients at the emulator,
+    and PATH led by the directory of this installation's imdsctl, so that
+    `imdsctl` in COMMAND (or in a script it runs) is this one, even when it is
+    not on PATH (pipx, a virtual environment run by its path)."""
+    return {**os.environ, **pointing, "PATH": _path_with_this_imdsctl()}
+
+
+def _path_with_this_imdsctl() -> str:
+    path = os.environ.get("PATH", os.defpath)
+    for candidate in (os.path.dirname(sys.executable), os.path.dirname(os.path.abspath(sys.argv[0]))):
+        if os.access(os.path.join(candidate, "imdsctl"), os.X_OK):
+            return os.pathsep.join([candidate, path])
+    return path
+
+
+def _emulate_link_local(command: Tuple[str, ...], options: Dict[str, Any]) -> int:
+    """emulate --link-local: the namespace, the emulator in it, COMMAND."""
+    from ..emulator import netns
+    from ..emulator.linklocal import PORT, run_command
+    from ..emulator.run import build
+
+    reason = netns.unavailable()
+    if reason is None:
+        imds = build(netns.LINK_LOCAL, PORT, **options)
+        try:
+            return run_command(imds, command, {**os.environ, "PATH": _path_with_this_imdsctl()})
+        except netns.NamespaceError as exc:
+            reason = str(exc)
+    raise UsageError(f"--link-local: no private network namespace, so nothing ran: {reason}")

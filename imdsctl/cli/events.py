@@ -1,23 +1,29 @@
-"""events list, ack, watch: Scheduled Events (imdsctl.events, imdsctl.watch)."""
+"""events list, ack, watch, unit: Scheduled Events (imdsctl.events, imdsctl.watch*)."""
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
+from urllib.parse import urlsplit
 
 import click
 
 from .. import catalog, output
 from .. import events as domain
-from ..output import Result
+from ..output import Result, render
 from ..session import Session
-from .options import FiniteRange, Output, imds_command
+from ..watch_hook import FLOOR
+from ..watch_notify import FORMATS
+from ..watch_state import default_path
+from ..watch_unit import ENVIRONMENT_FILE
+from ..watch_unit import STATE as UNIT_STATE
+from .options import FiniteRange, Group, Output, imds_command
 
 API_VERSION_HELP = (f"Scheduled Events api-version (default {catalog.SCHEDULED_EVENTS_API_VERSION}; "
                     "IMDSCTL_API_VERSION, an instance version, is ignored).")
 BUDGET, MIN_INTERVAL = domain.BUDGET, domain.MIN_INTERVAL
 
 
-class EventsGroup(click.Group):
+class EventsGroup(Group):
     """The events group; ``approve`` is a hidden alias of ``ack``."""
 
     aliases = {"approve": "ack"}
@@ -40,7 +46,10 @@ def events() -> None:
     """
 
 
-@events.command("list")
+@events.command("list", examples=(
+    ("What is coming, for people:", "imdsctl events list"),
+    ("The ids of the events still Scheduled, one per line:",
+     "imdsctl events list -q \"Events[?EventStatus=='Scheduled'].EventId\" -o tsv")))
 @imds_command(timeout=BUDGET, api_version_help=API_VERSION_HELP)
 def list_events(imds: Session) -> Result:
     """The scheduled events document: DocumentIncarnation and Events.
@@ -53,7 +62,8 @@ def list_events(imds: Session) -> Result:
     return domain.list_events(imds)
 
 
-@events.command()
+@events.command(examples=(
+    ("Let an event start now:", "imdsctl events ack C7061BAC-AFDC-4513-B24B-AA5F13A16123"),))
 @click.argument("event_ids", nargs=-1, required=True, metavar="EVENT_ID...")
 @click.option("--force", is_flag=True,
               help="Send the ids without first checking that the current document lists them.")
@@ -70,26 +80,76 @@ def ack(imds: Session, event_ids: Sequence[str], force: bool) -> Result:
     return domain.ack(imds, event_ids, force)
 
 
-@events.command()
-@click.option("--interval", type=FiniteRange(min=MIN_INTERVAL, max=86400), default=1.0, show_default=True,
-              metavar="SECONDS", help=f"Seconds between polls (at least {MIN_INTERVAL:g}: IMDS allows "
-                                      "5 requests per second).")
-@click.option("--exec", "hook", metavar="COMMAND",
-              help="Run COMMAND with /bin/sh -c once per new event of this VM.")
-@click.option("--hook-timeout", type=FiniteRange(min=0, min_open=True, max=86400), default=300.0,
-              show_default=True, metavar="SECONDS",
-              help="Kill a hook (and its children) still running after this long; counts as failed.")
-@click.option("--ack", "approve", is_flag=True,
-              help="Acknowledge each new Scheduled event of this VM once its hook exits 0 "
-                   "(without --exec: at once).")
-@click.option("--all-resources", is_flag=True,
-              help="Run the hook and --ack for every event, not only those listing this VM.")
+def _webhook(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter("a webhook is an http:// or https:// URL with a host")
+    return value
+
+
+def handler_options(environment: bool) -> Any:
+    """The options `events watch` and `events unit` share: how events are handled.
+    ``environment``: whether IMDSCTL_NOTIFY_URL and IMDSCTL_NOTIFY_FORMAT apply
+    (not to `events unit`, which must not copy a secret into a unit file)."""
+    notify_url = "IMDSCTL_NOTIFY_URL" if environment else None
+    notify_format = "IMDSCTL_NOTIFY_FORMAT" if environment else None
+    options = [
+        click.option("--interval", type=FiniteRange(min=MIN_INTERVAL, max=86400), default=1.0,
+                     show_default=True,
+                     metavar="SECONDS", help=f"Seconds between polls (at least {MIN_INTERVAL:g}: IMDS "
+                                             "allows 5 requests per second)."),
+        click.option("--exec", "hook", metavar="COMMAND",
+                     help="Run COMMAND with /bin/sh -c once per new event of this VM."),
+        click.option("--hook-timeout", type=FiniteRange(min=0, min_open=True, max=86400), default=300.0,
+                     show_default=True, metavar="SECONDS",
+                     help="Kill a hook (and its children) still running after this long, or "
+                          "after the time left before its event's NotBefore if that is shorter, "
+                          f"but never before {FLOOR:g}s (an event already due); a killed hook "
+                          "counts as failed."),
+        click.option("--ack", "approve", is_flag=True,
+                     help="Acknowledge each new Scheduled event of this VM once its hook exits 0 "
+                          "(without --exec: at once)."),
+        click.option("--all-resources", is_flag=True,
+                     help="Run the hook and --ack for every event, not only those listing this VM."),
+        click.option("--notify", metavar="URL", envvar=notify_url, callback=_webhook,
+                     help="POST each change, and how each handled event ended, as JSON to this "
+                          "webhook (or IMDSCTL_NOTIFY_URL); proxies from the environment apply."
+                     if environment else
+                     "The watch's --notify. The unit file is readable by every user: a secret URL "
+                     f"belongs in {ENVIRONMENT_FILE} instead, as IMDSCTL_NOTIFY_URL=URL."),
+        click.option("--notify-format", type=click.Choice(FORMATS), default="json", show_default=True,
+                     envvar=notify_format,
+                     help="json: the change record with host and text; slack: {\"text\": ...}"
+                          + (" (or IMDSCTL_NOTIFY_FORMAT)." if environment else ".")),
+    ]
+
+    def decorate(fn: Any) -> Any:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+    return decorate
+
+
+@events.command(examples=(
+    ("The usual node handler: drain, then let the event start:",
+     "imdsctl events watch --exec /usr/local/bin/drain-node --ack"),
+    ("Rehearse it off Azure, against the emulator:",
+     "imdsctl emulate --event Preempt@30 --events-time-factor 0.1 -- "
+     "imdsctl events watch --exec ./drain.sh --ack --max-events 1")))
+@handler_options(environment=True)
+@click.option("--state", "state_path", metavar="FILE", type=click.Path(dir_okay=False),
+              help="Where a watch that handles events (--exec, --ack) records what it did, "
+                   "to do it once across restarts [default: events-*.json in the private runtime "
+                   "directory of snapshots: IMDSCTL_CACHE_DIR, else $XDG_RUNTIME_DIR/imdsctl, else "
+                   "/run/imdsctl for root, else <tmp>/imdsctl-UID].")
 @click.option("--once", is_flag=True, help="Poll once, handle what is there, exit.")
 @click.option("--max-events", type=click.IntRange(min=1), metavar="N",
               help="Exit after N new events.")
-@imds_command(timeout=BUDGET, api_version_help=API_VERSION_HELP, with_output=True)
-def watch(imds: Session, out: Output, interval: float, hook: Optional[str], hook_timeout: float,
-          approve: bool, all_resources: bool, once: bool, max_events: Optional[int]) -> Result:
+@imds_command(timeout=BUDGET, api_version_help=API_VERSION_HELP, with_output=True, env=False)
+def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optional[str],
+          notify_format: str, **options: Any) -> Result:
     """Poll scheduled events and print each change once.
 
     \b
@@ -105,20 +165,67 @@ def watch(imds: Session, out: Output, interval: float, hook: Optional[str], hook
     IMDS_EVENT_ID, IMDS_EVENT_TYPE, IMDS_EVENT_STATUS, IMDS_EVENT_RESOURCES
     (comma-separated), IMDS_EVENT_RESOURCE_TYPE, IMDS_EVENT_NOTBEFORE,
     IMDS_EVENT_DESCRIPTION, IMDS_EVENT_SOURCE, IMDS_EVENT_DURATION and
-    IMDS_DOCUMENT_INCARNATION. Its stdout and stderr go to imdsctl's stderr.
-    Polling pauses while it runs. A failing or timed-out hook is logged and
-    its event is not acknowledged.
+    IMDS_DOCUMENT_INCARNATION; IMDS_EVENT_SECONDS_LEFT is the whole seconds
+    left before NotBefore (0 once due or Started), IMDS_HOOK_TIMEOUT the
+    seconds it is given, IMDS_HOOK_ATTEMPT 1, or 2 when it runs again. Its
+    stdout and stderr go to imdsctl's stderr. Polling pauses while it runs.
+    A failing or timed-out hook is logged and its event is not acknowledged.
+
+    \b
+    Once across restarts: a watch that handles events records in --state
+    when each hook started, how it ended and what it acknowledged. Restarted,
+    it does not run again a hook that finished (exit 0 or not), and it
+    acknowledges an event whose hook exited 0 if that was not done yet. A
+    hook that never finished (the watch was killed while it ran) runs again,
+    once, with IMDS_HOOK_ATTEMPT=2: a drain that may not have finished is
+    safer repeated than skipped, so hooks should be safe to repeat. An
+    unsafe state file (a symbolic link, not ours, open to others) or one
+    that is not a state file is not used (one line on stderr); events gone
+    for a day are forgotten.
 
     \b
     Each poll has its own --timeout budget. While watching, 410, 429, 5xx
     and (after a first answer) unreachable IMDS are logged on stderr and
-    retried at the next poll. SIGTERM finishes the current step and exits
-    0; Ctrl-C exits 130.
+    retried at the next poll. A notification (--notify) never holds the
+    watch up: each has 10 s of retries, then a failure is one line on
+    stderr. SIGTERM finishes the current step and exits 0; Ctrl-C exits 130.
+    `imdsctl events unit` runs this as a systemd service.
     """
-    from ..watch import Watcher, human
+    from ..watch import human
+    from ..watch import watch as run
 
     emit = output.line_printer(out.format, out.query, human, what="watch")
-    watcher = Watcher(imds.client, domain.api_version(imds), interval=interval, hook=hook,
-                      hook_timeout=hook_timeout, approve=approve, all_resources=all_resources,
-                      once=once, max_events=max_events, emit=emit)
-    return Result.streamed(watcher.run())
+    default = state_path is None
+    path = default_path(imds.settings.endpoint) if default else state_path
+    return Result.streamed(run(imds.client, domain.api_version(imds), state_path=path, default_state=default,
+                               notify_url=notify, notify_format=notify_format, emit=emit, **options))
+
+
+@events.command(examples=(
+    ("Install it (as root); then systemctl daemon-reload, systemctl enable --now imdsctl-events.service:",
+     "imdsctl events unit --exec /usr/local/bin/drain-node --ack "
+     "> /etc/systemd/system/imdsctl-events.service"),
+    ("Check it where systemd is installed:",
+     "imdsctl events unit > imdsctl-events.service && systemd-analyze verify imdsctl-events.service")))
+@handler_options(environment=False)
+@click.option("--state", "state_path", metavar="FILE", default=UNIT_STATE, show_default=True,
+              type=click.Path(dir_okay=False),
+              help="The watch's --state; systemd makes the default's directory (StateDirectory, 0700).")
+def unit(state_path: str, **options: Any) -> int:
+    """Print a systemd unit that runs `events watch` as a service.
+
+    \b
+    ExecStart runs this installation's imdsctl (its absolute path) with
+    `events watch -o json` and these options: one JSON line per change
+    and one line per note in the journal, no spinner. Restart=on-failure
+    (SIGTERM exits 0, after the current hook and acknowledgement), SIGTERM
+    to the watch alone (KillMode=mixed) with the hook's timeout and 30 s
+    to finish, the state in /var/lib/imdsctl (it survives reboots), and
+    /etc/imdsctl/events.env read for secrets such as IMDSCTL_NOTIFY_URL
+    (the unit file is world-readable). Install it in three commands: the
+    unit into /etc/systemd/system/imdsctl-events.service, then systemctl
+    daemon-reload and systemctl enable --now imdsctl-events.service.
+    """
+    from ..watch_unit import unit as unit_text
+
+    return render(Result(unit_text(state=state_path, **options)), "text")

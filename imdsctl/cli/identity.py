@@ -10,13 +10,13 @@ from .. import catalog
 from .. import identity as domain
 from ..output import Result
 from ..session import Session
-from .options import checked, imds_command
+from .options import Group, checked, imds_command
 
 API_VERSION_HELP = (f"Managed identity api-version (default {catalog.IDENTITY_API_VERSION}; "
                     "IMDSCTL_API_VERSION, an instance version, is ignored).")
 
 
-@click.group()
+@click.group(cls=Group)
 def identity() -> None:
     """Managed identity: access tokens and the tenant, from IMDS.
 
@@ -27,8 +27,12 @@ def identity() -> None:
     """
 
 
-@identity.command(epilog="\b\nFor scripts (stdout is not a terminal, so the token is printed):\n  "
-                  + domain.SCRIPT_IDIOM + '\n  curl -H "Authorization: Bearer $TOKEN" ...')
+@identity.command(examples=(
+    ("A token for Azure Resource Manager, in a variable (a pipe gets the token, a terminal a mask):",
+     domain.SCRIPT_IDIOM.replace("URI", "https://management.azure.com/")),
+    ("For one of several user-assigned identities:",
+     "imdsctl identity token --resource https://vault.azure.net "
+     "--client-id be5947ed-3560-4afe-9504-59967a63f810")))
 @click.option("--resource", required=True, metavar="URI",
               help="Application ID URI of the target, e.g. https://management.azure.com/ "
                    "(a scope ending in /.default is accepted and trimmed, as the Azure SDKs do).")
@@ -64,7 +68,7 @@ def token(imds: Session, resource: str, client_id: Optional[str], object_id: Opt
     return domain.token(imds, resource, client_id, object_id, msi_res_id, show_token)
 
 
-@identity.command()
+@identity.command(examples=(("The tenant, bare:", "imdsctl identity info -q tenantId"),))
 @imds_command(api_version_help=API_VERSION_HELP)
 def info(imds: Session) -> Result:
     """The Entra ID tenant of the VM's managed identities.

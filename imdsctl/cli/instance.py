@@ -3,7 +3,7 @@ Their meaning is imdsctl.views."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 import click
 
@@ -11,58 +11,89 @@ from .. import catalog, views
 from ..errors import UsageError
 from ..output import Result
 from ..session import Session
-from .options import Output, complete_words, imds_command
-
-
-def _fields_help(fields: tuple) -> str:
-    lines = [f"  {f.name:<28}{f.help}" for f in fields]
-    return "\b\nFields:\n" + "\n".join(lines)
+from .options import Output, command, complete_words, imds_command, shared_option
 
 
 def _complete_fields(fields: tuple) -> Any:
-    return complete_words(lambda: catalog.names(fields))
+    return complete_words(lambda: {name: f.help for f in fields for name in (f.name, *f.aliases)})
 
 
-max_age_option = click.option(
-    "--max-age", envvar="IMDSCTL_MAX_AGE", type=click.FloatRange(min=0), default=0, metavar="SECONDS",
-    help="Answer from a snapshot of the instance document younger than this, kept per boot in a "
-         "private runtime directory (default 0: always ask IMDS).")
+def routes() -> Dict[str, str]:
+    """Every route the catalog knows below /metadata/instance (list entries as
+    index 0), with the friendly field's help where there is one: what
+    ``imdsctl get`` completes."""
+    known: Dict[str, str] = {}
+    for path, _ in catalog.SCHEMA_SINCE:
+        parts = path.replace("*", "0").split("/")
+        for n in range(1, len(parts) + 1):
+            known.setdefault("/".join(parts[:n]), "")
+    for _, f in catalog.all_fields():
+        parts = f.route().split("/")
+        for n in range(1, len(parts) + 1):
+            known.setdefault("/".join(parts[:n]), "")
+        known[f.route()] = f.help
+    return dict(sorted(known.items()))
 
 
-@click.command()
-@click.argument("paths", nargs=-1, metavar="[PATH]...")
+max_age_option = shared_option("max_age")
+allow_missing_option = click.option(
+    "--allow-missing", is_flag=True,
+    help="A field or path IMDS does not have (this VM, this api-version) is null (an empty value in "
+         "text, tsv and env) instead of exit 3: for optional ones such as zone or evictionPolicy.")
+
+
+@command(examples=(
+    ("Two fields from one request, as shell variables; the script stops if IMDS fails:",
+     'vars=$(imdsctl get -o env compute/vmId compute/location) && eval "$vars"'),
+    ("A path as Microsoft's documentation writes it:", "imdsctl get /metadata/instance/compute/vmId"),
+    ("The names of the data disks, one per line:",
+     "imdsctl get compute/storageProfile/dataDisks -q '[].name' -o tsv")))
+@click.argument("paths", nargs=-1, metavar="[PATH]...", shell_complete=complete_words(routes))
+@allow_missing_option
 @max_age_option
 @imds_command
-def get(imds: Session, paths: tuple, max_age: float) -> Result:
+def get(imds: Session, paths: tuple, allow_missing: bool, max_age: float) -> Result:
     """Read raw paths under /metadata/instance, e.g. compute/vmId.
 
     PATH walks the instance document with IMDS's own route syntax: keys are
     case-sensitive, list entries are 0-based indices
-    (network/interface/0/ipv4/ipAddress/0/publicIpAddress). Without a PATH,
-    the whole document. Several PATHs are answered from ONE request, as an
-    object keyed by path.
+    (network/interface/0/ipv4/ipAddress/0/publicIpAddress); the form of
+    Microsoft's documentation, /metadata/instance/compute/vmId, is taken too.
+    A key in the wrong case is not found, with the right spelling suggested.
+    Without a PATH, the whole document. Several PATHs are answered from ONE
+    request, as an object keyed by path.
     """
     imds.use_cache(max_age)
-    return views.get(imds, paths)
+    return views.get(imds, paths, allow_missing)
 
 
-@click.command(epilog=_fields_help(catalog.COMPUTE_FIELDS))
-@click.argument("field", required=False, shell_complete=_complete_fields(catalog.COMPUTE_FIELDS))
+@command(fields=catalog.COMPUTE_FIELDS, examples=(
+    ("The VM's unique id, bare, for a script:", "imdsctl compute vm-id"),
+    ("Several fields from one request, tab-separated:", "imdsctl compute vm-id location zone -o tsv"),
+    ("The tags as an object, in YAML:", "imdsctl compute tags -o yaml")))
+@click.argument("fields", nargs=-1, metavar="[FIELD]...",
+                shell_complete=_complete_fields(catalog.COMPUTE_FIELDS))
 @click.option("--decode", is_flag=True,
               help="Base64-decode user-data or custom-data and write the bytes as they are.")
+@allow_missing_option
+@click.option("--all", "everything", is_flag=True,
+              help="On a terminal, show every value in the table, not the summary.")
 @max_age_option
 @imds_command(with_output=True)
-def compute(imds: Session, out: Output, field: Optional[str], decode: bool, max_age: float) -> Result:
-    """The compute facts of this VM, or one FIELD of them.
+def compute(imds: Session, out: Output, fields: tuple, decode: bool, allow_missing: bool, everything: bool,
+            max_age: float) -> Result:
+    """The compute facts of this VM, or FIELDs of them.
 
     FIELD is an IMDS key in any case (vmId, vmid) or kebab-case (vm-id,
     resource-group-name), or a short alias (fault-domain, update-domain,
-    resource-group). 'tags' gives the tags as an object.
+    resource-group). 'tags' gives the tags as an object. Several FIELDs are
+    answered from ONE request, as an object keyed by IMDS path. On a
+    terminal, without FIELD, a summary of what people look for first.
     """
     if decode and out.query is not None:
         raise UsageError("--decode writes raw bytes: it does not combine with --query")
     imds.use_cache(max_age)
-    return views.compute(imds, field, decode)
+    return views.compute(imds, fields, decode, allow_missing, everything)
 
 
 def _mac(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
@@ -74,31 +105,39 @@ def _mac(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Op
     return value
 
 
-@click.command(epilog=_fields_help(catalog.NETWORK_FIELDS))
-@click.argument("field", required=False, shell_complete=_complete_fields(catalog.NETWORK_FIELDS))
-@click.option("--nic", type=click.IntRange(min=0), default=0, show_default=True,
-              help="NIC index (IMDS does not guarantee NIC order: prefer --mac).")
-@click.option("--ip", type=click.IntRange(min=0), default=0, show_default=True,
+@command(fields=catalog.NETWORK_FIELDS, examples=(
+    ("The private IP of the first NIC:", "imdsctl network private-ip"),
+    ("The NIC with a given MAC address, in any notation:",
+     "imdsctl network private-ip --mac 00:0d:3a:1b:2c:3d"),
+    ("Every NIC, one row each:", "imdsctl network interfaces -o table")))
+@click.argument("fields", nargs=-1, metavar="[FIELD]...",
+                shell_complete=_complete_fields(catalog.NETWORK_FIELDS))
+@click.option("--nic", type=click.IntRange(min=0), metavar="N",
+              help="NIC index [default: 0] (IMDS does not guarantee NIC order: prefer --mac).")
+@click.option("--ip", type=click.IntRange(min=0), default=0, show_default=True, metavar="N",
               help="IP configuration index on the NIC.")
 @click.option("--mac", metavar="MAC", callback=_mac,
               help="Select the NIC by MAC address, in any notation.")
+@allow_missing_option
 @max_age_option
 @imds_command
-def network(imds: Session, field: Optional[str], nic: int, ip: int, mac: Optional[str],
-            max_age: float) -> Result:
-    """The network facts of this VM, or one FIELD of one NIC.
+def network(imds: Session, fields: tuple, nic: Optional[int], ip: int, mac: Optional[str],
+            allow_missing: bool, max_age: float) -> Result:
+    """The network facts of this VM, one NIC, or FIELDs of one NIC.
 
-    Defaults to the first NIC and its first IP configuration. public-ip falls
-    back to the Standard load balancer's frontend address when the VM has no
-    instance-level one (--debug, or -o json, says which). A --nic, --ip or
-    --mac that selects nothing exits 3, whatever is shown (without a FIELD,
-    every NIC).
+    Defaults to the first NIC and its first IP configuration; --nic or --mac
+    alone gives that NIC's summary. Several FIELDs are answered from ONE
+    request. A NIC or IP configuration this VM does not have is exit 3.
+    public-ip falls back to the Standard load balancer's frontend address
+    when the VM has no instance-level one (--debug, or -o json, says which).
     """
     imds.use_cache(max_age)
-    return views.network(imds, field, nic, ip, mac)
+    return views.network(imds, fields, nic, ip, mac, allow_missing)
 
 
-@click.command()
+@command(examples=(
+    ("The frontend addresses of this VM:",
+     "imdsctl loadbalancer -q 'publicIpAddresses[].frontendIpAddress' -o tsv"),))
 @imds_command
 def loadbalancer(imds: Session) -> Result:
     """The Standard load balancer's view of this VM: public IPs, inbound and
@@ -106,7 +145,7 @@ def loadbalancer(imds: Session) -> Result:
     return views.loadbalancer(imds)
 
 
-@click.command()
+@command(examples=(("The newest api-version IMDS offers:", "imdsctl versions -q '[-1]'"),))
 @imds_command
 def versions(imds: Session) -> Result:
     """The api-versions IMDS offers, oldest first."""

@@ -12,10 +12,13 @@ from .. import diff as comparing
 from .. import doctor as diagnosis
 from ..output import Result
 from ..session import Session
-from .options import imds_command
+from .options import command, imds_command, output_command
 
 
-@click.command()
+@command(examples=(
+    ("A bundle for a support case, in this directory:", "imdsctl collect"),
+    ("As a zip, without asking for scheduled events:",
+     "imdsctl collect -f /tmp/case-42.zip --skip scheduled-events")))
 @click.option("-f", "--file", "target", metavar="FILE", type=click.Path(dir_okay=True),
               help="Where to write the bundle: a new file or a regular one named *.tar.gz, *.tgz or "
                    "*.zip (never a link or a special file), a directory for the default name inside "
@@ -54,7 +57,10 @@ def collect(imds: Session, target: Optional[str], archive_format: Optional[str],
     return collecting.collect(imds, target, archive_format, no_redact, skip)
 
 
-@click.command()
+@command(examples=(
+    ("Why IMDS does or does not answer, for people:", "imdsctl doctor"),
+    ("Only what failed, and what to do about it:",
+     "imdsctl doctor -o json -q \"[?verdict=='fail'].remedy\"")))
 @imds_command(timeout=diagnosis.BUDGET)
 def doctor(imds: Session) -> Result:
     """Explain why IMDS is or is not reachable, one check per row.
@@ -75,7 +81,9 @@ def doctor(imds: Session) -> Result:
     return diagnosis.doctor(imds)
 
 
-@click.command()
+@command(examples=(
+    ("What a redeploy changed:", "imdsctl diff before.json after.json"),
+    ("Fail a script when anything changed:", "imdsctl diff --exit-code before.json imds-case-42.tar.gz")))
 @click.argument("a", metavar="A", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.argument("b", metavar="B", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option("--exit-code", is_flag=True,
@@ -83,8 +91,8 @@ def doctor(imds: Session) -> Result:
                    "'git diff --exit-code').")
 @click.option("--no-redact", is_flag=True,
               help="Show sensitive values (userData, SSH keys, ...) as they are.")
-@imds_command(hide_imds_options=True)
-def diff(imds: Session, a: str, b: str, exit_code: bool, no_redact: bool) -> Result:
+@output_command
+def diff(a: str, b: str, exit_code: bool, no_redact: bool) -> Result:
     """What changed between two snapshots of the instance document.
 
     A and B are files written by 'imdsctl get -o json' or bundles written by

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import click
-
 from .. import wait as boot
 from ..output import Result
 from ..session import Session
-from .options import imds_command
+from .options import command, imds_command
 
 
-@click.command()
+@command(examples=(
+    ("At boot: wait up to two minutes, and stop the script if IMDS never answers:",
+     "imdsctl wait --timeout 120 || exit $?"),
+    ("How long it took, for a log:", "imdsctl wait -q seconds -o tsv")))
 @imds_command(timeout=boot.BUDGET)
 def wait(imds: Session) -> Result:
     """Block until IMDS answers a real request, for boot scripts.

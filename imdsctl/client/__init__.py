@@ -233,20 +233,22 @@ class ImdsClient:
                           f"{max(remaining, 0):.2f}s of the {self.timeout:g}s budget left")
                 if answered is not None:
                     raise UnavailableError(
-                        f"IMDS kept failing for {where} ({reason}; {spent})",
-                        "IMDS may be updating (410 lasts up to 70 s) or throttling: "
-                        "wait and retry, or raise --timeout" if answered.status else
-                        "answers were cut off or stalled: a proxy or a firewall in the path may "
-                        "be interfering; or raise --timeout",
+                        f"IMDS kept failing for {where} ({reason}; {spent})", _failing_hint(answered.status),
                         status=answered.status, body=answered.body, url=answered.url)
-                raise UnreachableError(
-                    f"IMDS at {self.endpoint} did not answer {where}: {reason} ({spent})",
-                    "not on an Azure VM, or no route to 169.254.169.254 (firewall, missing "
-                    "route, not the primary NIC); "
-                    + ("at boot, 'imdsctl wait' waits for IMDS" if absent else "or raise --timeout"))
+                raise UnreachableError(f"IMDS at {self.endpoint} did not answer {where}: {reason} ({spent})",
+                                       self._unreachable_hint(absent))
             self._say(f"retrying {where} in {delay:.2f}s ({reason}; attempt {attempt + 1}, "
                       f"{remaining:.2f}s left)")
             self._sleep(delay)
+
+    def _unreachable_hint(self, absent: bool) -> str:
+        then = "at boot, 'imdsctl wait' waits for IMDS" if absent else "or raise --timeout"
+        if self.endpoint != catalog.DEFAULT_ENDPOINT:
+            return (f"nothing answers at {self.endpoint}, which --endpoint or IMDSCTL_ENDPOINT named: is an "
+                    "emulator running there ('imdsctl emulator serve')?"
+                    + ("" if absent else " Or raise --timeout"))
+        return ("not on an Azure VM, or no route to 169.254.169.254 (firewall, missing route, not the "
+                f"primary NIC); {then}")
 
     def _attempt(self, method: str, path: str, query: Dict[str, str], expect: str,
                  json_body: Any, remaining: float, retry_statuses: frozenset) -> Answer:
@@ -318,6 +320,21 @@ def _short(exc: BaseException) -> str:
     return text.splitlines()[0][:160]
 
 
+def _failing_hint(status: int) -> str:
+    """What to do about IMDS failing with ``status`` until the budget ran out."""
+    if status in (404, 410):  # the identity endpoint answers 404 too while IMDS updates
+        return (f"IMDS answers {status} while it is being updated, for up to 70 s: wait and retry, "
+                "or raise --timeout")
+    if status == 429:
+        return ("IMDS allows 5 requests per second per VM: find what else polls it (and make it cache), "
+                "or raise --timeout")
+    if status >= 500:
+        return (f"IMDS itself is failing ({status}): wait and retry, or raise --timeout; if it lasts, "
+                "'imdsctl doctor' explains and 'imdsctl collect' gathers what a support case needs")
+    return ("answers were cut off or stalled: a proxy or a firewall in the path may be interfering; "
+            "retry, or raise --timeout")
+
+
 def download(url: str, *, timeout: float = 10.0, max_bytes: int = 64 * 1024) -> bytes:
     """GET an http(s) URL of the internet (not IMDS: proxies from the
     environment honoured, up to 3 redirects followed), at most ``max_bytes``.
@@ -334,6 +351,30 @@ def download(url: str, *, timeout: float = 10.0, max_bytes: int = 64 * 1024) -> 
             if len(data) > max_bytes:
                 raise ValueError(f"over {max_bytes} bytes: not a certificate")
     return bytes(data)
+
+
+def post_webhook(url: str, payload: Any, *, timeout: float = 5.0) -> int:
+    """POST ``payload`` as JSON to a webhook of the internet (not IMDS: proxies
+    from the environment honoured, no redirect followed, at most 64 KiB of the
+    answer read, and ignored); its HTTP status. ValueError for a URL that is
+    not http(s); OSError (one line) when no answer came: refused, timed out,
+    dropped."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError("not an http(s) URL")
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False,
+                          headers={"User-Agent": f"imdsctl/{__version__}"}) as http, \
+                http.stream("POST", url, json=payload) as response:
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > 64 * 1024:
+                    break
+            return response.status_code
+    except httpx.TimeoutException:
+        raise OSError(f"no answer within {timeout:g}s") from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise OSError(_short(exc)) from None
 
 
 def _instance_path(route: str) -> str:

@@ -15,9 +15,14 @@ with SANs ``<location>.metadata.azure.com`` and ``metadata.azure.com``.
 The leaf is issued by "imdsctl emulator intermediate", itself issued by the
 self-signed "imdsctl emulator root", so a verifier has to build a chain;
 ``ca_bundle_pem(service)`` gives the two CA certificates to verify against.
-This CA is generated once per process (RSA key generation is slow-ish);
-``configure(service, ca_cert=..., ca_key=..., validity=...)`` supplies
-another CA (its leaves are issued directly by it) or another validity.
+As Microsoft's leaves point at Microsoft's PKI, the leaf's Authority
+Information Access names a CA Issuers URL on the emulator itself,
+``http://<Host>/pkiops/certs/imdsctl-emulator-issuer.crt`` (the Host the
+client asked, so the URL works at whatever address the client reached the
+emulator), where the emulator serves its issuer's certificate in DER
+(``ca_issuers``).  This CA is generated once per process (RSA key generation
+is slow-ish); ``configure(service, ca_cert=..., ca_key=..., validity=...)``
+supplies another CA (its leaves are issued directly by it) or another validity.
 
 The document's fields follow the api-version asked for (``FIELDS_SINCE``) and
 come from the profile's ``compute`` section; ``timeStamp`` holds ``createdOn``
@@ -32,9 +37,9 @@ Choices where the documentation is silent or disagrees (emulator wording):
   docs say "a 10-digit string", which fits it); anything else is a 400, an
   empty ``nonce=`` is treated as absent;
 * ``licenseType`` is present only when the VM has one (Azure Hybrid Benefit);
-* without the ``cryptography`` package the family answers 404 with an error
-  naming the missing package (never 5xx, which a client would retry);
-  everything else in the emulator works without it.
+* ``cryptography`` is a dependency of imdsctl, imported only to sign; where it
+  is missing all the same (a broken install) the family answers 404 naming
+  the package (never 5xx, which a client would retry).
 """
 
 from __future__ import annotations
@@ -44,8 +49,10 @@ import datetime as dt
 import os
 import re
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from urllib.parse import quote
 
 from ..catalog import ATTESTED, ATTESTED_FIELDS_SINCE, version_key
 from . import messages
@@ -61,7 +68,12 @@ TIME_FORMAT = "%m/%d/%y %H:%M:%S -0000"
 NONCE = re.compile(r"[A-Za-z0-9]{1,32}")
 BAD_NONCE = "Bad request. The nonce must be 1 to 32 letters and digits"
 NO_CRYPTOGRAPHY = ("Not found. The emulator signs attested documents with the 'cryptography' "
-                   "package, which is not installed: pip install 'imdsctl[attested]'")
+                   "package, a dependency of imdsctl that is missing: pip install 'cryptography>=42'")
+#: Where the emulator serves the certificate that issued its leaves (the leaves' caIssuers URL).
+CA_ISSUERS_PATH = "/pkiops/certs/imdsctl-emulator-issuer.crt"
+CA_ISSUERS_PARTS = tuple(CA_ISSUERS_PATH.strip("/").split("/"))
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:[0-9]{1,5})?")
+MAX_LEAVES = 64  #: leaves kept per Signer, one per (location, caIssuers URL)
 
 
 def default_nonce(now: dt.datetime) -> str:
@@ -105,7 +117,8 @@ class Signer:
 
     ``Signer.generate()`` makes a root, an intermediate and a leaf key;
     ``Signer.from_pem()`` issues leaves from a CA certificate and key supplied
-    by the caller.  Leaf certificates are made per location, on first use.
+    by the caller.  Leaf certificates are made per location and caIssuers
+    URL, on first use.
     """
 
     def __init__(self, issuer: Any, issuer_key: Any, ca_pem: bytes, *,
@@ -151,17 +164,22 @@ class Signer:
             raise ValueError("the key does not belong to the first certificate of the CA file")
         return cls(certificates[0], key, _pem(certificates))
 
-    def leaf(self, location: str) -> Any:
-        """The leaf certificate for a VM in ``location`` (made once per location)."""
+    def leaf(self, location: str, aia_url: Optional[str] = None) -> Any:
+        """The leaf certificate for a VM in ``location`` whose caIssuers URL is
+        ``aia_url`` (default the Signer's), made once for each."""
+        aia_url = aia_url or self.aia_url
         with self._lock:
-            if location not in self._leaves:
+            if (location, aia_url) not in self._leaves:
                 names = ([f"{location}.{self.domain}"] if location else []) + [self.domain]
-                self._leaves[location] = _certificate(
+                while len(self._leaves) >= MAX_LEAVES:
+                    del self._leaves[next(iter(self._leaves))]
+                self._leaves[location, aia_url] = _certificate(
                     self.domain, self._key.public_key(), self.issuer, self._issuer_key,
-                    ca=False, dns_names=names, aia_url=self.aia_url)
-            return self._leaves[location]
+                    ca=False, dns_names=names, aia_url=aia_url)
+            return self._leaves[location, aia_url]
 
-    def sign(self, content: bytes, location: str = "", *, signed_attributes: bool = False) -> bytes:
+    def sign(self, content: bytes, location: str = "", *, signed_attributes: bool = False,
+             aia_url: Optional[str] = None) -> bytes:
         """DER PKCS#7 SignedData with ``content`` attached and the leaf only, laid
         out as the real service does; ``signed_attributes=True`` makes the
         standard CMS form instead (content-type, signing-time, message-digest
@@ -170,7 +188,7 @@ class Signer:
         from cryptography.hazmat.primitives.asymmetric import padding
         from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
-        leaf = self.leaf(location)
+        leaf = self.leaf(location, aia_url)
         if signed_attributes:
             return (pkcs7.PKCS7SignatureBuilder().set_data(content)
                     .add_signer(leaf, self._key, hashes.SHA256())
@@ -322,7 +340,31 @@ def handle(service: Any, req: Request, route: Tuple[str, ...], version: str) -> 
     document = build_document(compute, version, nonce, now, service.signing.validity)
     try:
         signature = signer_for(service).sign(messages.dump_json(document),
-                                             str(compute.get("location", "")))
+                                             str(compute.get("location", "")), aia_url=ca_issuers_url(req))
     except ImportError:
         return error(404, NO_CRYPTOGRAPHY)
     return json_response(200, {"encoding": "pkcs7", "signature": base64.b64encode(signature).decode()})
+
+
+def ca_issuers_url(req: Request) -> Optional[str]:
+    """The caIssuers URL for a leaf signed for ``req``: the issuer's certificate
+    on this emulator, at the Host the client asked (None without a usable Host)."""
+    host = (req.headers.get("Host") or "").strip()
+    if len(host) > 262 or not _HOST.fullmatch(host):
+        return None
+    return f"http://{host}{quote(CA_ISSUERS_PATH)}"
+
+
+def ca_issuers(service: Any, req: Request) -> Response:
+    """GET (or HEAD) CA_ISSUERS_PATH: the certificate that issues the leaves, DER,
+    as a CA publishes it (no Metadata header needed: this is not IMDS)."""
+    if req.method not in ("GET", "HEAD"):
+        return replace(error(405, messages.METHOD.format(path=req.path, method=req.method)),
+                       headers=(("Allow", "GET, HEAD"),))
+    try:
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        issuer = signer_for(service).issuer.public_bytes(Encoding.DER)
+    except ImportError:
+        return error(404, NO_CRYPTOGRAPHY)
+    return Response(200, issuer, "application/pkix-cert")

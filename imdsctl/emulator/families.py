@@ -2,7 +2,7 @@
 
 A Family row says where it is, which methods, api-versions and formats it
 takes (from catalog.Endpoint), how it words the service's refusals, its own
-rate limit, and the handler that answers. Its handler module also owns the
+rate and concurrency limits, and the handler that answers. Its handler module also owns the
 profile section the family is served from (SECTIONS): scheduled events
 (events.py), managed identity (identity.py), the load balancer (here).
 Instance, versions and load balancer are answered here; attested data in
@@ -16,12 +16,13 @@ scheduled events, signing.
 
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional, Tuple
 
 from .. import catalog
-from ..catalog import INSTANCE_VERSIONS
+from ..catalog import INSTANCE_VERSIONS, version_key
 from . import attested, events, identity, messages
 from .messages import Request, Response, error, json_response, text_response
 from .tree import listing
@@ -49,6 +50,7 @@ class Family:
     subpaths: bool = False    #: whether route filtering below ``path`` is allowed
     refuse: Refuse = _refuse  #: its wording of the refusals of Service.check
     rate: Optional[int] = None  #: requests per second of its own rate limit (None: the general one)
+    concurrent: Optional[int] = None  #: requests it lets be in flight at once (None: no limit)
 
     @property
     def parts(self) -> Tuple[str, ...]:
@@ -68,7 +70,7 @@ class Family:
 
 
 def _versions(service: Any, req: Request, route: Tuple[str, ...], version: str) -> Response:
-    return json_response(200, {"apiVersions": list(INSTANCE_VERSIONS)})
+    return json_response(200, {"apiVersions": list(service.profile.versions or INSTANCE_VERSIONS)})
 
 
 def _instance(service: Any, req: Request, route: Tuple[str, ...], version: str) -> Response:
@@ -128,8 +130,10 @@ FAMILIES: Tuple[Family, ...] = (
     _family(catalog.INSTANCE, _instance, subpaths=True, formats=("json", "text")),
     _family(catalog.LOADBALANCER, _loadbalancer),
     _family(catalog.SCHEDULED_EVENTS, events.handle),
-    _family(catalog.IDENTITY_TOKEN, identity.token, refuse=identity.refuse, formats=None),
-    _family(catalog.IDENTITY_INFO, identity.info, refuse=identity.refuse, formats=None),
+    _family(catalog.IDENTITY_TOKEN, identity.token, refuse=identity.refuse, formats=None,
+            concurrent=identity.CONCURRENT),
+    _family(catalog.IDENTITY_INFO, identity.info, refuse=identity.refuse, formats=None,
+            concurrent=identity.CONCURRENT),
     _family(catalog.ATTESTED, attested.handle),
 )
 
@@ -155,10 +159,31 @@ SECTIONS: Tuple[Section, ...] = (
 )
 
 
-def route(parts: Tuple[str, ...]) -> Tuple[Family, Tuple[str, ...]]:
-    """The family serving ``parts`` and the route below its path."""
-    for family in FAMILIES:
+def route(parts: Tuple[str, ...], versions: Optional[Tuple[str, ...]] = None
+          ) -> Tuple[Family, Tuple[str, ...]]:
+    """The family serving ``parts`` and the route below its path, on a VM
+    whose IMDS offers ``versions`` (None: every version the catalog knows)."""
+    families, unknown = offering(versions)
+    for family in families:
         n = len(family.parts)
         if parts[:n] == family.parts and (len(parts) == n or family.subpaths):
             return family, parts[n:]
-    return UNKNOWN, parts
+    return unknown, parts
+
+
+@functools.lru_cache(maxsize=32)
+def offering(versions: Optional[Tuple[str, ...]]) -> Tuple[Tuple[Family, ...], Family]:
+    """FAMILIES and UNKNOWN as a VM offering the instance api-versions
+    ``versions`` (its /metadata/versions) serves them: each family of the
+    instance category takes those from the one it appeared in; scheduled
+    events keeps its own list."""
+    if versions is None:
+        return FAMILIES, UNKNOWN
+
+    def narrowed(family: Family) -> Family:
+        if family.versions is None or not set(family.versions) <= set(INSTANCE_VERSIONS):
+            return family
+        first = version_key(min(family.versions, key=version_key))
+        return replace(family, versions=tuple(v for v in versions if version_key(v) >= first))
+
+    return tuple(narrowed(f) for f in FAMILIES), narrowed(UNKNOWN)

@@ -30,6 +30,10 @@ caches and returns the same one with a shrinking ``expires_in``).  A
 ``resource`` that is not an absolute URI or a GUID, or that is a v2 scope
 ending in ``/.default``, gets Entra's ``invalid_resource`` AADSTS500011.
 
+The category's limits are IMDS's: 20 requests per second and 5 concurrent
+requests (a request is in flight until its answer is due: see throttle.py);
+beyond either, 429 ``Temporarily throttled, too many requests``.
+
 ``refuse`` words the service's own refusals (missing ``Metadata`` header,
 rate limit, method...) the identity endpoint's OAuth way; sources disagree
 on the missing-header code (``invalid_request`` per Microsoft's
@@ -60,6 +64,8 @@ TOKEN_PATH, INFO_PATH = catalog.IDENTITY_TOKEN_PATH, catalog.IDENTITY_INFO_PATH
 
 #: The identity category's own rate limit, requests per second.
 RATE = catalog.IDENTITY_TOKEN.rate
+#: ... and how many of its requests may be in flight at once; beyond that, 429 [doc]
+CONCURRENT = 5
 
 LIFETIME = 86399     #: expires_in of a fresh token, seconds [doc]
 CLOCK_SKEW = 300     #: Entra back-dates nbf/iat by five minutes

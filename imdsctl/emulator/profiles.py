@@ -7,31 +7,43 @@ json`` prints or a VM returns for ``/metadata/instance``::
 
 or the extended form, which can also describe the other endpoint families::
 
-    {"description": "...", "instance": {...}, "loadbalancer": {...} | null,
-     "identity": {...}, "scheduledEvents": [...]}
+    {"description": "...", "instance": {...}, "apiVersions": ["2017-04-02", ...],
+     "loadbalancer": {...} | null, "identity": {...}, "scheduledEvents": [...]}
 
-Each section but ``instance`` belongs to an endpoint family, which
+``apiVersions`` are the instance api-versions the VM's IMDS offers (its
+/metadata/versions; default every one the catalog knows).  Each section but
+``instance`` and ``apiVersions`` belongs to an endpoint family, which
 validates it (families.SECTIONS): ``loadbalancer`` (absent or null: no
 Standard load balancer, the endpoint answers 404), ``identity``
 (identity.py), ``scheduledEvents`` (events.py).  The built-in profiles live
 in ``profiles/*.json`` next to this module.
+
+A support bundle written by ``imdsctl collect`` (tar.gz or zip) is a profile
+too: the VM it was collected on (replay.py).
+
+Every string must be one the emulator can send: a lone surrogate such as
+``"\ud800"`` (valid JSON, not UTF-8) is refused at load.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
+from .. import bundle
 from .families import SECTIONS
+from .replay import bundle_document
 
 #: The profile served when none is named.
 DEFAULT_PROFILE = "linux-2025"
 
 #: Keys of the extended form: its own, then the sections of the endpoint families.
-EXTENDED_KEYS = ("description", "instance", *(section.key for section in SECTIONS))
+EXTENDED_KEYS = ("description", "instance", "apiVersions", *(section.key for section in SECTIONS))
+
+_VERSION = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 ProfileSource = Union[str, Path, Mapping[str, Any]]
 
@@ -50,6 +62,8 @@ class Profile:
     loadbalancer: Optional[Dict[str, Any]] = None  #: None: no Standard load balancer
     identity: Optional[Dict[str, Any]] = None  #: managed identities (emulator/identity.py); None: none
     scheduled_events: Tuple[Any, ...] = ()     #: initial events, EventSpecs (emulator/events.py)
+    versions: Optional[Tuple[str, ...]] = None  #: the instance api-versions offered; None: the catalog's
+    redacted: Tuple[str, ...] = ()  #: values served as "<redacted>" (a support bundle's), by path
 
 
 BUILTIN_DIR = Path(__file__).with_name("profiles")
@@ -66,8 +80,9 @@ def list_profiles() -> Dict[str, str]:
 
 
 def load_profile(source: ProfileSource = DEFAULT_PROFILE) -> Profile:
-    """Load and validate a profile: a built-in name, a path to a JSON file, or
-    an already parsed document (dict).  Raises ProfileError."""
+    """Load and validate a profile: a built-in name, a path to a JSON file or
+    to a support bundle (tar.gz or zip), or an already parsed document (dict).
+    Raises ProfileError."""
     if isinstance(source, Mapping):
         return from_document(source, "<dict>")
     name = str(source)
@@ -77,14 +92,23 @@ def load_profile(source: ProfileSource = DEFAULT_PROFILE) -> Profile:
         path = BUILTIN_DIR / f"{name}.json"
     elif is_name and not path.is_file():
         raise ProfileError(f"unknown profile '{name}' (built-in: {', '.join(builtin_names())}; "
-                           "or give the path of a JSON file)")
+                           "or give the path of a JSON file or a support bundle)")
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as source:
+            data = source.read(bundle.MAX_READ + 1)
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > bundle.MAX_READ:
+        raise ProfileError(f"{path}: over {bundle.MAX_READ >> 20} MiB: not a profile")
+    if bundle.is_archive(data):
+        try:
+            document, redacted = bundle_document(data, name)
+        except ValueError as exc:
+            raise ProfileError(str(exc)) from None
+        return replace(from_document(document, name), redacted=tuple(redacted))
     try:
-        document = json.loads(text)
-    except ValueError as exc:
+        document = json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as exc:
         raise ProfileError(f"{path}: not valid JSON: {exc}") from None
     return from_document(document, name)
 
@@ -99,6 +123,7 @@ def from_document(document: Any, name: str) -> Profile:
     if unknown:
         raise ProfileError(f"{name}: unknown profile key '{unknown[0]}' "
                            f"(expected: {', '.join(EXTENDED_KEYS)})")
+    _check_encodable(document, name)
     description = document.get("description", "")
     if not isinstance(description, str):
         raise ProfileError(f"{name}: description: expected a JSON string")
@@ -106,7 +131,7 @@ def from_document(document: Any, name: str) -> Profile:
     if not isinstance(instance, Mapping):
         raise ProfileError(f"{name}: instance: expected a JSON object")
     _check_strings(instance, f"{name}: instance")
-    sections: Dict[str, Any] = {}
+    sections: Dict[str, Any] = {"versions": _versions(document.get("apiVersions"), f"{name}: apiVersions")}
     for section in SECTIONS:
         if section.key in document:
             try:
@@ -116,8 +141,41 @@ def from_document(document: Any, name: str) -> Profile:
     return Profile(name, description, dict(instance), **sections)
 
 
+def _versions(value: Any, where: str) -> Optional[Tuple[str, ...]]:
+    """The ``apiVersions`` key: YYYY-MM-DD strings, each once, at least one."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise ProfileError(f"{where}: expected a non-empty JSON list of api-versions")
+    for index, version in enumerate(value):
+        if not isinstance(version, str) or not _VERSION.fullmatch(version):
+            raise ProfileError(f"{where}/{index}: expected an api-version such as \"2021-02-01\", "
+                               f"got {json.dumps(version)}")
+    if len(set(value)) != len(value):
+        raise ProfileError(f"{where}: an api-version is listed twice")
+    return tuple(value)
+
+
 def _children(node: Any):
     return node.items() if isinstance(node, Mapping) else enumerate(node)
+
+
+def _check_encodable(node: Any, name: str, parts: Tuple[str, ...] = ()) -> None:
+    """Every key and string can be sent as UTF-8 (no lone surrogate, which JSON
+    allows as "\\ud800"): else every answer holding it would fail."""
+    for key, value in _children(node):
+        here = (*parts, str(key))
+        for text in (key, value):
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError as exc:
+                    bad = text[exc.start:exc.end].encode("unicode_escape").decode()
+                    where = "/".join(here).encode("utf-8", "backslashreplace").decode()
+                    raise ProfileError(f"{name}: {where}: a string the emulator cannot send "
+                                       f"({bad} is a lone surrogate, not UTF-8)") from None
+        if isinstance(value, (Mapping, list)):
+            _check_encodable(value, name, here)
 
 
 def _check_strings(node: Any, where: str) -> None:

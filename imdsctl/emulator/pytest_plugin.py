@@ -15,8 +15,16 @@ can use them::
         a = imds_emulator_factory(profile="linux-2017")
         b = imds_emulator_factory(profile="windows-sql-2017", throttle=False)
 
-The emulator is imported inside the fixtures: loading this plugin costs
-nothing for test suites that do not use it.
+    @pytest.mark.imds_emulator(link_local=True, profile="spot-vmss")
+    def test_at_the_real_address(imds_emulator):   # a LinkLocalEmulator
+        done = imds_emulator.run(["./boot.sh"])      # in a namespace where IMDS is 169.254.169.254
+        assert done.returncode == 0, done.stderr
+
+``link_local=True`` serves at http://169.254.169.254 in a private network
+namespace (imdsctl.emulator.linklocal); the test runs its commands there
+with ``run()``, and is skipped, with the reason, where the system gives no
+namespace.  The emulator is imported inside the fixtures: loading this
+plugin costs nothing for test suites that do not use it.
 """
 
 from __future__ import annotations
@@ -28,19 +36,24 @@ import pytest
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "imds_emulator(**kwargs): Emulator keyword arguments for the imds_emulator fixture")
+        "markers", "imds_emulator(**kwargs): Emulator keyword arguments for the imds_emulator fixture "
+                   "(link_local=True: at 169.254.169.254 in a private network namespace)")
 
 
 @pytest.fixture
 def imds_emulator_factory() -> Iterator[Callable[..., Any]]:
     """Start emulators: ``imds_emulator_factory(**Emulator kwargs)`` returns a
-    started Emulator; every one is stopped at teardown."""
+    started Emulator (``link_local=True``: a LinkLocalEmulator, or the test is
+    skipped saying why there is no namespace); every one is stopped at teardown."""
     from imdsctl.emulator import Emulator
 
     started: List[Any] = []
 
-    def start(**kwargs: Any) -> Any:
-        imds = Emulator(**kwargs).start()
+    def start(link_local: bool = False, **kwargs: Any) -> Any:
+        if link_local:
+            imds = _link_local(**kwargs)
+        else:
+            imds = Emulator(**kwargs).start()
         started.append(imds)
         return imds
 
@@ -60,3 +73,16 @@ def imds_emulator(request: pytest.FixtureRequest, imds_emulator_factory: Callabl
     for name, value in imds.environment.items():
         monkeypatch.setenv(name, value)
     return imds
+
+
+def _link_local(**kwargs: Any) -> Any:
+    from imdsctl.emulator.linklocal import LinkLocalEmulator
+    from imdsctl.emulator.netns import NamespaceError, unavailable
+
+    reason = unavailable()
+    if reason is None:
+        try:
+            return LinkLocalEmulator(**kwargs).start()
+        except NamespaceError as exc:
+            reason = str(exc)
+    pytest.skip(f"no private network namespace for a link-local emulator: {reason}")

@@ -1,31 +1,43 @@
 """Running the emulator for a person: serve until a signal, or run a command
 against it (what ``imdsctl emulator serve`` and ``imdsctl emulate`` do).
 
-``start`` builds and starts an Emulator from the command line's options and
-turns what can go wrong into typed errors (exit 2): a missing
+``build`` makes an Emulator from the command line's options and ``start``
+starts it, turning what can go wrong into typed errors (exit 2): a missing
 ``cryptography``, an unusable attested CA, an address that cannot be bound.
+A replayed support bundle's redacted values are named in one stderr line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import threading
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Iterator, Optional, Sequence
 
 from .. import terminal
 from ..errors import UsageError
+from .replay import describe
 from .server import Emulator
 
 #: ``emulate``'s exit codes when COMMAND does not run (as the shells use them).
 NOT_FOUND, CANNOT_RUN = 127, 126
 
 
-def start(host: str, port: int, *, attested_ca_out: Optional[str] = None, **options: Any) -> Emulator:
-    """A started emulator on HOST:PORT (Emulator keyword ``options``); with
-    ``attested_ca_out``, its attested CA certificates written there first."""
+def start(host: str, port: int, **options: Any) -> Emulator:
+    """A started emulator on HOST:PORT (``build``'s options)."""
+    imds = build(host, port, **options)
+    try:
+        return imds.start()
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def build(host: str, port: int, *, attested_ca_out: Optional[str] = None, **options: Any) -> Emulator:
+    """An emulator for HOST:PORT, not started (Emulator keyword ``options``);
+    with ``attested_ca_out``, its attested CA certificates written there."""
     if (options.get("attested_ca") is None) != (options.get("attested_key") is None):
         raise UsageError("--attested-ca and --attested-key go together")
     try:
@@ -33,14 +45,14 @@ def start(host: str, port: int, *, attested_ca_out: Optional[str] = None, **opti
         if attested_ca_out is not None:
             Path(attested_ca_out).write_bytes(imds.attested_ca_pem)
     except ImportError:
-        raise UsageError("signing attested documents needs the 'cryptography' package",
-                         "pip install 'imdsctl[attested]'") from None
+        raise UsageError("signing attested documents needs the 'cryptography' package, a dependency "
+                         "of imdsctl", "reinstall imdsctl, or pip install 'cryptography>=42'") from None
     except (ValueError, OSError) as exc:
         raise UsageError(f"attested CA: {exc}") from None
-    try:
-        return imds.start()
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    redacted = describe(imds.profile)
+    if redacted is not None:
+        terminal.note(redacted)
+    return imds
 
 
 def wait_for_signal() -> None:
@@ -67,8 +79,17 @@ def run(command: Sequence[str], env: Dict[str, str]) -> int:
         terminal.note(f"cannot run {command[0]}: {exc.strerror or exc}")
         return CANNOT_RUN
 
+    with passing_signals(child.send_signal):
+        code = child.wait()
+    return 128 - code if code < 0 else code
+
+
+@contextlib.contextmanager
+def passing_signals(send: Callable[[int], None]) -> Iterator[None]:
+    """While inside, SIGINT and SIGTERM are passed on with ``send(signum)``."""
+
     def forward(signum: int, frame: Any) -> None:
-        child.send_signal(signum)
+        send(signum)
 
     # Ctrl-C in a terminal already reaches the child (same foreground process
     # group): passing it on as well would interrupt it twice.
@@ -76,11 +97,10 @@ def run(command: Sequence[str], env: Dict[str, str]) -> int:
     previous = {signal.SIGINT: signal.signal(signal.SIGINT, on_sigint),
                 signal.SIGTERM: signal.signal(signal.SIGTERM, forward)}
     try:
-        code = child.wait()
+        yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return 128 - code if code < 0 else code
 
 
 def _terminal_sends_sigint() -> bool:

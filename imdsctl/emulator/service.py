@@ -4,13 +4,16 @@ Every request goes through the same steps, in this order:
 
 0. ``/_emulator/...`` goes to the control channel when it is enabled (never
    faulted, throttled or logged); otherwise it is an unknown path like any other.
+   The attested signer's issuer certificate (``attested.CA_ISSUERS_PATH``, the
+   leaf's caIssuers URL) is not IMDS either: served as it is, never logged.
 1. Injected faults: the first armed fault whose prefix matches takes the
    request before any validation, as a host update would (a delay or
    truncate fault lets the normal answer through, altered).
 2. The checks IMDS makes, in its order: ``X-Forwarded-For`` -> 400;
    ``Metadata`` header not case-insensitively ``true`` -> 400; method -> 405;
    ``api-version`` missing or unknown to the endpoint family -> 400 with
-   ``newest-versions``; a repeated query parameter -> 400; the rate limit -> 429
+   ``newest-versions``; a repeated query parameter -> 400; the rate limit, and
+   a family's limit of requests in flight (throttle.py) -> 429
    (https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#errors-and-debugging).
 3. The endpoint family (families.FAMILIES) answers: format, route, 404.
 
@@ -28,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Deque, List, Optional, Set
 
 from ..catalog import version_key
-from . import control, messages
+from . import attested, control, messages
 from .attested import Signing
 from .events import ScheduledEvents
 from .families import VERSIONS, Family, route
@@ -94,9 +97,16 @@ class Service:
         """Answer one request (steps 0-3 of the module docstring)."""
         if self.control and req.parts[:1] == (control.PREFIX,):
             return control.handle(self, req)
+        if req.parts == attested.CA_ISSUERS_PARTS:
+            return attested.ca_issuers(self, req)
         arrived = time.time()
         fault = self.faults.take("/" + "/".join(req.parts))
-        response = apply(fault, lambda: self.respond(req))
+        response: Optional[Response] = None
+        try:
+            response = apply(fault, lambda: self.respond(req))
+        finally:  # in flight until its answer is due (throttle.py)
+            if self.throttle is not None:
+                self.throttle.land(id(req), response.delay if response is not None else 0.0)
         self.log.append(LoggedRequest(req.method, req.path, req.query,
                                       None if response.reset else response.status,
                                       arrived, req.client, response.fault))
@@ -104,7 +114,7 @@ class Service:
 
     def respond(self, req: Request) -> Response:
         """The fault-free answer: checks, then the endpoint family."""
-        family, below = route(req.parts)
+        family, below = route(req.parts, self.profile.versions)
         refusal = self.check(req, family)
         if refusal is not None:
             return refusal
@@ -136,6 +146,6 @@ class Service:
             seen.add(name)
         if self.throttle is not None:
             bucket = req.client if family.rate is None else f"{req.client} {family.path}"
-            if not self.throttle.allow(bucket, family.rate):
+            if not self.throttle.admit(bucket, family.rate, family.concurrent, id(req)):
                 return family.refuse(self, 429, messages.THROTTLED)
         return None
