@@ -147,18 +147,21 @@ def argvs(draw):
         ["attested"], ["attested", "verify", "--no-fetch"], ["collect"]]))
     args = list(command)
     if command == ["get"]:
-        args += draw(st.lists(st.one_of(st.sampled_from(["/".join(r) for r in ROUTES]), _words),
-                              max_size=3))
+        args += draw(st.lists(st.one_of(st.sampled_from(["/".join(r) for r in ROUTES]), _words,
+                                        st.sampled_from(["/metadata/instance/compute/vmId?format=text",
+                                                         "Compute/VMID"])), max_size=3))
+        args += draw(st.sampled_from([[], [], ["--allow-missing"]]))
     elif command in (["compute"], ["network"]):
         fields = catalog.COMPUTE_FIELDS if command == ["compute"] else catalog.NETWORK_FIELDS
-        args += draw(st.lists(_fields(fields), max_size=1))
+        args += draw(st.lists(_fields(fields), max_size=2))
+        args += draw(st.sampled_from([[], [], ["--allow-missing"]]))
         if command == ["network"]:
             for option in ("--nic", "--ip"):
                 args += draw(st.sampled_from([[], [], [option, "0"], [option, "1"], [option, "99"],
                                               [option, "99999999999999999999"], [option, "-1"]]))
             args += draw(st.sampled_from([[], [], ["--mac", "00:0D:3A:1B:2C:3D"], ["--mac", "zz"]]))
         if command == ["compute"]:
-            args += draw(st.sampled_from([[], [], ["--decode"]]))
+            args += draw(st.sampled_from([[], [], ["--decode"], ["--all"]]))
         args += draw(st.sampled_from([[], ["--max-age", "60"]]))
     elif command == ["events", "ack"]:
         args += draw(st.lists(_words.filter(lambda w: not w.startswith("-")), min_size=1, max_size=2))
