@@ -126,7 +126,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l debug -d 'Log
 complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl collect
-complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -s f -l file -r -F -d 'Where to write the bundle; a directory gets the default name inside it. [default: ./imds-<vmId or hostname>-<UTC time>.tar.gz]'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -s f -l file -r -F -d 'Where to write the bundle: a new file or a regular one named *.tar.gz, *.tgz or *.zip (never a link or a special file), a directory for the default name inside it, or \'-\' for stdout (not a terminal). [default: ./imds-<vmId or hostname>-<UTC time>.tar.gz]'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l format -x -a 'tar.gz zip' -d 'Archive format [default: from FILE\'s suffix, else tar.gz].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l no-redact -d 'Keep userData, customData, publicKeys, adminUsername and the attested signature (prints a warning).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l skip -x -a 'versions instance loadbalancer scheduled-events attested identity-info' -d 'Do not ask this endpoint; repeatable.'

@@ -5,20 +5,31 @@ something else answered; the body must be the JSON or text asked for;
 410, 429 and 5xx are worth another attempt (``Retryable``); 404 is not
 found; another 4xx is a refusal, with IMDS's own words on one line. The
 client (httpx) applies it; no other module decides what an answer means.
+
+``loads`` is the one JSON reader for what comes from outside (answers,
+snapshots given to diff, the attested document): JSON that parses but that
+IMDS never sends - nested deeper than MAX_DEPTH, NaN or Infinity (or a number
+too big for a float), a lone surrogate that no output can encode - is
+``Malformed``, with the path where it was found.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 
 from . import catalog
 from .errors import ImdsHttpError, ImdsNotFoundError, NotImdsError, RefusedError, one_line
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
-    from typing import Any, List, Mapping, Optional
+    from typing import Any, Dict, List, Mapping, Optional
 
 MAX_BODY = 1 << 20  # 1 MiB: the whole instance document is a few KiB
+
+#: The deepest JSON imdsctl accepts: the instance document is 7 levels deep.
+MAX_DEPTH = 32
 
 #: Statuses worth another attempt: IMDS updating (410), throttled (429), server errors.
 RETRY_STATUSES = frozenset({410, 429}) | frozenset(range(500, 600))
@@ -34,6 +45,119 @@ class Answer:
         self.headers = headers
         self.body = body
         self.elapsed = elapsed
+
+
+class Malformed(ValueError):
+    """JSON that parses but that IMDS never sends; ``path`` (``compute/tagsList/0``) says where."""
+
+    def __init__(self, what: str, path: str = ""):
+        super().__init__(what + (f" at {one_line(path, 120)}" if path else ""))
+        self.what, self.path = what, path
+
+    def within(self, key: str) -> Malformed:
+        """The same finding, one level further out."""
+        return Malformed(self.what, f"{key}/{self.path}" if self.path else key)
+
+
+class _NotFinite:
+    """NaN, Infinity or a float that overflows, kept until its path is known."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _float(text: str) -> Any:
+    number = float(text)
+    return number if math.isfinite(number) else _NotFinite(text)
+
+
+#: Only a \uD800-\uDFFF escape makes a lone surrogate: without one, strings need no check.
+_SURROGATE_ESCAPE = {bytes: re.compile(rb"\\u[dD][89a-fA-F]"), str: re.compile(r"\\u[dD][89a-fA-F]")}
+
+
+def loads(raw: Any) -> Any:
+    """JSON text (bytes or str) as Python values; ValueError when it is not JSON,
+    Malformed (a ValueError) when it is JSON that IMDS never sends."""
+    try:
+        value = json.loads(raw, parse_constant=_NotFinite, parse_float=_float)
+    except RecursionError:
+        raise Malformed(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    escapes = _SURROGATE_ESCAPE[str if isinstance(raw, str) else bytes].search(raw)
+    _check(value, 0, escapes is not None)
+    return value
+
+
+def check(value: Any) -> None:
+    """Malformed at the first place ``value`` is not what JSON from IMDS holds:
+    deeper than MAX_DEPTH, a number that is not finite, a lone surrogate."""
+    _check(value, 0, True)
+
+
+def _check(node: Any, depth: int, strings: bool) -> None:
+    kind = type(node)
+    if kind is dict or kind is list:
+        if depth >= MAX_DEPTH:
+            raise Malformed(f"JSON nested deeper than {MAX_DEPTH} levels")
+        for key, child in (node.items() if kind is dict else enumerate(node)):
+            if strings and kind is dict and not _unicode(key):
+                raise Malformed("a key that is not valid Unicode (a lone surrogate)")
+            try:
+                if type(child) in _CHECKED:
+                    _check(child, depth + 1, strings)
+            except Malformed as exc:
+                raise exc.within(str(key)) from None
+    elif kind is str:
+        if strings and not _unicode(node):
+            raise Malformed("a string that is not valid Unicode (a lone surrogate)")
+    elif kind is _NotFinite:
+        raise Malformed(f"the number {node.text[:20]}, which is not finite")
+    elif kind is float and not math.isfinite(node):  # made by Python, not parsed (a --query sum)
+        raise Malformed(f"the number {node}, which is not finite")
+
+
+_CHECKED = (dict, list, str, _NotFinite, float)
+
+
+def _unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+# -- the shapes views rely on -----------------------------------------------------------
+
+_KINDS = {dict: "an object", list: "a list", str: "a string"}
+
+
+def shaped(value: Any, kind: type, where: str) -> Any:
+    """``value`` when it has the shape IMDS documents (``kind``: dict, list or
+    str), else NotImdsError naming ``where``: views take answers apart only
+    through this check (and ``objects``)."""
+    if not isinstance(value, kind):
+        raise NotImdsError(f"{where} is {_kind_of(value)}, not {_KINDS[kind]}: not the shape IMDS gives it",
+                           "something other than IMDS may be answering")
+    return value
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return next((name for kind, name in _KINDS.items() if isinstance(value, kind)), "a value")
+
+
+def objects(value: Any, where: str) -> List[Dict[str, Any]]:
+    """A list of objects (absent or null: none), checked entry by entry."""
+    if value is None:
+        return []
+    return [shaped(item, dict, f"{where}/{index}") for index, item in enumerate(shaped(value, list, where))]
 
 
 def error_text(body: Any) -> str:
@@ -103,7 +227,11 @@ def validate(where: str, url: str, endpoint: str, status: int, reason_phrase: st
         return Answer(status, headers, body, elapsed)
     if raw.strip() or status == 200:
         try:
-            body = json.loads(raw)
+            body = loads(raw)
+        except Malformed as exc:
+            if status == 200:
+                raise NotImdsError(f"{where} returned JSON that IMDS never sends: {exc}",
+                                   "something other than IMDS may be answering on " + endpoint) from None
         except ValueError:
             if status == 200:
                 raise NotImdsError(
@@ -118,9 +246,9 @@ def validate(where: str, url: str, endpoint: str, status: int, reason_phrase: st
     described = reason + (f": {detail}" if detail else "")
     kwargs = dict(status=status, body=body, url=url)
     if status in retry_statuses:
-        retry_after = headers.get("retry-after", "")
-        raise Retryable(described, ImdsHttpError(described, **kwargs),
-                         float(retry_after) if retry_after.isdigit() else None)
+        retry_after = headers.get("retry-after", "").strip()
+        seconds = float(retry_after) if retry_after.isascii() and retry_after.isdigit() else None  # not "²"
+        raise Retryable(described, ImdsHttpError(described, **kwargs), seconds)
     if status == 404:
         instance = where.split(" ", 1)[-1].startswith(catalog.INSTANCE_PATH + "/")
         raise ImdsNotFoundError(f"IMDS has nothing at {where} ({described})",

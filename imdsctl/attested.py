@@ -22,12 +22,11 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 import re
 import secrets
 from typing import Any, Dict, NamedTuple, Optional, TextIO
 
-from . import catalog
+from . import answers, catalog
 from .errors import ExitCode, NotImdsError
 from .output import Result
 from .pkcs7 import DATA, Envelope, Malformed, describe, parse_envelope
@@ -63,9 +62,10 @@ def decode(body: Any, where: str) -> Attested:
     try:
         envelope = parse_envelope(base64.b64decode("".join(body["signature"].split()), validate=True))
         signer = describe(envelope.signer)
-        document = json.loads(envelope.content)
+        document = answers.loads(envelope.content)
     except (binascii.Error, ValueError, IndexError) as exc:  # Malformed is a ValueError
-        why = str(exc) if isinstance(exc, (Malformed, binascii.Error)) else "unexpected structure"
+        known = (Malformed, answers.Malformed, binascii.Error)
+        why = str(exc) if isinstance(exc, known) else "unexpected structure"
         raise NotImdsError(f"{where} returned a signature that is not a PKCS#7 SignedData "
                            f"with a JSON document ({why})", hint) from None
     if envelope.content_type != DATA or not isinstance(document, dict):
@@ -105,7 +105,7 @@ def verify(imds: Any, nonce: Optional[str] = None, ca_file: Optional[str] = None
     compute = None
     if saved is not None:
         try:
-            body = json.load(saved)
+            body = answers.loads(saved.read())
         except ValueError as exc:
             raise NotImdsError(f"--file {saved.name} is not JSON: {exc}") from None
         answer = decode(body, f"--file {saved.name}")
@@ -113,6 +113,9 @@ def verify(imds: Any, nonce: Optional[str] = None, ca_file: Optional[str] = None
         nonce = nonce or f"{secrets.randbelow(10 ** 10):010d}"
         answer = request(imds, nonce)
         compute = imds.instance("compute")
+        if not isinstance(compute, dict):
+            raise NotImdsError("GET /metadata/instance/compute returned JSON that is not an object",
+                               "something other than IMDS may be answering")
     fetch = None if no_fetch else functools.partial(attested_verify.fetch_url,
                                                     timeout=min(10.0, imds.settings.timeout))
     checks = attested_verify.verify(answer, trust, attested_verify.CLOUDS[cloud], nonce=nonce,

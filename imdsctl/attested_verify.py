@@ -146,7 +146,7 @@ def system_trust() -> Trust:
 def fetch_url(url: str, timeout: float = 10.0) -> bytes:
     """GET a caIssuers URL (http or https; proxies from the environment honoured,
     as for any internet download; at most 64 KiB)."""
-    from .internet import download
+    from .client.internet import download
 
     return download(url, timeout=timeout, max_bytes=MAX_FETCH)
 
@@ -181,18 +181,33 @@ def verify(attested: Any, trust: Trust, domain: str, *, nonce: Optional[str] = N
     ``compute``: this VM's compute facts (None: not compared); ``fetch``: how
     to GET a caIssuers URL (None: never fetch); ``now``: the time to check at.
     """
-    from cryptography import x509
-
     now = now or dt.datetime.now(dt.timezone.utc)
-    try:
-        signer = x509.load_der_x509_certificate(attested.envelope.signer)
-    except ValueError as exc:
-        raise NotImdsError(f"the signer certificate cannot be read: {exc}") from None
+    signer = _certificate(attested.envelope.signer, "the signer certificate")
+    embedded = [_certificate(c, f"embedded certificate {i + 1}")
+                for i, c in enumerate(attested.envelope.certificates) if c != attested.envelope.signer]
     named, name = _signer_name(signer, domain)
     return [_signature(attested.envelope, signer), named,
-            _chain(signer, name, attested.envelope, trust, fetch, now),
+            _chain(signer, name, embedded, trust, fetch, now),
             _nonce(attested.document, nonce), _timestamp(attested.document, now),
             _vm(attested.document, compute)]
+
+
+def _certificate(der: bytes, what: str) -> Any:
+    """A certificate of the document, read whole now: cryptography reads a field when
+    it is first used, so a damaged one would otherwise fail in the middle of a check."""
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    try:
+        certificate = x509.load_der_x509_certificate(der)
+        for field in ("version", "serial_number", "issuer", "subject", "not_valid_before_utc",
+                      "not_valid_after_utc", "extensions", "signature_algorithm_oid"):
+            getattr(certificate, field)
+        certificate.public_key()
+    except (ValueError, TypeError, x509.InvalidVersion, UnsupportedAlgorithm) as exc:
+        raise NotImdsError(f"{what} cannot be read: {' '.join(str(exc).split())[:160]}",
+                           "the document was damaged or forged") from None
+    return certificate
 
 
 def _signature(envelope: Envelope, signer: Any) -> Dict[str, str]:
@@ -273,9 +288,9 @@ def _ca_issuers(certificate: Any) -> Optional[str]:
     return urls[0] if urls else None
 
 
-def _chain(signer: Any, name: Optional[str], envelope: Envelope, trust: Trust,
+def _chain(signer: Any, name: Optional[str], embedded: List[Any], trust: Trust,
            fetch: Optional[Callable[[str], bytes]], now: dt.datetime) -> Dict[str, str]:
-    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.x509 import verification
 
     fail = functools.partial(_check, "chain", "fail")
@@ -283,8 +298,7 @@ def _chain(signer: Any, name: Optional[str], envelope: Envelope, trust: Trust,
         return fail(f"no trusted roots ({trust.source}): pass --ca-file")
     if name is None:
         return fail("the signer certificate names no DNS name to verify its chain for")
-    pool = list(trust.intermediates) + [x509.load_der_x509_certificate(c)
-                                        for c in envelope.certificates if c != envelope.signer]
+    pool = list(trust.intermediates) + embedded
     fetched, certificate = [], signer
     for _ in range(MAX_FETCHES):
         if any(c.subject == certificate.issuer for c in pool + trust.roots):
@@ -309,7 +323,7 @@ def _chain(signer: Any, name: Optional[str], envelope: Envelope, trust: Trust,
         verifier = (verification.PolicyBuilder().store(verification.Store(trust.roots)).time(now)
                     .build_server_verifier(verification.DNSName(name)))
         chain = verifier.verify(signer, pool)
-    except (verification.VerificationError, ValueError) as exc:
+    except (verification.VerificationError, ValueError, UnsupportedAlgorithm) as exc:
         return fail(f"no valid chain from {signer.subject.rfc4514_string()} to a root "
                     f"in {trust.source}: {exc}")
     path = " -> ".join(c.subject.rfc4514_string() for c in chain)

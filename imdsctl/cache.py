@@ -13,7 +13,8 @@ lets get/compute/network answer from a snapshot younger than that.
 * A snapshot that is unreadable, corrupt, not ours, not private, from another
   endpoint or api-version, from the future, or older than max-age is ignored.
 
-Stdlib only, and cheap to import: a cache hit must cost a fraction of a request.
+Stdlib (and answers.loads, the one JSON reader) only, and cheap to import: a
+cache hit must cost a fraction of a request.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import json
 import os
 import stat
 import time
+
+from .answers import loads
 
 _POSIX = os.name == "posix"
 _MAX_SNAPSHOT = 1 << 20
@@ -67,31 +70,18 @@ class Cache:
         self.endpoint = endpoint.rstrip("/")
         self.api_version = api_version
         self.directory = directory or runtime_dir()
-        key = hashlib.sha256(f"{self.endpoint}\0{api_version}".encode()).hexdigest()[:16]
+        named = f"{self.endpoint}\0{api_version}".encode("utf-8", "surrogatepass")  # argv may hold any bytes
+        key = hashlib.sha256(named).hexdigest()[:16]
         self.path = os.path.join(self.directory, f"instance-{boot_id()}-{key}.json")
         self.why_not = ""  #: why the last load or store did not happen, for --debug
 
     def load(self, max_age: float):
         """The document, if a trustworthy snapshot younger than max_age exists."""
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-        try:
-            fd = os.open(self.path, flags)
-        except OSError as exc:
-            self.why_not = f"no snapshot ({exc.strerror})"
+        raw = self._read()
+        if raw is None:
             return None
         try:
-            if not _private(os.fstat(fd), stat.S_IFREG):
-                self.why_not = "snapshot not a private file of ours: ignored"
-                return None
-            with os.fdopen(fd, "rb", closefd=False) as f:
-                raw = f.read(_MAX_SNAPSHOT + 1)
-        except OSError as exc:
-            self.why_not = f"snapshot unreadable ({exc.strerror})"
-            return None
-        finally:
-            os.close(fd)
-        try:
-            snapshot = json.loads(raw)
+            snapshot = loads(raw)
             saved, document = float(snapshot["savedAt"]), snapshot["document"]
             same = (snapshot["endpoint"], snapshot["apiVersion"]) == (self.endpoint, self.api_version)
         except (ValueError, KeyError, TypeError):
@@ -105,6 +95,42 @@ class Cache:
             self.why_not = f"snapshot {age:.1f}s old, max-age {max_age:g}s"
             return None
         return document
+
+    def _read(self):
+        """The snapshot's bytes, if both its directory and the file are private and
+        ours. Nothing follows a link or waits: a symlink, a FIFO or a device in
+        either place is ignored, and only a file of at most _MAX_SNAPSHOT is read."""
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        directory = None
+        try:
+            if _POSIX:  # the directory, opened once: the file is found in what was checked
+                directory = os.open(self.directory, flags | getattr(os, "O_DIRECTORY", 0))
+                if not _private(os.fstat(directory), stat.S_IFDIR):
+                    self.why_not = f"{self.directory} is not a private directory of ours: no cache"
+                    return None
+            name = os.path.basename(self.path) if directory is not None else self.path
+            fd = os.open(name, flags, dir_fd=directory)
+        except OSError as exc:
+            self.why_not = f"no snapshot ({exc.strerror})"
+            return None
+        finally:
+            if directory is not None:
+                os.close(directory)
+        try:
+            st = os.fstat(fd)
+            if not _private(st, stat.S_IFREG) or (_POSIX and st.st_nlink > 1):  # 0: replaced since
+                self.why_not = "snapshot not a private file of ours: ignored"
+                return None
+            if st.st_size > _MAX_SNAPSHOT:
+                self.why_not = "snapshot too big: ignored"
+                return None
+            with os.fdopen(fd, "rb", closefd=False) as f:
+                return f.read(_MAX_SNAPSHOT + 1)
+        except OSError as exc:
+            self.why_not = f"snapshot unreadable ({exc.strerror})"
+            return None
+        finally:
+            os.close(fd)
 
     def store(self, document: dict) -> bool:
         """Save a snapshot; best effort (False and why_not when it could not)."""

@@ -77,10 +77,14 @@ class Call(NamedTuple):
 
 def collect(imds: Any, target: Optional[str] = None, archive_format: Optional[str] = None,
             no_redact: bool = False, skip: Tuple[str, ...] = ()) -> Result:
-    """Write a support bundle to ``target`` (a file, or a directory to hold the
-    default name); a summary of what was written. When no endpoint answers,
-    the bundle is still written and the most telling failure raised."""
+    """Write a support bundle to ``target`` (a file, a directory to hold the
+    default name, or '-': stdout); a summary of what was written (for stdout,
+    the archive itself). When no endpoint answers, the bundle is still
+    written and the most telling failure raised (for stdout, reported)."""
     fmt, path = bundle.target(target, archive_format)
+    if path is None and terminal.is_terminal():
+        raise UsageError("-f - writes a binary archive to stdout, which is a terminal",
+                         "redirect it (imdsctl collect -f - > bundle.tar.gz) or pipe it")
     imds.client  # noqa: B018 - a malformed endpoint is a usage error up front (ImdsClient checks it)
     redacting = not no_redact
     if not redacting:
@@ -89,23 +93,36 @@ def collect(imds: Any, target: Optional[str] = None, archive_format: Optional[st
     with terminal.spinner("collecting IMDS data") as status:
         calls = _ask(imds, [s for s in SOURCES if s.name not in skip], status)
     created = datetime.now(timezone.utc)
-    if path.is_dir():
+    if path is None or path.is_dir():
         instance = next((c.body for c in calls if c.ok and c.source.name == "instance"), None)
-        path = path / _default_name(instance, created, fmt)
-    files, manifest = _contents(imds, calls, created, bundle.stem(path.name), redacting)
-    data = bundle.archive(fmt, bundle.stem(path.name), files, created)
+        name = _default_name(instance, created, fmt)
+        path = path / name if path is not None else None
+    else:
+        name = path.name
+    files, manifest = _contents(imds, calls, created, bundle.stem(name), redacting)
+    data = bundle.archive(fmt, bundle.stem(name), files, created)
+    failed = _all_failed(calls, "stdout" if path is None else str(path))
+    if path is None:  # the archive is the output; a total failure is said on stderr
+        return Result(data, exit_code=terminal.report(failed) if failed else 0)
     bundle.write_atomically(path, data)
-    failures = manifest["failures"]
-    if failures and not any(c.ok for c in calls):
-        worst = min((c.error for c in calls if c.error is not None),
-                    key=lambda error: support.severity(int(error.exit_code)))
-        raise type(worst)(f"no IMDS endpoint answered ({worst.message}); wrote {path} with the "
-                          "environment diagnostics",
-                          worst.hint or "attach the bundle to the support case; 'imdsctl doctor' "
-                                        "explains what is wrong")
+    if failed:
+        raise failed
     return Result({"file": str(path.resolve()), "format": fmt, "bytes": len(data), "entries": len(files),
                    "redacted": redacting, "redactions": len(manifest["redactions"]),
-                   "failures": [{k: f[k] for k in ("source", "exit_code", "error")} for f in failures]})
+                   "failures": [{k: f[k] for k in ("source", "exit_code", "error")}
+                                for f in manifest["failures"]]})
+
+
+def _all_failed(calls: List[Call], where: str) -> Optional[ImdsctlError]:
+    """When no endpoint answered, the most telling failure (of the same type), else None."""
+    if any(c.ok for c in calls) or not any(c.error is not None for c in calls):
+        return None
+    worst = min((c.error for c in calls if c.error is not None),
+                key=lambda error: support.severity(int(error.exit_code)))
+    return type(worst)(f"no IMDS endpoint answered ({worst.message}); wrote {where} with the "
+                       "environment diagnostics",
+                       worst.hint or "attach the bundle to the support case; 'imdsctl doctor' "
+                                     "explains what is wrong")
 
 
 def _contents(imds: Any, calls: List[Call], created: datetime, stem: str,

@@ -12,11 +12,11 @@ shown as <redacted> unless --no-redact.
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any, Dict, Iterator, Tuple
 
 from . import catalog
+from .answers import Malformed, loads
 from .bundle import MAX_READ, is_archive, read_member
 from .errors import UsageError
 from .output import Result
@@ -61,7 +61,10 @@ def load(name: str) -> Any:
                              "its manifest.json says why")
         data, shown = member, f"{shown}:instance.json"
     try:
-        return json.loads(data)
+        return loads(data)
+    except Malformed as exc:
+        raise UsageError(f"{shown} holds JSON that IMDS never sends: {exc}",
+                         "write snapshots with 'imdsctl get -o json' or 'imdsctl collect'") from None
     except ValueError as exc:
         raise UsageError(f"{shown} is neither JSON nor an imdsctl bundle ({exc})",
                          "write snapshots with 'imdsctl get -o json' or 'imdsctl collect'") from None

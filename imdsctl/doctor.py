@@ -19,7 +19,7 @@ from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit
 
 from . import catalog, support
-from .errors import ImdsctlError, ImdsHttpError, NotImdsError
+from .errors import ImdsctlError, ImdsHttpError, NotImdsError, UsageError
 from .output import Result
 from .session import COMMANDLINE, ENVIRONMENT
 
@@ -179,6 +179,8 @@ def _http_checks(client: Any, api_version: Optional[str], budget: support.Budget
 def _versions(client: Any) -> Tuple[Row, Optional[List[str]]]:
     try:
         answer = client.request("GET", catalog.VERSIONS_PATH, versioned=False)
+    except UsageError:  # what was asked cannot be sent: not a finding about IMDS
+        raise
     except ImdsctlError as err:
         return _failure("imds-answer", err), None
     offered = answer.body.get("apiVersions") if isinstance(answer.body, dict) else None
@@ -199,6 +201,8 @@ def _versions(client: Any) -> Tuple[Row, Optional[List[str]]]:
 def _instance(client: Any) -> Row:
     try:
         body = client.request("GET", catalog.INSTANCE_PATH).body
+    except UsageError:
+        raise
     except ImdsctlError as err:
         return _failure("instance", err)
     compute = body.get("compute", {}) if isinstance(body, dict) else {}

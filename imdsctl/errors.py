@@ -35,7 +35,7 @@ EXIT_CODES: Tuple[Tuple[ExitCode, str], ...] = (
     (ExitCode.NOT_FOUND, "not found: IMDS answered 404, or the field is absent"),
     (ExitCode.REFUSED, "IMDS refused the request (400, 403, 405 or another 4xx)"),
     (ExitCode.UNAVAILABLE,
-     "IMDS kept failing (410, 429, 5xx, dropped answers) until the time budget ran out"),
+     "IMDS kept failing (410, 429, 5xx, dropped or unfinished answers) until the time budget ran out"),
     (ExitCode.UNREACHABLE, "IMDS unreachable or timed out (not on Azure, no route, firewall)"),
     (ExitCode.NOT_IMDS, "something other than IMDS answered (redirect, HTML, malformed or oversized body)"),
     (ExitCode.OUTPUT, "the output could not be written (disk full, I/O error)"),

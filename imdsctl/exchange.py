@@ -25,7 +25,7 @@ from .errors import ImdsctlError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing import at run time: this is the start-up path
-    from typing import Any, Dict, Optional, Tuple
+    from typing import Any, Dict, List, Optional, Tuple
 
 CONNECT_TIMEOUT = 2.0  # as ImdsClient's
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
@@ -164,13 +164,23 @@ def _connect(sock: Any, address: Tuple[str, int]) -> None:
 
 def _read(sock: Any, deadline: float) -> Tuple[int, str, Dict[str, str], bytes]:
     """Status, reason, headers (lower-case names) and body of one answer read
-    from ``sock`` by ``deadline``: Content-Length bodies only."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        data += _recv(sock, deadline, "Server disconnected without sending a response.")
-        if len(data) > 65536:
+    from ``sock`` by ``deadline``: Content-Length bodies only. A timeout once
+    some of it came is an unfinished answer (_Failed), before any, TimeoutError."""
+    received = [b""]
+    try:
+        return _parse(sock, deadline, received)
+    except TimeoutError:
+        if received[0]:
+            raise _Failed("unfinished", str(len(received[0]))) from None
+        raise
+
+
+def _parse(sock: Any, deadline: float, received: List[bytes]) -> Tuple[int, str, Dict[str, str], bytes]:
+    while b"\r\n\r\n" not in received[0]:
+        received[0] += _recv(sock, deadline, "Server disconnected without sending a response.")
+        if len(received[0]) > 65536:
             raise Unusual("headers too long")
-    head, _, body = data.partition(b"\r\n\r\n")
+    head, _, body = received[0].partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     version, _, rest = status_line.partition(" ")
     code, _, reason = rest.partition(" ")
@@ -185,11 +195,13 @@ def _read(sock: Any, deadline: float) -> Tuple[int, str, Dict[str, str], bytes]:
     if "transfer-encoding" in headers or headers.get("content-encoding", "identity") != "identity":
         raise Unusual("a coded body")
     length = headers.get("content-length", "")
-    if not length.isdigit() or int(length) > MAX_BODY:
+    if not length.isdigit() or not length.isascii() or int(length) > MAX_BODY:
         raise Unusual("no usable Content-Length")
     while len(body) < int(length):
-        body += _recv(sock, deadline, "peer closed connection without sending complete message body "
+        chunk = _recv(sock, deadline, "peer closed connection without sending complete message body "
                                       f"(received {len(body)} bytes, expected {length})")
+        received[0] += chunk
+        body += chunk
     return int(code), reason, headers, body[:int(length)]
 
 

@@ -51,6 +51,8 @@ def compile_query(expression: str):
     except JMESPathError as exc:
         message = " ".join(str(exc).split())
         raise ValueError(f"invalid JMESPath query {expression!r}: {message}") from None
+    except RecursionError:  # a literal nested thousands deep
+        raise ValueError(f"invalid JMESPath query {expression[:40]!r}...: nested too deep") from None
 
 
 def apply_query(query: Any, value: Any) -> Any:
@@ -59,8 +61,15 @@ def apply_query(query: Any, value: Any) -> Any:
     be a secret, such as an access token)."""
     from jmespath.exceptions import JMESPathError, JMESPathTypeError
 
+    from .answers import Malformed, check
+
     try:
-        return query.search(value)
+        found = query.search(value)
+        check(found)  # a literal or a sum can make what no output can hold (1e999, "\ud800")
+        return found
+    except Malformed as exc:
+        raise UsageError(f"--query made a value no output can hold: {exc}",
+                         "fix the --query expression") from None
     except JMESPathTypeError as exc:
         raise UsageError(f"--query failed: {exc.function_name}() expects {' or '.join(exc.expected_types)}, "
                          f"got {exc.actual_type}", "fix the --query expression") from None

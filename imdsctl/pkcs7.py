@@ -86,12 +86,12 @@ def _oid(tlv: Tlv) -> str:
     return ".".join(str(a) for a in [first, arcs[0] - 40 * first, *arcs[1:]])
 
 
-def _octets(tlv: Tlv) -> bytes:
-    """An OCTET STRING, primitive or (BER) constructed."""
+def _octets(tlv: Tlv, depth: int = 0) -> bytes:
+    """An OCTET STRING, primitive or (BER) constructed, a few levels deep at most."""
     if tlv.tag == 0x04:
         return tlv.content
-    if tlv.tag == 0x24:
-        return b"".join(_octets(part) for part in _items(tlv))
+    if tlv.tag == 0x24 and depth < 8:
+        return b"".join(_octets(part, depth + 1) for part in _items(tlv))
     raise Malformed("expected an OCTET STRING")
 
 

@@ -9,6 +9,7 @@ module, so both give the same answers.
 from __future__ import annotations
 
 from . import catalog
+from .answers import objects, shaped
 from .errors import ImdsctlError, ImdsNotFoundError, NotFoundError, NotImdsError, UsageError
 from .output import Result
 
@@ -189,6 +190,8 @@ def _summary(document: Any) -> Any:
 
     if not isinstance(document, dict):
         return document
+    shaped(document.get("storageProfile") or {}, dict, "compute/storageProfile")
+    objects(document.get("tagsList"), "compute/tagsList")
     rows = {label: (key(document) if callable(key) else document.get(key, "")) for label, key in SUMMARY}
     total = sum(1 for _ in flatten(document))
     return Captioned(rows, f"{len(rows)} of {total} values; every one: imdsctl compute --all, or -o json")
@@ -198,6 +201,7 @@ def _base64(value: str, path: str) -> bytes:
     import base64
     import binascii
 
+    shaped(value, str, path)
     try:
         return base64.b64decode("".join(value.split()), validate=True)
     except (binascii.Error, ValueError):
@@ -213,8 +217,11 @@ def tags(imds: Any, document: Any = None) -> Dict[str, str]:
     read = (lambda f: walk(imds, document, f.path)) if document is not None else \
         (lambda f: fetch(imds, f.path, f is legacy_field))
     if catalog.version_key(imds.api_version) >= catalog.version_key(tags_list.since or ""):
-        return {t.get("name", ""): t.get("value", "") for t in read(tags_list)}
-    legacy = read(legacy_field)
+        where = tags_list.path
+        return {shaped(t.get("name", ""), str, f"{where}/{i}/name"): shaped(t.get("value", ""), str,
+                                                                             f"{where}/{i}/value")
+                for i, t in enumerate(objects(read(tags_list), where))}
+    legacy = shaped(read(legacy_field), str, legacy_field.path)
     pairs = (item.partition(":") for item in legacy.split(";") if item)
     return {key: value for key, _, value in pairs}
 
@@ -233,14 +240,20 @@ def network(imds: Any, names: Names = (), nic: Optional[int] = None, ip: int = 0
     ONE request. A selector out of range is not found, for every field."""
     wanted = [field(catalog.NETWORK_FIELDS, "network", name) for name in _names(names)]
     if not wanted and mac is None and nic is None:
-        return Result(fetch(imds, catalog.NETWORK, leaf=False), path=catalog.NETWORK)
+        whole = fetch(imds, catalog.NETWORK, leaf=False)
+        _ip_exists(imds, {"network": whole}, 0, ip)  # every NIC is shown, but --ip must name something
+        return Result(whole, path=catalog.NETWORK)
     whole_nic = not wanted or [f.name for f in wanted] == ["interfaces"]
     if whole_nic and mac is None and nic is None:
-        return Result(interfaces(fetch(imds, catalog.INTERFACES, leaf=False)), path=INTERFACES_VIEW)
-    if len(wanted) == 1 and not whole_nic and mac is None and wanted[0].name not in ("subnet", "prefix"):
+        nics = fetch(imds, catalog.INTERFACES, leaf=False)
+        _ip_exists(imds, {"network": {"interface": nics}}, 0, ip)
+        return Result(interfaces(nics), path=INTERFACES_VIEW)
+    if len(wanted) == 1 and not whole_nic and mac is None and wanted[0].name not in ("subnet", "prefix") \
+            and (not ip or "{ip}" in wanted[0].path):  # IMDS's 404 tells a selector out of range
         return _network_value(imds, wanted[0], None, nic or 0, ip)  # one request for one leaf
-    nics = fetch(imds, catalog.INTERFACES, leaf=False)
+    nics = objects(fetch(imds, catalog.INTERFACES, leaf=False), catalog.INTERFACES)
     nic = _nic_by_mac(nics, mac) if mac is not None else _index(nics, nic or 0, "NIC", "network/interface")
+    _ip_exists(imds, {"network": {"interface": nics}}, nic, ip)
     if whole_nic:
         return Result(interfaces(nics)[nic], path=f"{INTERFACES_VIEW}/{nic}")
     document = {"network": {"interface": nics}}
@@ -274,6 +287,12 @@ def _network_value(imds: Any, f: catalog.Field, document: Any, nic: int, ip: int
     return Result(fetch(imds, f.route(nic, ip), f.leaf), path=f.route(nic, ip))
 
 
+def _ip_exists(imds: Any, document: Any, nic: int, ip: int) -> None:
+    """Not found (exit 3) when IP configuration ``ip`` (not the first) of NIC ``nic`` does not exist."""
+    if ip:
+        walk(imds, document, catalog.NIC_ADDRESS.format(nic=nic, ip=ip))
+
+
 def _index(items: List[Any], index: int, what: str, route: str) -> int:
     """``index`` when ``items`` has it; not found (exit 3) otherwise."""
     if 0 <= index < len(items):
@@ -295,10 +314,11 @@ def _subnet(imds: Any, document: Any, name: str, nic: int, ip: int) -> str:
     addresses = walk(imds, document, catalog.NIC_ADDRESS.format(nic=nic, ip=0).rsplit("/", 1)[0])
     _index(addresses if isinstance(addresses, list) else [], ip, "IP configuration",
            catalog.NIC_ADDRESS.format(nic=nic, ip=ip).rsplit("/", 1)[0])
-    subnets = walk(imds, document, catalog.NIC_SUBNETS.format(nic=nic))
+    route = catalog.NIC_SUBNETS.format(nic=nic)
+    subnets = objects(walk(imds, document, route), route)
     # Every IP configuration of a NIC is in its subnet: IMDS lists one per NIC, or one per configuration.
     subnet = subnets[ip] if ip < len(subnets) else (subnets[0] if subnets else None)
-    if not isinstance(subnet, dict):
+    if subnet is None:
         raise NotFoundError(f"NIC {nic} has no IPv4 subnet")
     if name == "prefix":
         return subnet.get("prefix", "")
@@ -312,7 +332,9 @@ def public_ip(imds: Any, document: Any, nic: int, ip: int) -> Any:
     (https://learn.microsoft.com/azure/load-balancer/howto-load-balancer-imds)."""
     route = catalog.NIC_ADDRESS.format(nic=nic, ip=ip)
     entry = walk(imds, document, route) if document is not None else fetch(imds, route, leaf=False)
-    private, public = entry.get("privateIpAddress", ""), entry.get("publicIpAddress", "")
+    entry = shaped(entry, dict, route)
+    private = shaped(entry.get("privateIpAddress", ""), str, f"{route}/privateIpAddress")
+    public = shaped(entry.get("publicIpAddress", ""), str, f"{route}/publicIpAddress")
     source = "instance"
     if not public:
         public, source = _from_loadbalancer(imds, private)
@@ -330,8 +352,9 @@ def _from_loadbalancer(imds: Any, private: str) -> Tuple[str, str]:
         raise NotFoundError(f"no public IP for {private}: no instance-level address, and no "
                             "Standard load balancer metadata for this VM",
                             "a VM behind a NAT gateway or firewall has no public IP of its own") from None
+    balancer = shaped(balancer, dict, "loadbalancer")
     for section in ("publicIpAddresses", "outboundRules", "inboundRules"):
-        for rule in balancer.get(section, []) or []:
+        for rule in objects(balancer.get(section), f"loadbalancer/{section}"):
             if rule.get("privateIpAddress") == private and rule.get("frontendIpAddress"):
                 return rule["frontendIpAddress"], f"loadbalancer.{section}"
     raise NotFoundError(f"no public IP for {private}: no instance-level address, and the load "
@@ -341,18 +364,20 @@ def _from_loadbalancer(imds: Any, private: str) -> Tuple[str, str]:
 def interfaces(nics: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """One summary row per NIC, for people and for --query."""
     rows = []
-    for index, nic in enumerate(nics):
-        ipv4 = nic.get("ipv4", {}) or {}
-        addresses = ipv4.get("ipAddress", []) or []
+    for index, nic in enumerate(objects(nics, catalog.INTERFACES)):
+        where = f"{catalog.INTERFACES}/{index}"
+        ipv4 = shaped(nic.get("ipv4") or {}, dict, f"{where}/ipv4")
+        ipv6 = shaped(nic.get("ipv6") or {}, dict, f"{where}/ipv6")
+        addresses = objects(ipv4.get("ipAddress"), f"{where}/ipv4/ipAddress")
         rows.append({
             "nic": str(index),
             "macAddress": nic.get("macAddress", ""),
             "privateIps": [a.get("privateIpAddress", "") for a in addresses],
             "publicIps": [a["publicIpAddress"] for a in addresses if a.get("publicIpAddress")],
             "subnets": [f"{s.get('address', '')}/{s.get('prefix', '')}"
-                        for s in ipv4.get("subnet", []) or []],
+                        for s in objects(ipv4.get("subnet"), f"{where}/ipv4/subnet")],
             "ipv6Ips": [a.get("privateIpAddress", "")
-                        for a in (nic.get("ipv6", {}) or {}).get("ipAddress", []) or []],
+                        for a in objects(ipv6.get("ipAddress"), f"{where}/ipv6/ipAddress")],
         })
     return rows
 

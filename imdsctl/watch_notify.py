@@ -23,7 +23,8 @@ import time
 from typing import Any, Callable, Dict, Optional
 from urllib.parse import urlsplit
 
-from . import internet, terminal
+from . import terminal
+from .client import internet
 
 Record = Dict[str, Any]
 

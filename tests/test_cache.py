@@ -86,6 +86,93 @@ def test_shared_directory_is_refused(tmp_path):
     assert not cache.store(DOC) and "not a private directory" in cache.why_not
 
 
+def _load_within(cache, seconds: float = 2.0):
+    """cache.load(60) in a thread: (finished, document). A load that blocks (on main,
+    opening a FIFO did) is released by opening the FIFO's other end, so the test fails
+    instead of hanging."""
+    found = []
+    reader = threading.Thread(target=lambda: found.append(cache.load(60)), daemon=True)
+    reader.start()
+    reader.join(seconds)
+    if reader.is_alive():
+        os.close(os.open(cache.path, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(seconds)
+        return False, None
+    return True, found[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_fifo_in_place_of_the_snapshot_never_blocks(cache):
+    cache.store(DOC)
+    os.unlink(cache.path)
+    os.mkfifo(cache.path, 0o600)
+    assert _load_within(cache) == (True, None)
+    assert "not a private file" in cache.why_not
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_fifo_never_blocks_the_fast_path(cache, monkeypatch):
+    monkeypatch.setenv("IMDSCTL_CACHE_DIR", cache.directory)
+    cache.store(DOC)
+    os.unlink(cache.path)
+    os.mkfifo(cache.path, 0o600)
+    answered = []
+    argv = ["compute", "vm-id", "--max-age", "60", "--endpoint", cache.endpoint]
+    reader = threading.Thread(target=lambda: answered.append(fastpath.answer(argv, os.environ)),
+                              daemon=True)
+    reader.start()
+    reader.join(2)
+    if reader.is_alive():
+        os.close(os.open(cache.path, os.O_WRONLY | os.O_NONBLOCK))
+    assert answered == [None]  # left to the CLI, which asks IMDS
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root for mknod")
+def test_a_device_in_place_of_the_snapshot_is_ignored(cache):
+    cache.store(DOC)
+    os.unlink(cache.path)
+    os.mknod(cache.path, 0o600 | __import__("stat").S_IFCHR, os.makedev(1, 5))  # /dev/zero
+    assert _load_within(cache) == (True, None)
+
+
+@pytest.mark.parametrize("mode", [0o755, 0o750, 0o701, 0o777])
+def test_a_snapshot_in_a_directory_others_can_enter_is_ignored(cache, mode):
+    cache.store(DOC)
+    os.chmod(cache.directory, mode)
+    assert cache.load(60) is None and "not a private directory" in cache.why_not
+    os.chmod(cache.directory, 0o700)
+    assert cache.load(60) == DOC
+
+
+def test_a_symlinked_directory_is_ignored(cache, tmp_path):
+    cache.store(DOC)
+    link = tmp_path / "link"
+    os.symlink(cache.directory, link)
+    assert Cache(cache.endpoint, V, str(link)).load(60) is None
+
+
+def test_a_snapshot_too_big_is_not_read(cache):
+    cache.store(DOC)
+    with open(cache.path, "r+b") as f:
+        f.truncate(1 << 30)  # sparse: a gigabyte that costs nothing
+    assert cache.load(60) is None and "too big" in cache.why_not
+
+
+def test_a_hard_linked_snapshot_is_ignored(cache, tmp_path):
+    cache.store(DOC)
+    os.link(cache.path, tmp_path / "second-name")
+    assert cache.load(60) is None
+
+
+@pytest.mark.parametrize("document", ['{"a": ' * 5000 + "1" + "}" * 5000, '{"compute": {"x": NaN}}'])
+def test_a_snapshot_imds_could_not_have_sent_is_ignored(cache, document):
+    cache.store(DOC)
+    with open(cache.path, "w") as f:
+        f.write(f'{{"savedAt": {time.time()}, "endpoint": "{cache.endpoint}", "apiVersion": "{V}", '
+                f'"document": {document}}}')
+    assert cache.load(60) is None and "corrupt" in cache.why_not
+
+
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root to chown")
 def test_snapshot_owned_by_someone_else_is_ignored(cache):
     cache.store(DOC)

@@ -190,6 +190,15 @@ def test_retry_after_is_honoured(httpx_mock, make, fake_time):
     assert fake_time.sleeps == [3.0]
 
 
+@pytest.mark.parametrize("value", [b"\xb2", b"\xd9\xa1", b"1e3", b"-1", b"soon"])
+def test_a_retry_after_that_is_not_ascii_seconds_is_ignored(httpx_mock, make, fake_time, value):
+    """'\xb2' (superscript two) passed str.isdigit() and failed float(): exit 1 before."""
+    httpx_mock.add_response(url=VMID_URL, status_code=429, headers=[(b"Retry-After", value)])
+    httpx_mock.add_response(url=VMID_URL, text=VMID)
+    assert make().leaf("compute/vmId") == VMID
+    assert len(fake_time.sleeps) == 1 and fake_time.sleeps[0] < 1
+
+
 def test_timeouts_are_bounded_by_the_budget(httpx_mock, make, fake_time):
     httpx_mock.add_response(url=VMID_URL, status_code=500)
     httpx_mock.add_response(url=VMID_URL, text=VMID)

@@ -420,7 +420,7 @@ def test_emulate_takes_event_specs():
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--event", "Nap"], "unknown event type 'Nap'"),
-    (["--events-time-factor", "0"], "0.0 is not in the range x>0"),
+    (["--events-time-factor", "0"], "0.0 is not in the range 0<x<=1000"),
     (["--events-enable-delay", "-1"], "-1.0 is not in the range x>=0"),
 ])
 def test_bad_event_options_are_usage_errors(args, message):

@@ -275,9 +275,9 @@ def test_watch_once_handles_hook_and_ack(run, imds, tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["-o", "yaml"], "watch prints JSON lines or text lines, not yaml"),
-    (["--interval", "0.1"], "0.1 is not in the range x>=0.2"),
+    (["--interval", "0.1"], "0.1 is not in the range 0.2<=x<=86400"),
     (["--max-events", "0"], "0 is not in the range x>=1"),
-    (["--hook-timeout", "0"], "0.0 is not in the range x>0"),
+    (["--hook-timeout", "0"], "0.0 is not in the range 0<x<=86400"),
 ])
 def test_watch_usage_errors(run, args, message):
     assert message in ok(run("events", "watch", "--once", *args), 2).stderr

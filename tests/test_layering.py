@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "imdsctl"
 #: Where each third-party library may be imported (module name prefixes).
 HOMES = {
     "click": ("imdsctl.cli", "imdsctl._docgen"),
-    "httpx": ("imdsctl.client", "imdsctl.internet"),
+    "httpx": ("imdsctl.client",),
     "rich": ("imdsctl.terminal", "imdsctl.output", "imdsctl.tables"),
 }
 MAX_MODULE_LINES = 400

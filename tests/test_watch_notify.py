@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from imdsctl import internet
+from imdsctl.client import internet
 from imdsctl.watch_notify import Notifier, text, where
 from tests.receiver import Receiver, closed_port_url
 

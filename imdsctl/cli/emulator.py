@@ -24,7 +24,7 @@ from ..emulator.throttle import DEFAULT_RATE
 from ..errors import UsageError
 from ..output import Result, render
 from ..terminal import note
-from .options import Group, command
+from .options import FiniteRange, Group, command
 
 FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one):\n" \
     + "\n".join("  " + line for line in SYNTAX.splitlines()) \
@@ -103,7 +103,7 @@ def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Inject a fault; repeatable (syntax below)."),
         click.option("--event", "events", type=EventParam(), multiple=True, metavar="EVENT",
                      help="Schedule a scheduled event; repeatable (syntax below)."),
-        click.option("--events-time-factor", type=click.FloatRange(min=0, min_open=True), default=1.0,
+        click.option("--events-time-factor", type=FiniteRange(min=0, min_open=True, max=1000), default=1.0,
                      show_default=True, metavar="FACTOR",
                      help="Scale every scheduled-event time: 0.01 turns 15 minutes into 9 s."),
         click.option("--events-enable-delay", type=click.FloatRange(min=0), default=0.0,
@@ -119,7 +119,7 @@ def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           "(with --attested-key) instead of a generated root and intermediate."),
         click.option("--attested-key", type=click.Path(exists=True, dir_okay=False), metavar="KEY.pem",
                      help="The unencrypted private key of --attested-ca."),
-        click.option("--attested-validity", type=click.FloatRange(min=0, min_open=True),
+        click.option("--attested-validity", type=FiniteRange(min=0, min_open=True, max=366 * 86400),
                      metavar="SECONDS", help="Validity of attested documents [default: 21600, 6 h]."),
         click.option("--attested-ca-out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
                      help="Write the CA certificates attested documents chain to (PEM), for "

@@ -16,7 +16,7 @@ from ..watch_notify import FORMATS
 from ..watch_state import default_path
 from ..watch_unit import ENVIRONMENT_FILE
 from ..watch_unit import STATE as UNIT_STATE
-from .options import Group, Output, imds_command
+from .options import FiniteRange, Group, Output, imds_command
 
 API_VERSION_HELP = (f"Scheduled Events api-version (default {catalog.SCHEDULED_EVENTS_API_VERSION}; "
                     "IMDSCTL_API_VERSION, an instance version, is ignored).")
@@ -96,12 +96,13 @@ def handler_options(environment: bool) -> Any:
     notify_url = "IMDSCTL_NOTIFY_URL" if environment else None
     notify_format = "IMDSCTL_NOTIFY_FORMAT" if environment else None
     options = [
-        click.option("--interval", type=click.FloatRange(min=MIN_INTERVAL), default=1.0, show_default=True,
+        click.option("--interval", type=FiniteRange(min=MIN_INTERVAL, max=86400), default=1.0,
+                     show_default=True,
                      metavar="SECONDS", help=f"Seconds between polls (at least {MIN_INTERVAL:g}: IMDS "
                                              "allows 5 requests per second)."),
         click.option("--exec", "hook", metavar="COMMAND",
                      help="Run COMMAND with /bin/sh -c once per new event of this VM."),
-        click.option("--hook-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0,
+        click.option("--hook-timeout", type=FiniteRange(min=0, min_open=True, max=86400), default=300.0,
                      show_default=True, metavar="SECONDS",
                      help="Kill a hook (and its children) still running after this long, or "
                           "after the time left before its event's NotBefore if that is shorter, "

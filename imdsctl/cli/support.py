@@ -20,7 +20,9 @@ from .options import command, imds_command, output_command
     ("As a zip, without asking for scheduled events:",
      "imdsctl collect -f /tmp/case-42.zip --skip scheduled-events")))
 @click.option("-f", "--file", "target", metavar="FILE", type=click.Path(dir_okay=True),
-              help="Where to write the bundle; a directory gets the default name inside it. "
+              help="Where to write the bundle: a new file or a regular one named *.tar.gz, *.tgz or "
+                   "*.zip (never a link or a special file), a directory for the default name inside "
+                   "it, or '-' for stdout (not a terminal). "
                    "[default: ./imds-<vmId or hostname>-<UTC time>.tar.gz]")
 @click.option("--format", "archive_format", type=click.Choice(bundle.FORMATS),
               help="Archive format [default: from FILE's suffix, else tar.gz].")

@@ -28,13 +28,14 @@ from __future__ import annotations
 import random
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
-from urllib.parse import urlsplit
 
 import httpx
 
-from . import __version__, catalog, exchange
-from .answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
-from .errors import ImdsHttpError, NotImdsError, RefusedError, UnavailableError, UnreachableError, UsageError
+from .. import __version__, catalog, exchange
+from ..answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
+from ..errors import ImdsHttpError, NotImdsError, RefusedError, UnavailableError, UnreachableError, UsageError
+from .budget import Budget, BudgetTransport
+from .endpoint import check_sendable, checked
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 2.0
@@ -73,16 +74,7 @@ class ImdsClient:
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ):
-        endpoint = (endpoint or catalog.DEFAULT_ENDPOINT).rstrip("/")
-        try:
-            url = urlsplit(endpoint)
-            url.port  # noqa: B018 - raises ValueError for a port out of range
-        except ValueError:
-            raise UsageError(f"endpoint {endpoint!r} has no valid port",
-                             "pass e.g. --endpoint http://127.0.0.1:8169") from None
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise UsageError(f"endpoint {endpoint!r} is not an http:// URL",
-                             "pass e.g. --endpoint http://127.0.0.1:8169")
+        endpoint = checked(endpoint or catalog.DEFAULT_ENDPOINT)
         if not 0 < timeout < float("inf"):  # also refuses NaN
             raise UsageError(f"timeout must be a positive number of seconds, got {timeout}")
         self.endpoint = endpoint
@@ -97,9 +89,9 @@ class ImdsClient:
         self._deadline = clock() + self.timeout
         self.connect_attempts = connect_attempts
         self._answered = False  #: whether anything has answered an HTTP request yet
+        self._budget = Budget(self.remaining)  # kept on the socket by the transport
         if transport is None:
-            # IMDS is plain HTTP: skip loading a CA bundle unless someone points us at https.
-            transport = httpx.HTTPTransport(verify=endpoint.startswith("https://"), retries=0)
+            transport = BudgetTransport(self._budget, https=endpoint.lower().startswith("https://"))
         self._http = httpx.Client(
             base_url=endpoint,
             headers={"Metadata": "true", "User-Agent": f"imdsctl/{__version__}",
@@ -186,6 +178,7 @@ class ImdsClient:
             if versioned:
                 query["api-version"] = api_version or self.api_version
             query.update(params or {})
+            check_sendable(f"{method} {path}", query, json_body)
             try:
                 return self._with_retries(method, path, query, expect, json_body, retry_statuses)
             except RefusedError as err:
@@ -265,6 +258,7 @@ class ImdsClient:
         timeout = httpx.Timeout(remaining, connect=min(self.connect_timeout, remaining))
         started = self._clock()
         url = f"{self.endpoint}{path}"
+        self._budget.received = 0
         try:
             with self._http.stream(method, path, params=query, json=json_body,
                                    timeout=timeout) as resp:
@@ -272,6 +266,10 @@ class ImdsClient:
                 raw = self._read_capped(resp, url)
         except httpx.TimeoutException as exc:
             connect = isinstance(exc, httpx.ConnectTimeout)
+            if self._budget.received:  # it began to answer and never finished: a broken IMDS
+                what = f"timed out with the answer unfinished ({self._budget.received} bytes)"
+                self._record(method, url, what, started)
+                raise Retryable(what, ImdsHttpError(what, url=url)) from None
             what = "timed out connecting" if connect else "timed out waiting for the answer"
             self._record(method, url, what, started)
             raise Retryable(what, connect=connect) from None
@@ -298,7 +296,7 @@ class ImdsClient:
 
     def _read_capped(self, resp: httpx.Response, url: str) -> bytes:
         declared = resp.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body:
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_body:
             raise NotImdsError(f"the answer to GET {url} declares {declared} bytes, "
                                f"over the {self.max_body}-byte cap: not an IMDS answer")
         chunks, size = [], 0
@@ -323,6 +321,9 @@ class ImdsClient:
                                           "timed out waiting for the answer"}.get(kind, kind), 0.0))
             if kind in ("connect timeout", "read timeout"):
                 raise Retryable(self.log[-1][2], connect=kind == "connect timeout")
+            if kind == "unfinished":  # it began to answer and never finished: a broken IMDS
+                what = f"timed out with the answer unfinished ({rest[0]} bytes)"
+                raise Retryable(what, ImdsHttpError(what, url=url))
             if kind == "connect error":
                 raise Retryable(f"cannot connect ({rest[0]})", connect=True)
             reason = f"connection dropped or answer truncated ({rest[0]})"
@@ -357,8 +358,8 @@ def _failing_hint(status: int) -> str:
     if status >= 500:
         return (f"IMDS itself is failing ({status}): wait and retry, or raise --timeout; if it lasts, "
                 "'imdsctl doctor' explains and 'imdsctl collect' gathers what a support case needs")
-    return ("answers were cut off: a proxy or a firewall in the path may be interfering; retry, "
-            "or raise --timeout")
+    return ("answers were cut off or stalled: a proxy or a firewall in the path may be interfering; "
+            "retry, or raise --timeout")
 
 
 def _instance_path(route: str) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from . import __version__
+from .. import __version__
 
 
 def download(url: str, *, timeout: float = 10.0, max_bytes: int = 64 * 1024) -> bytes:
