@@ -106,7 +106,7 @@ def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--events-time-factor", type=FiniteRange(min=0, min_open=True, max=1000), default=1.0,
                      show_default=True, metavar="FACTOR",
                      help="Scale every scheduled-event time: 0.01 turns 15 minutes into 9 s."),
-        click.option("--events-enable-delay", type=click.FloatRange(min=0), default=0.0,
+        click.option("--events-enable-delay", type=FiniteRange(min=0, max=3600), default=0.0,
                      metavar="SECONDS",
                      help="Delay the first scheduled-events answer, as IMDS does while enabling "
                           "them (up to 120 s on a VM)."),

@@ -33,6 +33,12 @@ Handler = Callable[[Any, Request, Tuple[str, ...], str], Response]
 Refuse = Callable[[Any, int, str], Response]
 
 
+@functools.cache
+def _parts(path: str) -> Tuple[str, ...]:
+    """A family path's segments, split once (routing asks on every request)."""
+    return tuple(path.strip("/").split("/"))
+
+
 def _refuse(service: Any, status: int, message: str) -> Response:
     return error(status, message)
 
@@ -54,7 +60,7 @@ class Family:
 
     @property
     def parts(self) -> Tuple[str, ...]:
-        return tuple(self.path.strip("/").split("/"))
+        return _parts(self.path)
 
     def format_refusal(self, req: Request) -> Optional[Response]:
         """The 400 for a ``format`` this family does not take, if it was asked."""

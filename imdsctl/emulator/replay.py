@@ -25,10 +25,10 @@ turns a bundle into a profile document; profiles.py validates it as any other.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from email.utils import parsedate_to_datetime
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+from ..answers import loads
 from ..bundle import read_member
 from ..redact import MARKER
 
@@ -76,8 +76,8 @@ def _member(data: bytes, member: str, name: str) -> Any:
     if raw is None:
         return None
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (ValueError, RecursionError) as exc:
+        return loads(raw)  # the one reader of answers: no NaN, no depth bomb, no lone surrogate
+    except ValueError as exc:
         raise ValueError(f"{name}: {member}: not valid JSON: {exc}") from None
 
 
