@@ -17,6 +17,7 @@ consulted), ``Accept-Encoding: identity``, HTTP/1.1 with ``Connection: close``.
 
 from __future__ import annotations
 
+import _socket
 import time
 
 from . import __version__, catalog
@@ -28,6 +29,8 @@ if TYPE_CHECKING:  # no typing import at run time: this is the start-up path
     from typing import Any, Dict, List, Optional, Tuple
 
 CONNECT_TIMEOUT = 2.0  # as ImdsClient's
+#: A socket operation that timed out (socket.timeout is TimeoutError only from Python 3.10).
+_TIMEOUTS = (TimeoutError, _socket.timeout)
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
 
 
@@ -63,8 +66,6 @@ class _Failed(Exception):
 
 def _address(endpoint: str) -> Tuple[int, str, int]:
     """(family, host, port) of an ``http://`` endpoint whose host is an IP literal."""
-    import _socket
-
     if not endpoint.startswith("http://"):
         raise Unusual("not plain http")
     authority = endpoint[len("http://"):].split("/", 1)[0]
@@ -128,8 +129,6 @@ class QuickClient:
             raise Unusual(str(err)) from None
 
     def _exchange(self, target: str) -> Tuple[int, str, Dict[str, str], bytes]:
-        import _socket
-
         family, host, port = self._address
         left = self.deadline - time.monotonic()
         if left <= 0:
@@ -139,7 +138,7 @@ class QuickClient:
             try:
                 sock.settimeout(min(CONNECT_TIMEOUT, left))
                 _connect(sock, (host, port))
-            except TimeoutError:
+            except _TIMEOUTS:
                 raise _Failed("connect timeout") from None
             except OSError as exc:
                 raise _Failed("connect error", _short(exc)) from None
@@ -149,7 +148,7 @@ class QuickClient:
                              f"User-Agent: imdsctl/{__version__}\r\nAccept-Encoding: identity\r\n"
                              "Connection: close\r\n\r\n".encode("ascii"))
                 return _read(sock, self.deadline)
-            except TimeoutError:
+            except _TIMEOUTS:
                 raise _Failed("read timeout") from None
             except OSError as exc:
                 raise _Failed("dropped", _short(exc)) from None
@@ -169,7 +168,7 @@ def _read(sock: Any, deadline: float) -> Tuple[int, str, Dict[str, str], bytes]:
     received = [b""]
     try:
         return _parse(sock, deadline, received)
-    except TimeoutError:
+    except _TIMEOUTS:
         if received[0]:
             raise _Failed("unfinished", str(len(received[0]))) from None
         raise

@@ -354,7 +354,8 @@ def test_every_endpoint_answering(run, imds):
     assert catalog.IDENTITY_TOKEN_PATH not in paths and len(paths) == 6
 
 
-def test_the_summary_as_a_table_for_people(run, imds, here):
+def test_the_summary_as_a_table_for_people(run, imds, here, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")  # the path whole, however long the temporary directory
     result = ok(run("collect", "-o", "table"))
     rows = [line.split()[0] for line in result.stdout.splitlines()[2:] if line.strip()]
     assert {"file", "format", "bytes", "entries", "redacted", "redactions"} <= set(rows)

@@ -391,7 +391,7 @@ def test_emulator_takes_events_and_schedules_more():
 
 @pytest.mark.imds_emulator(events=["Reboot@0"], throttle=False)
 def test_the_fixture_marker_takes_events(imds_emulator):
-    with httpx.Client(base_url=imds_emulator.url, headers={"Metadata": "true"},
+    with httpx.Client(verify=False, base_url=imds_emulator.url, headers={"Metadata": "true"},
                       trust_env=False) as emulator_http:
         assert get(emulator_http).json()["Events"][0]["EventStatus"] == "Started"
         assert emulator_http.post("/_emulator/events", json=["Preempt@30"]).status_code == 201
@@ -421,7 +421,7 @@ def test_emulate_takes_event_specs():
 @pytest.mark.parametrize(("args", "message"), [
     (["--event", "Nap"], "unknown event type 'Nap'"),
     (["--events-time-factor", "0"], "0.0 is not in the range 0<x<=1000"),
-    (["--events-enable-delay", "-1"], "-1.0 is not in the range x>=0"),
+    (["--events-enable-delay", "-1"], "-1.0 is not in the range 0<=x<=3600"),
 ])
 def test_bad_event_options_are_usage_errors(args, message):
     from click.testing import CliRunner

@@ -185,7 +185,7 @@ def _tar(path: Path, files: dict) -> Path:
     ({"instance.json": b"{"}, "instance.json: not valid JSON"),
     ({"instance.json": b'{"compute": {"vmId": 7}}'}, "instance/compute/vmId: expected a JSON string"),
     ({"instance.json": b'{"compute": {"name": "\\ud800"}}'},
-     "compute/name: a string the emulator cannot send"),
+     r"lone surrogate\) at compute/name"),
     ({"instance.json": b"{}", "versions.json": b'{"apiVersions": ["latest"]}'}, "apiVersions/0"),
     ({"instance.json": b"{}", "scheduled-events.json":
       b'{"Events": [{"EventType": "Explode", "EventStatus": "Scheduled"}]}'}, "unknown event type"),
