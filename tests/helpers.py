@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 from imdsctl import catalog
 
 #: The real IMDS address, which unit tests reach only through pytest-httpx (the ``imds`` fixture).
 BASE = catalog.DEFAULT_ENDPOINT
+
+#: The checked-in docs and completions are generated with click >= 8.2 (help layout
+#: differs before; Python 3.9 stops at click 8.1): older clicks cannot regenerate them.
+DOCS_CLICK = tuple(int(part) for part in version("click").split(".")[:2]) >= (8, 2)
 
 
 def ok(result, code: int = 0):

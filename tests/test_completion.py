@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ok
+from tests.helpers import DOCS_CLICK, ok
+
+#: What this checks is the same on every Python: the oldest-Python pass leaves it out.
+pytestmark = pytest.mark.once
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPLETIONS = ROOT / "completions"
@@ -26,6 +29,8 @@ PATH = f"{BIN}:/usr/bin:/bin"
 @pytest.mark.parametrize("shell, script", [("bash", "imdsctl.bash"), ("zsh", "_imdsctl"),
                                            ("fish", "imdsctl.fish")])
 def test_the_completion_command_prints_the_checked_in_script(run, shell, script):
+    if not DOCS_CLICK:
+        pytest.skip("the scripts are generated with click >= 8.2 (help texts differ in 8.1)")
     assert ok(run("completion", shell)).stdout == (COMPLETIONS / script).read_text()
 
 

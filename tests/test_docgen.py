@@ -26,17 +26,9 @@ from imdsctl.cli.instance import routes
 from imdsctl.errors import EXIT_CODES
 from imdsctl.output import FORMATS
 from imdsctl.session import VARIABLES as ENV_VARS
+from tests.helpers import DOCS_CLICK
 
-
-def _click_version() -> tuple:
-    from importlib.metadata import version
-
-    return tuple(int(part) for part in version("click").split(".")[:2])
-
-
-# The checked-in docs are generated with click >= 8.2 (help layout differs before;
-# Python 3.9 stops at click 8.1): older clicks cannot regenerate them byte for byte.
-pytestmark = pytest.mark.skipif(_click_version() < (8, 2), reason="docs are generated with click >= 8.2")
+pytestmark = pytest.mark.skipif(not DOCS_CLICK, reason="docs are generated with click >= 8.2")
 
 ROOT = _docgen.ROOT
 BASH = ROOT / "completions" / "imdsctl.bash"

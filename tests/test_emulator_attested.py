@@ -127,7 +127,7 @@ def test_fields_follow_the_api_version(imds_emulator_factory, version, keys):
     profile = copy.deepcopy(load_profile("linux-2025").instance)
     profile["compute"].update(licenseType="Windows_Server",
                               plan={"name": "n", "product": "p", "publisher": "pub"})
-    with httpx.Client(base_url=imds_emulator_factory(profile=profile, throttle=False).url,
+    with httpx.Client(verify=False, base_url=imds_emulator_factory(profile=profile, throttle=False).url,
                       headers={"Metadata": "true"}, trust_env=False, timeout=5) as emulator_http:
         document = taken_apart(attested(emulator_http, version)).document
     assert set(document) == keys
@@ -143,7 +143,7 @@ def test_license_type_only_for_hybrid_benefit_vms(emulator_http):
 
 def test_profile_without_plan_gets_empty_strings(imds_emulator_factory):
     url = imds_emulator_factory(profile="linux-2017", throttle=False).url
-    with httpx.Client(base_url=url, headers={"Metadata": "true"}, trust_env=False,
+    with httpx.Client(verify=False, base_url=url, headers={"Metadata": "true"}, trust_env=False,
                       timeout=5) as emulator_http:
         answer = taken_apart(attested(emulator_http, "2019-04-30"))
     assert answer.document["plan"] == {"name": "", "product": "", "publisher": ""}

@@ -225,7 +225,8 @@ def test_container_with_format_text_lists_children(emulator_http):
 
 def test_empty_containers_list_with_a_slash(imds_emulator_factory):
     emulator = imds_emulator_factory(profile="spot-vmss", throttle=False)
-    with httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False) as client:
+    with httpx.Client(verify=False, base_url=emulator.url, headers={"Metadata": "true"},
+                      trust_env=False) as client:
         listing = instance(client, "compute", format="text").text.split("\n")
         assert "tagsList/" in listing
         assert instance(client, "compute/tagsList", format="text").content == b""
@@ -235,7 +236,8 @@ def test_empty_containers_list_with_a_slash(imds_emulator_factory):
 
 def test_indices_are_zero_based(imds_emulator_factory):
     emulator = imds_emulator_factory(profile="spot-vmss", throttle=False)
-    with httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False) as client:
+    with httpx.Client(verify=False, base_url=emulator.url, headers={"Metadata": "true"},
+                      trust_env=False) as client:
         route = "network/interface/{}/ipv4/ipAddress/{}/privateIpAddress"
         assert instance(client, route.format(0, 0), format="text").text == "10.1.0.4"
         assert instance(client, route.format(0, 1), format="text").text == "10.1.0.5"

@@ -35,7 +35,8 @@ def collected(run, monkeypatch, source, path: Path) -> Path:
 
 
 def client(emulator) -> httpx.Client:
-    return httpx.Client(base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False, timeout=5)
+    return httpx.Client(verify=False, base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False,
+                        timeout=5)
 
 
 def routes(node, parts=()):
