@@ -19,11 +19,11 @@ cache hit must cost a fraction of a request.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import stat
 import time
+from binascii import crc32
 
 from .answers import loads
 
@@ -71,7 +71,9 @@ class Cache:
         self.api_version = api_version
         self.directory = directory or runtime_dir()
         named = f"{self.endpoint}\0{api_version}".encode("utf-8", "surrogatepass")  # argv may hold any bytes
-        key = hashlib.sha256(named).hexdigest()[:16]
+        # A name, not a proof: the snapshot records its endpoint and api-version and
+        # load() checks them. (hashlib would load OpenSSL: 3.5 MiB and milliseconds.)
+        key = f"{crc32(named):08x}{crc32(named[::-1]):08x}"
         self.path = os.path.join(self.directory, f"instance-{boot_id()}-{key}.json")
         self.why_not = ""  #: why the last load or store did not happen, for --debug
 

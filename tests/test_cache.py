@@ -284,7 +284,7 @@ def test_fast_path_leaves_the_rest_to_the_cli(run, imds_emulator, capsys, argv):
     assert capsys.readouterr().out == ""
 
 
-def test_a_cache_hit_imports_neither_click_nor_httpx(imds_emulator):
+def test_a_cache_hit_imports_neither_click_nor_httpx_nor_openssl(imds_emulator):
     env = dict(os.environ)
     subprocess.run([IMDSCTL, "get", "--max-age", "60", "-o", "none"], env=env, check=True, timeout=60)
     code = ("import os, sys\n"
@@ -296,7 +296,7 @@ def test_a_cache_hit_imports_neither_click_nor_httpx(imds_emulator):
     assert result.stdout == DOC["compute"]["vmId"] + "\n"
     loaded = set(result.stderr.split())
     assert "imdsctl.cache" in loaded
-    assert not loaded & {"click", "httpx", "httpcore", "rich", "jmespath", "yaml"}
+    assert not loaded & {"click", "httpx", "httpcore", "rich", "jmespath", "yaml", "_hashlib", "_ssl"}
     assert len(imds_emulator.requests) == 1
 
 
