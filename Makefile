@@ -40,8 +40,9 @@ test: $(STAMP) $(if $(PY39),$(STAMP39))
 	else echo "no Python 3.9 on this machine: skipping the oldest-Python run"; fi; \
 	$(BIN)/python -m pytest -n $(WORKERS); newest=$$?; \
 	if [ -n "$(PY39)" ]; then \
-		wait $$oldest; status=$$?; echo "--- Python 3.9 (click 8.1):"; tail -n 25 .test-oldest.log; \
-		[ $$status -eq 0 ] || exit $$status; fi; \
+		wait $$oldest; status=$$?; echo "--- Python 3.9 (click 8.1), in .test-oldest.log:"; \
+		if [ $$status -eq 0 ]; then tail -n 1 .test-oldest.log; else tail -n 60 .test-oldest.log; exit $$status; fi; \
+	fi; \
 	exit $$newest
 
 test-oldest: $(STAMP39)

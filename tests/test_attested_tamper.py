@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imdsctl.emulator.attested import build_document, default_signer
+from tests.mutation import MUTATIONS, mutate
 from tests.test_attested import COMPUTE, V, pem_file
 
 RSA_OID = bytes.fromhex("06092a864886f70d010101")  # rsaEncryption
@@ -96,33 +97,11 @@ def test_the_genuine_documents_still_verify(run, ca):
         assert json.loads(result.stdout)["verified"] is True
 
 
-mutations = st.lists(st.tuples(st.sampled_from(["flip", "set", "delete", "insert", "truncate"]),
-                               st.integers(0, 1 << 16), st.integers(0, 255)),
-                     min_size=1, max_size=4)
-
-
-def _mutate(der: bytes, steps) -> bytes:
-    data = bytearray(der)
-    for op, where, value in steps:
-        at = where % len(data) if data else 0
-        if op == "flip" and data:
-            data[at] ^= 1 << (value % 8)
-        elif op == "set" and data:
-            data[at] = value
-        elif op == "delete":
-            del data[at:at + 1 + value % 8]
-        elif op == "insert":
-            data[at:at] = bytes([value])
-        elif op == "truncate":
-            del data[at:]
-    return bytes(data)
-
-
 @settings(max_examples=300, deadline=2000, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(der=st.sampled_from([GENUINE, WITH_ATTRIBUTES]), steps=mutations)
+@given(der=st.sampled_from([GENUINE, WITH_ATTRIBUTES]), steps=MUTATIONS)
 def test_any_mutation_of_a_signed_document_is_a_verdict_or_exit_7_never_1(run, ca, der, steps):
-    result = _verify(run, ca, _mutate(der, steps))
+    result = _verify(run, ca, mutate(der, steps))
     assert result.exit_code in (0, 7), (result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) <= 2
     if result.exit_code == 0:  # a mutation the signature does not cover: still a verdict, and a pass

@@ -28,6 +28,7 @@ from imdsctl.errors import EXIT_CODES, ExitCode
 from imdsctl.output import FORMATS
 from tests.conftest import FakeTime
 from tests.helpers import RawServer
+from tests.mutation import MUTATIONS, mutate
 
 DOCUMENTED = {int(code) for code, _ in EXIT_CODES} - {int(ExitCode.INTERNAL)}
 DOCUMENT = load_profile("linux-2025").instance
@@ -269,33 +270,12 @@ def test_raw_byte_streams_keep_the_contract_and_the_budget(run, stream, command)
 _BUNDLES = {fmt: bundle.archive(fmt, "b", {"instance.json": json.dumps(DOCUMENT, indent=2).encode(),
                                            "manifest.json": b"{}"}, dt.datetime(2025, 1, 14))
             for fmt in bundle.FORMATS}
-mutations = st.lists(st.tuples(st.sampled_from(["flip", "set", "delete", "insert", "truncate"]),
-                               st.integers(0, 1 << 16), st.integers(0, 255)), min_size=1, max_size=4)
-
-
-def _mutate(data: bytes, steps) -> bytes:
-    data = bytearray(data)
-    for op, where, value in steps:
-        at = where % len(data) if data else 0
-        if op == "flip" and data:
-            data[at] ^= 1 << (value % 8)
-        elif op == "set" and data:
-            data[at] = value
-        elif op == "delete":
-            del data[at:at + 1 + value % 16]
-        elif op == "insert":
-            data[at:at] = bytes([value]) * (1 + value % 4)
-        elif op == "truncate":
-            del data[at:]
-    return bytes(data)
-
-
 @settings(max_examples=120, deadline=dt.timedelta(seconds=2), derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(fmt=st.sampled_from(bundle.FORMATS), steps=mutations, exit_code=st.booleans())
+@given(fmt=st.sampled_from(bundle.FORMATS), steps=MUTATIONS, exit_code=st.booleans())
 def test_mutated_bundles_keep_the_contract_of_diff(run, tmp_path, fmt, steps, exit_code):
     (tmp_path / "a.json").write_text(json.dumps(DOCUMENT))
-    (tmp_path / f"b.{fmt}").write_bytes(_mutate(_BUNDLES[fmt], steps))
+    (tmp_path / f"b.{fmt}").write_bytes(mutate(_BUNDLES[fmt], steps))
     started = time.monotonic()
     result = run("diff", *(["--exit-code"] if exit_code else []), str(tmp_path / "a.json"),
                  str(tmp_path / f"b.{fmt}"))

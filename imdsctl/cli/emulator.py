@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Sequence, Tuple
 
 import click
 from click.shell_completion import CompletionItem
@@ -19,12 +19,12 @@ from click.shell_completion import CompletionItem
 from ..emulator.events import SYNTAX as EVENT_SYNTAX
 from ..emulator.events import EventSpec, EventSpecError
 from ..emulator.faults import SYNTAX, Fault, FaultSpecError
-from ..emulator.profiles import DEFAULT_PROFILE, Profile, ProfileError, list_profiles, load_profile
+from ..emulator.profiles import DEFAULT_PROFILE, ProfileError, list_profiles, load_profile
 from ..emulator.throttle import DEFAULT_RATE
 from ..errors import UsageError
 from ..output import Result, render
 from ..terminal import note
-from .options import FiniteRange, Group, command
+from .options import FiniteRange, Group, Parsed, command
 
 FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one):\n" \
     + "\n".join("  " + line for line in SYNTAX.splitlines()) \
@@ -32,53 +32,20 @@ FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one)
     + "\n".join("  " + line for line in EVENT_SYNTAX.splitlines())
 
 
-class ProfileParam(click.ParamType):
+class ProfileParam(Parsed):
     """A built-in profile name, a JSON file or a support bundle, loaded and validated."""
 
-    name = "profile"
+    def __init__(self) -> None:
+        super().__init__("profile", load_profile, ProfileError)
 
     def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> Any:
-        from click.shell_completion import CompletionItem
-
         return [CompletionItem(name, help=text) for name, text in list_profiles().items()
                 if name.startswith(incomplete)]
 
-    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Profile:
-        if isinstance(value, Profile):
-            return value
-        try:
-            return load_profile(value)
-        except ProfileError as exc:
-            self.fail(str(exc), param, ctx)
 
-
-class FaultParam(click.ParamType):
-    """A fault spec such as ``410*3@/metadata/instance``."""
-
-    name = "spec"
-
-    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Fault:
-        if isinstance(value, Fault):
-            return value
-        try:
-            return Fault.parse(value)
-        except FaultSpecError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-class EventParam(click.ParamType):
-    """A scheduled-event spec such as ``Preempt@30``."""
-
-    name = "event"
-
-    def convert(self, value: Any, param: Optional[click.Parameter],
-                ctx: Optional[click.Context]) -> EventSpec:
-        if isinstance(value, EventSpec):
-            return value
-        try:
-            return EventSpec.parse(value)
-        except EventSpecError as exc:
-            self.fail(str(exc), param, ctx)
+#: A fault spec such as ``410*3@/metadata/instance``; a scheduled event such as ``Preempt@30``.
+FAULT = Parsed("spec", Fault.parse, FaultSpecError)
+EVENT = Parsed("event", EventSpec.parse, EventSpecError)
 
 
 def _emulator_kwargs(no_throttle: bool, faults: Sequence[Fault], events: Sequence[EventSpec],
@@ -99,9 +66,9 @@ def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           "managed identity beyond 20 per second or 5 in flight)."),
         click.option("--rate", type=click.IntRange(min=1), default=DEFAULT_RATE, show_default=True,
                      help="Requests per second allowed per client before 429."),
-        click.option("--fault", "faults", type=FaultParam(), multiple=True, metavar="SPEC",
+        click.option("--fault", "faults", type=FAULT, multiple=True, metavar="SPEC",
                      help="Inject a fault; repeatable (syntax below)."),
-        click.option("--event", "events", type=EventParam(), multiple=True, metavar="EVENT",
+        click.option("--event", "events", type=EVENT, multiple=True, metavar="EVENT",
                      help="Schedule a scheduled event; repeatable (syntax below)."),
         click.option("--events-time-factor", type=FiniteRange(min=0, min_open=True, max=1000), default=1.0,
                      show_default=True, metavar="FACTOR",

@@ -43,30 +43,26 @@ API_VERSION_HELP = (f"Instance api-version (default {catalog.DEFAULT_API_VERSION
                     "or 'latest' to ask IMDS).")
 
 
-class QueryType(click.ParamType):
-    """A JMESPath expression, compiled at parse time: a bad one is a usage error."""
+class Parsed(click.ParamType):
+    """A value that a domain function parses (and checks) at parse time: its
+    error is a usage error naming the option."""
 
-    name = "JMESPATH"
+    def __init__(self, name: str, parse: Callable[[str], Any], error: type = ValueError):
+        self.name, self._parse, self._error = name, parse, error
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        if not isinstance(value, str):
+        if not isinstance(value, str):  # a default already parsed, or a value click converted before
             return value
         try:
-            return compile_query(value)
-        except ValueError as exc:
+            return self._parse(value)
+        except self._error as exc:
             self.fail(str(exc), param, ctx)
 
 
-class PrefixType(click.ParamType):
-    """A prefix for -o env names: it must make valid shell variable names."""
-
-    name = "PREFIX"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
-        try:
-            return check_env_prefix(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+#: A JMESPath expression, compiled at parse time; a prefix for -o env names,
+#: which must make valid shell variable names.
+QUERY = Parsed("JMESPATH", compile_query)
+PREFIX = Parsed("PREFIX", check_env_prefix)
 
 
 class EnvOption(click.Option):
@@ -119,9 +115,9 @@ SHARED: Dict[str, Shared] = {
                       dict(envvar="IMDSCTL_TIMEOUT", show_default=True)),
     "output": Shared(("-o", "--output"), dict(type=click.Choice(FORMATS), help=OUTPUT_HELP),
                      dict(envvar="IMDSCTL_OUTPUT")),
-    "query": Shared(("-q", "--query"), dict(type=QueryType(), help=(
+    "query": Shared(("-q", "--query"), dict(type=QUERY, help=(
         "JMESPath query applied before formatting, as in the az CLI.")), {}),
-    "env_prefix": Shared(("--prefix", "env_prefix"), dict(type=PrefixType(), metavar="PREFIX",
+    "env_prefix": Shared(("--prefix", "env_prefix"), dict(type=PREFIX, metavar="PREFIX",
                                                           help="Variable name prefix for -o env."),
                          dict(default="IMDS_", show_default=True)),
     "debug": Shared(("--debug",), dict(is_flag=True, help="Log requests, retries and timings to stderr."),
