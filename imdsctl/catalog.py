@@ -60,7 +60,9 @@ IDENTITY_API_VERSION = "2018-02-01"
 #: Load balancer metadata: the documented version.
 LOADBALANCER_API_VERSION = "2020-10-01"
 
-DEFAULT_ENDPOINT = "http://169.254.169.254"
+#: IMDS's link-local address, the same on every Azure VM, and its base URL.
+IMDS_ADDRESS = "169.254.169.254"
+DEFAULT_ENDPOINT = f"http://{IMDS_ADDRESS}"
 
 #: The URL path of each endpoint family.
 INSTANCE_PATH = "/metadata/instance"

@@ -225,8 +225,8 @@ def _environment(imds: Any, created: datetime) -> Dict[str, Any]:
         "timeout": imds.settings.timeout,
         "variables_set": support.variables_set(
             support.PROXY_VARIABLES + support.SDK_ENDPOINT_VARIABLES + tuple(names)),
-        "proxies_capturing_imds": support.proxies_capturing(support.IMDS_ADDRESS),
-        "route_to_imds": support.route_to(support.IMDS_ADDRESS),
+        "proxies_capturing_imds": support.proxies_capturing(catalog.IMDS_ADDRESS),
+        "route_to_imds": support.route_to(catalog.IMDS_ADDRESS),
     }
 
 

@@ -83,18 +83,18 @@ def _endpoint(url: str, source: str) -> Row:
 
 
 def _proxies() -> Row:
-    capturing = support.proxies_capturing(support.IMDS_ADDRESS)
+    capturing = support.proxies_capturing(catalog.IMDS_ADDRESS)
     present = [name for name, on in support.variables_set(support.PROXY_VARIABLES).items() if on]
     if capturing:
         return Row("proxy", "warn",
-                   f"{', '.join(capturing)} set and NO_PROXY does not cover {support.IMDS_ADDRESS}: "
+                   f"{', '.join(capturing)} set and NO_PROXY does not cover {catalog.IMDS_ADDRESS}: "
                    "curl, the Azure SDKs and agents that honour them send IMDS requests to the proxy "
                    "(imdsctl ignores them)",
-                   f"add {support.IMDS_ADDRESS} to NO_PROXY and no_proxy "
-                   f"(export NO_PROXY=\"$NO_PROXY,{support.IMDS_ADDRESS}\")")
+                   f"add {catalog.IMDS_ADDRESS} to NO_PROXY and no_proxy "
+                   f"(export NO_PROXY=\"$NO_PROXY,{catalog.IMDS_ADDRESS}\")")
     if present:
         return Row("proxy", "ok", f"{', '.join(present)} set, but they do not capture "
-                                  f"http://{support.IMDS_ADDRESS} (covered by NO_PROXY, or HTTPS only)")
+                                  f"http://{catalog.IMDS_ADDRESS} (covered by NO_PROXY, or HTTPS only)")
     return Row("proxy", "ok", "no proxy variables set")
 
 

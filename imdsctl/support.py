@@ -24,10 +24,7 @@ import time
 from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit
 
-from . import __version__, catalog
-
-#: The address of the real IMDS, whatever --endpoint says.
-IMDS_ADDRESS = catalog.DEFAULT_ENDPOINT.split("//", 1)[1]
+from . import __version__
 
 #: Variables that send plain-http traffic (IMDS is http) to a proxy in curl,
 #: Python (urllib, requests), Go and the Azure SDKs.

@@ -328,7 +328,7 @@ def test_debug_logs_to_stderr_only(imds, run):
     imds.add_response(url=url("compute/vmId", text=True), text=VMID)
     result = ok(run("compute", "vm-id", "--debug"))
     assert result.stdout == VMID + "\n"
-    assert "debug: GET http://169.254.169.254/metadata/instance/compute/vmId" in result.stderr
+    assert f"debug: GET {BASE}/metadata/instance/compute/vmId" in result.stderr
 
 
 def test_version_and_help(run):

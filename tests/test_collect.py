@@ -110,7 +110,7 @@ def test_partial_failures_are_recorded_not_fatal(run, imds_emulator, here):
     assert environment["endpoint"] == imds_emulator.url
     assert environment["variables_set"]["IMDSCTL_ENDPOINT"] is True
     assert environment["variables_set"]["HTTP_PROXY"] is False
-    assert environment["route_to_imds"]["address"] == "169.254.169.254"
+    assert environment["route_to_imds"]["address"] == catalog.IMDS_ADDRESS
     assert {"imdsctl", "python", "system", "platform"} <= set(environment)
 
 

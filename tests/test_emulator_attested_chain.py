@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from imdsctl import attested as client_side
-from imdsctl.catalog import ATTESTED_PATH, DEFAULT_API_VERSION
+from imdsctl.catalog import ATTESTED_PATH, DEFAULT_API_VERSION, DEFAULT_ENDPOINT, IMDS_ADDRESS
 from imdsctl.emulator import attested as emulated
 from imdsctl.emulator.messages import Request
 from tests.test_emulator_attested import _ca
@@ -73,7 +73,7 @@ def test_a_supplied_ca_is_served_as_the_issuer(emulator_http, emulator):
 
 
 @pytest.mark.parametrize(("host", "url"), [
-    ("169.254.169.254", "http://169.254.169.254" + emulated.CA_ISSUERS_PATH),
+    (IMDS_ADDRESS, DEFAULT_ENDPOINT + emulated.CA_ISSUERS_PATH),
     ("127.0.0.1:8169", "http://127.0.0.1:8169" + emulated.CA_ISSUERS_PATH),
     ("[::1]:8169", "http://[::1]:8169" + emulated.CA_ISSUERS_PATH),
     ("metadata.example:80", "http://metadata.example:80" + emulated.CA_ISSUERS_PATH),

@@ -1,16 +1,19 @@
 """`imdsctl emulate --link-local` and the plugin's ``link_local=True``: the
-emulator at http://169.254.169.254 (port 80) in a private network namespace.
+emulator at IMDS's own address (linklocal.URL, port 80) in a private network
+namespace.
 
-Safety: 169.254.169.254 is used only inside namespaces these tests create, and
+Safety: IMDS's address is used only inside namespaces these tests create, and
 every client below first checks from inside (/proc/self/net/dev) that lo is
 the namespace's only interface, exiting before it sends anything otherwise;
-imdsctl checks the same before it binds. The tests skip, with the reason,
-where the system gives no namespace."""
+imdsctl checks the same before it binds, and this process stays under the
+guard of tests/conftest.py (no connect outside loopback). The tests skip,
+with the reason, where the system gives no namespace."""
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -21,6 +24,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from imdsctl import catalog
 from imdsctl.cli import cli
 from imdsctl.emulator import linklocal, load_profile, netns
 
@@ -45,15 +49,15 @@ URLLIB = GUARD + textwrap.dedent("""\
     assert "IMDSCTL_ENDPOINT" not in os.environ and "AZURE_POD_IDENTITY_AUTHORITY_HOST" not in os.environ
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     request = urllib.request.Request(
-        "http://169.254.169.254/metadata/instance/compute/priority?api-version=2021-02-01&format=text",
+        "IMDS/metadata/instance/compute/priority?api-version=2021-02-01&format=text",
         headers={"Metadata": "true"})
     print(opener.open(request, timeout=5).read().decode())
-    """)
+    """).replace("IMDS/", linklocal.URL + "/")
 
 CURL = GUARD + textwrap.dedent("""\
     os.execvp("curl", ["curl", "-s", "--noproxy", "*", "-H", "Metadata: true",
-                       "http://169.254.169.254/metadata/instance/compute/vmId?api-version=2021-02-01&format=text"])
-    """)
+                       "IMDS/metadata/instance/compute/vmId?api-version=2021-02-01&format=text"])
+    """).replace("IMDS/", linklocal.URL + "/")
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +108,7 @@ def test_the_exit_code_and_the_caller_network_are_untouched(namespaces):
 
 def test_the_attested_chain_at_the_real_address(namespaces, tmp_path):
     """Only the root trusted: the intermediate comes from the leaf's caIssuers URL,
-    http://169.254.169.254/..., fetched inside the namespace."""
+    at IMDS's own address, fetched inside the namespace."""
     client = GUARD + textwrap.dedent("""\
         import subprocess
         bundle = open("ca.pem", "rb").read()  # written before COMMAND starts: root, intermediate
@@ -117,7 +121,7 @@ def test_the_attested_chain_at_the_real_address(namespaces, tmp_path):
                           capture_output=True, text=True, timeout=30, cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.rstrip().endswith(
-        "; fetched http://169.254.169.254/pkiops/certs/imdsctl-emulator-issuer.crt")
+        f"; fetched {linklocal.URL}/pkiops/certs/imdsctl-emulator-issuer.crt")
 
 
 # -- nothing runs without a namespace that can be trusted ---------------------------------------
@@ -220,7 +224,7 @@ def test_an_unprivileged_user_gets_a_user_and_network_namespace(tmp_path):
 
 @pytest.mark.imds_emulator(link_local=True, profile="spot-vmss")
 def test_the_plugin_serves_at_the_real_address(imds_emulator):
-    assert imds_emulator.url == "http://169.254.169.254"
+    assert imds_emulator.url == linklocal.URL == catalog.DEFAULT_ENDPOINT
     done = imds_emulator.run([sys.executable, "-c", URLLIB], text=True)
     assert (done.returncode, done.stdout, done.stderr) == (0, "Spot\n", "")
     (asked,) = imdsctl_requests = imds_emulator.requests
@@ -248,5 +252,5 @@ def test_the_plugin_skips_with_its_reason(pytester, monkeypatch):
 
 
 def test_a_link_local_emulator_takes_no_host_or_port():
-    with pytest.raises(TypeError, match="169.254.169.254:80"):
+    with pytest.raises(TypeError, match=re.escape(f"{netns.LINK_LOCAL}:80")):
         linklocal.LinkLocalEmulator(port=8080)

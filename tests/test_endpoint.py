@@ -11,7 +11,7 @@ import pytest
 from imdsctl import fastpath
 from imdsctl.client import ImdsClient
 from imdsctl.errors import UsageError
-from tests.helpers import ok
+from tests.helpers import BASE, ok
 
 SECRET = "S3cretPW"
 CREDENTIALED = f"http://admin:{SECRET}@127.0.0.1:1"
@@ -66,7 +66,7 @@ def test_a_malformed_endpoint_is_a_usage_error(run, endpoint):
     assert "\x1b" not in result.stderr and "\u202e" not in result.stderr
 
 
-@pytest.mark.parametrize("endpoint", ["http://169.254.169.254", "http://127.0.0.1:8169/",
+@pytest.mark.parametrize("endpoint", [BASE, "http://127.0.0.1:8169/",
                                       "HTTP://127.0.0.1:8169", "http://[::1]:8169", "http://localhost:1",
                                       "https://metadata.azure.com.:443", "http://imds_stub:80",
                                       "http://xn--bcher-kva.example:1", "http://127.0.0.1:8169/prefix"])

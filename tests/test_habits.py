@@ -202,7 +202,7 @@ def test_a_bad_timeout_is_exit_2_whether_or_not_a_snapshot_exists(imds_emulator,
 
 def test_a_refused_emulator_endpoint_is_not_told_about_azure_routes(run):
     result = ok(run("compute", "vm-id"), 6)
-    assert "is an emulator running there" in result.stderr and "169.254.169.254" not in result.stderr
+    assert "is an emulator running there" in result.stderr and catalog.IMDS_ADDRESS not in result.stderr
 
 
 def test_a_503_storm_is_told_about_5xx_not_410(imds, run):

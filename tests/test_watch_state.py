@@ -13,6 +13,7 @@ import pytest
 from imdsctl import watch_state
 from imdsctl.errors import UsageError
 from imdsctl.watch_state import FORGET_AFTER, State, default_path
+from tests.helpers import BASE
 
 ID1 = "C7061BAC-AFDC-4513-B24B-AA5F13A16123"
 ID2 = "F020BA2E-3BC0-4C40-A10B-86575A9EABD5"
@@ -73,8 +74,8 @@ def test_the_file_is_private_whole_and_alone(place):
 
 def test_the_default_directory_is_created_private(tmp_path, monkeypatch):
     monkeypatch.setenv("IMDSCTL_CACHE_DIR", str(tmp_path / "run" / "imdsctl"))
-    path = default_path("http://169.254.169.254/")
-    assert path == default_path("http://169.254.169.254") != default_path("http://127.0.0.1:8169")
+    path = default_path(BASE + "/")
+    assert path == default_path(BASE) != default_path("http://127.0.0.1:8169")
     assert os.path.dirname(path) == str(tmp_path / "run" / "imdsctl")
     state, log = opened(path, default=True)
     handled(state)

@@ -33,8 +33,10 @@ import subprocess
 import sys
 from typing import List, Optional, Tuple
 
+from ..catalog import IMDS_ADDRESS
+
 #: IMDS's address, which the emulator takes inside the namespace.
-LINK_LOCAL = "169.254.169.254"
+LINK_LOCAL = IMDS_ADDRESS
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
