@@ -188,10 +188,10 @@ def _call(imds: Any, source: Source, share: float) -> Call:
         error = err
     attempts = [{"method": m, "url": u, "outcome": o, "seconds": round(s, 4)}
                 for m, u, o, s in client.log[first:]]
-    last = attempts[-1]["outcome"] if attempts else ""
+    answered = [a["outcome"] for a in attempts if a["outcome"].isdigit()]
     record: Dict[str, Any] = {
         "source": source.name, "path": source.path, "outcome": "ok" if error is None else "failed",
-        "status": int(last) if last.isdigit() else None,
+        "status": int(answered[-1]) if answered else None,  # the last IMDS answered, if any did
         "api_version": _version_sent(imds, source, attempts),
         "seconds": round(time.monotonic() - started, 4), "budget_seconds": round(share, 3),
         "file": source.file if error is None else None, "attempts": attempts,

@@ -42,6 +42,10 @@ DEFAULT_CONNECT_TIMEOUT = 2.0
 
 _BACKOFF_BASE = 0.25
 _BACKOFF_CAP = 8.0
+#: A retry is not started with less than this left after its back-off (or a
+#: tenth of the budget, when that is less): it could only time out, and its
+#: timeout would hide the status IMDS kept answering.
+_MIN_ATTEMPT = 0.1
 
 
 class ImdsClient:
@@ -227,7 +231,7 @@ class ImdsClient:
             remaining = self.remaining()
             absent = not self._answered and self.connect_attempts is not None \
                 and refused >= self.connect_attempts
-            if delay >= remaining or absent:
+            if delay + min(_MIN_ATTEMPT, self.timeout / 10) > remaining or absent:
                 spent = f"{attempt} attempt(s) in {self._clock() - started:.1f}s"
                 self._say(f"giving up on {where}: {reason}; {spent}, "
                           f"{max(remaining, 0):.2f}s of the {self.timeout:g}s budget left")
