@@ -2,14 +2,14 @@
 
 Public Python API (the command line is a thin layer over it)::
 
-    from imdsctl import Session, views
+    from imdsctl import Session, instance
     with Session(timeout=10) as imds:
-        print(views.compute(imds, "vm-id").data)
+        print(instance.compute(imds, "vm-id").data)
 
 ``Session`` and ``Settings`` (imdsctl.session), ``ImdsClient`` (the HTTP
 client alone), ``Result`` (what the domain modules return),
 ``ImdsctlError`` and ``ExitCode``; the domain modules are submodules:
-views, events, watch, identity, attested, wait, collect, doctor, diff.
+instance, identity, wait, and the packages events, attested, support.
 Names are imported lazily: ``import imdsctl`` imports nothing else.
 """
 
@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 
 __all__ = ["__version__", "ExitCode", "ImdsClient", "ImdsctlError", "Result", "Session", "Settings"]
 
-_HOMES = {"ImdsClient": "client", "ImdsctlError": "errors", "ExitCode": "errors", "Result": "output",
+_HOMES = {"ImdsClient": "imds.client", "ImdsctlError": "errors", "ExitCode": "errors", "Result": "result",
           "Session": "session", "Settings": "session"}
 
 

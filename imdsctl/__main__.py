@@ -1,3 +1,3 @@
-from .fastpath import main
+from imdsctl.fastpath import main
 
 main()

@@ -383,7 +383,7 @@ def names(fields: Iterable[Field]) -> list:
     return out
 
 
-#: What support bundles redact (imdsctl.redact), and why: (endpoint path, route
+#: What support bundles redact (imdsctl.support.redact), and why: (endpoint path, route
 #: inside its answer with ``*`` for any key or index, reason).
 SENSITIVE: Tuple[Tuple[str, str, str], ...] = (
     (INSTANCE_PATH, "compute/userData",

@@ -3,10 +3,10 @@
 A boot script reads a value or ten and should not pay for click and httpx
 each time (they are most of a cold command). When the command line is a
 plain ``get``/``compute``/``network`` read, this module answers it with the
-same code as the CLI (imdsctl.views, imdsctl.output, answers.validate),
+same code as the CLI (imdsctl.instance, imdsctl.ui.render, answers.validate),
 importing neither click nor httpx: from a snapshot when --max-age asks for
-one (imdsctl.cache), else with one request over the standard library
-(imdsctl.exchange). Anything else goes to the full click CLI, which answers
+one (imdsctl.imds.snapshot), else with one request over the standard library
+(imdsctl.imds.quick). Anything else goes to the full click CLI, which answers
 exactly as it always does, with what is left of the time budget: an option
 this parser does not know (--debug, --help, --mac, ...), a value the CLI
 would refuse (so that an exit code never depends on the path taken), any
@@ -78,10 +78,11 @@ def answer(argv: List[str], environ: Mapping[str, str], began: Optional[float] =
     asked = _asked(argv, environ)
     if asked is None:
         return None
-    from . import terminal, views
-    from .errors import ImdsctlError
-    from .exchange import Unusual
-    from .output import render
+    from imdsctl import instance
+    from imdsctl.errors import ImdsctlError
+    from imdsctl.imds.quick import Unusual
+    from imdsctl.ui import terminal
+    from imdsctl.ui.render import render
 
     settings, options, command, positionals = asked
     imds = quick_session(settings, (began or time.monotonic()) + settings.timeout)
@@ -89,13 +90,13 @@ def answer(argv: List[str], environ: Mapping[str, str], began: Optional[float] =
     try:
         imds.use_cache(float(options.get("--max-age", environ.get("IMDSCTL_MAX_AGE", "0"))))
         if command == "get":
-            result = views.get(imds, positionals, flag("--allow-missing"))
+            result = instance.get(imds, positionals, flag("--allow-missing"))
         elif command == "compute":
-            result = views.compute(imds, positionals, allow_missing=flag("--allow-missing"),
+            result = instance.compute(imds, positionals, allow_missing=flag("--allow-missing"),
                                    everything=flag("--all"))
         else:
             nic = int(options["--nic"]) if "--nic" in options else None
-            result = views.network(imds, positionals, nic, int(options.get("--ip", "0")),
+            result = instance.network(imds, positionals, nic, int(options.get("--ip", "0")),
                                    allow_missing=flag("--allow-missing"))
     except (Unusual, ImdsctlError):
         return None  # the CLI answers it, or explains it, in its own words
@@ -111,8 +112,8 @@ def answer(argv: List[str], environ: Mapping[str, str], began: Optional[float] =
 
 def quick_session(settings: Any, deadline: float) -> Any:
     """A Session whose requests take the plain happy path (Unusual otherwise)."""
-    from .exchange import QuickClient
-    from .session import Session
+    from imdsctl.imds.quick import QuickClient
+    from imdsctl.session import Session
 
     class QuickSession(Session):
         @property
@@ -146,9 +147,9 @@ def _asked(argv: List[str], environ: Mapping[str, str]) -> Optional[_Asked]:
                            ("--max-age", "IMDSCTL_MAX_AGE")):
         if name not in options and environ.get(variable):
             options[name] = environ[variable]
-    from . import catalog
-    from .output import FORMATS, check_env_prefix, compile_query
-    from .session import Settings
+    from imdsctl import catalog
+    from imdsctl.session import Settings
+    from imdsctl.ui.render import FORMATS, check_env_prefix, compile_query
 
     try:
         max_age, timeout = float(options.get("--max-age", "0")), float(options.get("--timeout", "30"))
@@ -178,12 +179,12 @@ def main() -> None:
     import gc
 
     gc.set_threshold(10_000, 10, 10)
-    from . import session
+    from imdsctl import session
 
     session.begin(began)  # the budget bounds the whole command, the fast path's attempt included
     code = answer(sys.argv[1:], os.environ, began)
     if code is None:
-        from .cli import main as cli_main
+        from imdsctl.cli import main as cli_main
 
         code = cli_main()
     _exit(code)

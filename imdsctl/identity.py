@@ -16,8 +16,8 @@ import json
 import re
 from typing import Any, Dict, Optional, Tuple
 
-from . import catalog
-from .errors import (
+from imdsctl import catalog
+from imdsctl.errors import (
     ImdsctlError,
     ImdsNotFoundError,
     NotImdsError,
@@ -26,7 +26,7 @@ from .errors import (
     UsageError,
     one_line,
 )
-from .output import Result
+from imdsctl.result import Result
 
 #: What the token endpoint's callers retry (the managed identity documentation, azure-identity): 404 and 410
 #: while IMDS updates, 429 throttled, 5xx.
@@ -94,7 +94,7 @@ def _for_people(answer: Any) -> Any:
     import time
     from datetime import datetime
 
-    from .events import span
+    from imdsctl.ui.text import span
 
     shown, now = dict(answer), time.time()
     for key in ("expires_on", "not_before"):

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections import namedtuple
 
-from . import catalog, terminal
-from .errors import ImdsNotFoundError, UsageError
+from imdsctl import catalog
+from imdsctl.errors import ImdsNotFoundError, UsageError
+from imdsctl.ui import terminal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
@@ -100,7 +101,7 @@ def remaining(timeout: float) -> float:
 class Session:
     """IMDS through one ImdsClient, created on first use (so a command that
     needs no request never imports httpx), or, after use_cache(), a snapshot
-    of the instance document (imdsctl.cache)."""
+    of the instance document (imdsctl.imds.snapshot)."""
 
     def __init__(self, settings: Optional[Settings] = None, **fields: Any):
         self.settings = settings if settings is not None else Settings(**fields)
@@ -116,7 +117,7 @@ class Session:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from .client import ImdsClient
+            from imdsctl.imds.client import ImdsClient
 
             s = self.settings
             self._client = ImdsClient(s.endpoint, s.api_version, timeout=remaining(s.timeout),
@@ -141,7 +142,7 @@ class Session:
         none. True when an existing snapshot answers."""
         if max_age <= 0:
             return False
-        from .cache import Cache
+        from imdsctl.imds.snapshot import Cache
 
         cache = Cache(self.settings.endpoint, self.settings.api_version or catalog.DEFAULT_API_VERSION)
         self._document = cache.load(max_age)

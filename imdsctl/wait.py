@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import catalog
-from .output import Result
-from .terminal import spinner
+from imdsctl import catalog
+from imdsctl.result import Result
+from imdsctl.ui.terminal import spinner
 
 #: The default time budget: cloud-init waits as long for IMDS at boot.
 BUDGET = 300
@@ -16,7 +16,7 @@ def wait(imds: Any) -> Result:
     """Ask for compute/vmId until IMDS answers, retrying connection errors,
     dropped answers, 404 (not populated yet), 410, 429 and 5xx for the whole
     budget. A Result that prints only when asked (a boot script wants none)."""
-    from .client import RETRY_STATUSES
+    from imdsctl.imds.client import RETRY_STATUSES
 
     client = imds.client
     client.connect_attempts = None  # at boot the network may come up late: the whole budget

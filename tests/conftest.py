@@ -20,9 +20,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from imdsctl import exchange, fastpath
+from imdsctl import fastpath
 from imdsctl.cli import cli
-from tests.helpers import BASE
+from imdsctl.imds import quick
+from tests.lib.helpers import BASE
 
 # A shell without job control starts a background command (`make test` runs the
 # oldest-Python pass with `&`) with SIGINT ignored, and an ignored signal stays
@@ -80,13 +81,13 @@ def no_real_imds(monkeypatch, tmp_path):
 
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
-    real_quick = exchange._connect  # the quick path's raw _socket, which socket.socket does not cover
+    real_quick = quick._connect  # the quick path's raw _socket, which socket.socket does not cover
 
     def quick_connect(sock, address):
         _check_address(address)
         return real_quick(sock, address)
 
-    monkeypatch.setattr(exchange, "_connect", quick_connect)
+    monkeypatch.setattr(quick, "_connect", quick_connect)
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
@@ -115,17 +116,11 @@ class Run:
                                   catch_exceptions=False)
 
 
-#: The test modules whose commands the fast path answers (plain get, compute, network reads).
-FAST_PATH_MODULES = {"test_e2e", "test_cache", "test_global_options", "test_habits", "test_malformed",
-                     "test_endpoint", "test_emulator_replay"}
-
-
 def pytest_generate_tests(metafunc):
-    """Tests that read through the CLI against the emulator run twice: through the
-    click group, and through the console script's fast path, which must print the
-    same bytes and exit with the same code."""
-    module = metafunc.module.__name__.rsplit(".", 1)[-1]
-    if module in FAST_PATH_MODULES and "run" in metafunc.fixturenames and (
+    """Tests marked ``fast_path`` that read through the CLI against the emulator run
+    twice: through the click group, and through the console script's fast path,
+    which must print the same bytes and exit with the same code."""
+    if metafunc.definition.get_closest_marker("fast_path") and "run" in metafunc.fixturenames and (
             {"imds_emulator", "emulator"} & set(metafunc.fixturenames)):
         metafunc.parametrize("run", ["cli", "fast"], indirect=True)
 

@@ -20,9 +20,8 @@ import pytest
 
 from imdsctl import catalog
 from imdsctl.emulator import load_profile
-from tests.helpers import ok
-
-from .test_e2e_shell import IMDSCTL, on_a_terminal
+from tests.cli.test_e2e_shell import IMDSCTL, on_a_terminal
+from tests.lib.helpers import ok
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from imdsctl import catalog
-from tests.helpers import BASE, ok
+from tests.lib.helpers import BASE, ok
 
 TOKEN_URL = BASE + catalog.IDENTITY_TOKEN_PATH
 INFO_URL = BASE + catalog.IDENTITY_INFO_PATH
@@ -94,7 +94,7 @@ def test_token_scope_is_trimmed_to_a_resource_as_the_sdks_do(imds, run):
 
 
 def test_token_on_a_terminal_is_masked_unless_show_token(imds, run, monkeypatch):
-    monkeypatch.setattr("imdsctl.output.is_terminal", lambda stream=None: True)
+    monkeypatch.setattr("imdsctl.ui.render.is_terminal", lambda stream=None: True)
     imds.add_response(json=ANSWER, is_reusable=True)
     masked = json.loads(ok(run(*token("-o", "json"))).stdout)
     assert masked == dict(ANSWER, access_token=f"eyJ0…({len(SECRET)} chars; --show-token to print)")
@@ -265,7 +265,7 @@ def test_token_internal_error_exits_1_without_the_token(imds, run, monkeypatch):
     def broken(stream=None):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("imdsctl.output.is_terminal", broken)
+    monkeypatch.setattr("imdsctl.ui.render.is_terminal", broken)
     imds.add_response(json=ANSWER)
     result = ok(run(*token()), 1)
     assert result.stderr.startswith("imdsctl: internal error: RuntimeError\n")
@@ -276,7 +276,7 @@ def test_token_interrupted_exits_130(imds, run, monkeypatch):
     def interrupted(stream=None):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("imdsctl.output.is_terminal", interrupted)
+    monkeypatch.setattr("imdsctl.ui.render.is_terminal", interrupted)
     imds.add_response(json=ANSWER)
     assert ok(run(*token()), 130).stderr == "imdsctl: interrupted\n"
 

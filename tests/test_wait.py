@@ -7,7 +7,7 @@ import json
 import pytest
 
 from imdsctl.emulator import load_profile
-from tests.helpers import ok
+from tests.lib.helpers import ok
 
 pytestmark = pytest.mark.e2e
 

@@ -19,13 +19,14 @@ from typing import Dict, List, Optional, Tuple
 
 import click
 
-from .. import catalog, output
-from ..cli import cli
-from ..errors import EXIT_CODES
-from ..session import VARIABLES
-from .man import EXAMPLES, man_page, roff
-from .shells import _zsh_function, bash_script, fish_script, zsh_script
-from .tree import PROG, DocgenError, Node, option_names, takes_value, walk
+from imdsctl import catalog
+from imdsctl._docgen.man import EXAMPLES, man_page, roff
+from imdsctl._docgen.shells import _zsh_function, bash_script, fish_script, zsh_script
+from imdsctl._docgen.tree import PROG, DocgenError, Node, option_names, takes_value, walk
+from imdsctl.cli import cli
+from imdsctl.errors import EXIT_CODES
+from imdsctl.session import VARIABLES
+from imdsctl.ui import render
 
 __all__ = ["EXAMPLES", "DocgenError", "Node", "ROOT", "_zsh_function", "bash_script", "generate", "main",
            "option_names", "roff", "stale", "takes_value", "update_readme", "walk"]
@@ -71,7 +72,7 @@ def readme_sections(nodes: Optional[List[Node]] = None) -> Dict[str, str]:
         "env": _table(("Variable", "Meaning"), [(f"`{n}`", t) for n, t in VARIABLES]),
         "commands": _table(("Command", "What it does"), _commands(nodes)),
         "output": _table(("Format", "What it prints"),
-                         [(f"`{name}`", _markdown(text)) for name, text in output.FORMAT_HELP.items()]),
+                         [(f"`{name}`", _markdown(text)) for name, text in render.FORMAT_HELP.items()]),
     }
 
 

@@ -1,5 +1,5 @@
 import sys
 
-from . import main
+from imdsctl._docgen import main
 
 sys.exit(main())

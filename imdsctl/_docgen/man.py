@@ -8,10 +8,11 @@ from typing import List, Optional, Tuple
 
 import click
 
-from .. import __version__, catalog, output
-from ..errors import EXIT_CODES
-from ..session import VARIABLES
-from .tree import NOTICE, PROG, Node, collapse, option_names, short_help, takes_value
+from imdsctl import __version__, catalog
+from imdsctl._docgen.tree import NOTICE, PROG, Node, collapse, option_names, short_help, takes_value
+from imdsctl.errors import EXIT_CODES
+from imdsctl.session import VARIABLES
+from imdsctl.ui import render
 
 #: The page's date (.TH): the version's, moved when the version is (not the build's, so
 #: that the page is the same wherever it is generated).
@@ -104,8 +105,8 @@ def _man_examples(examples: Tuple[Tuple[str, str], ...]) -> List[str]:
 
 def _output_formats() -> List[str]:
     """output.FORMAT_HELP, one bullet per format."""
-    intro = f"Choose a format with -o/--output or IMDSCTL_OUTPUT: {', '.join(output.FORMATS)}."
-    bullets = [line for name, text in output.FORMAT_HELP.items()
+    intro = f"Choose a format with -o/--output or IMDSCTL_OUTPUT: {', '.join(render.FORMATS)}."
+    bullets = [line for name, text in render.FORMAT_HELP.items()
                for line in (".IP \\(bu 2", roff(f"``{name}`` {text}"))]
     after = ("Without -o, a value prints as text (the bare value and one newline), a container as a "
              "table on a terminal and as JSON anywhere else.")

@@ -7,7 +7,7 @@ from typing import List, Optional, Tuple
 
 import click
 
-from .tree import (
+from imdsctl._docgen.tree import (
     NOTICE,
     PROG,
     Node,

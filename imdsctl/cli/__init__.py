@@ -29,9 +29,10 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import click
 
-from .. import __version__, terminal
-from ..errors import ExitCode, ImdsctlError, InternalError, Interrupted, UsageError
-from .options import DEBUG, EPILOG, global_options, remember_globals
+from imdsctl import __version__
+from imdsctl.cli.options import DEBUG, EPILOG, global_options, remember_globals
+from imdsctl.errors import ExitCode, ImdsctlError, InternalError, Interrupted, UsageError
+from imdsctl.ui import terminal
 
 #: Every top-level command: name -> (module of this package, attribute).
 COMMANDS: Dict[str, Tuple[str, str]] = {

@@ -1,4 +1,4 @@
-"""attested, attested verify: the signed attested document (imdsctl.attested)."""
+"""attested, attested verify: the signed attested document (imdsctl.attested.document)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any, Optional
 import click
 from click.core import ParameterSource
 
-from .. import attested as domain
-from ..attested_verify import CLOUDS
-from ..output import Result
-from ..session import Session
-from .options import Group, apply_globals, checked, imds_command
+from imdsctl.attested import document as domain
+from imdsctl.attested.verify import CLOUDS
+from imdsctl.cli.options import Group, apply_globals, checked, imds_command
+from imdsctl.result import Result
+from imdsctl.session import Session
 
 _ASKED = "  3-6  IMDS could not be asked, as for every command (see 'imdsctl --help')\n"
 SHOW_EXITS = ("\b\nExit codes:\n  0    success\n"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from ..output import Result, render
-from .options import command
+from imdsctl.cli.options import command
+from imdsctl.result import Result
+from imdsctl.ui.render import render
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -23,7 +24,7 @@ def completion(shell: str) -> int:
     completes commands, options, fields with their descriptions, emulator
     profiles, IMDS paths after 'get' and commands after 'emulate --'.
     """
-    from .. import _docgen
+    from imdsctl import _docgen
 
     scripts = {"bash": _docgen.bash_script, "zsh": _docgen.zsh_script, "fish": _docgen.fish_script}
     return render(Result(scripts[shell](_docgen.walk(_docgen.cli))), "text")

@@ -16,15 +16,16 @@ from typing import Any, Callable, Dict, Sequence, Tuple
 import click
 from click.shell_completion import CompletionItem
 
-from ..emulator.events import SYNTAX as EVENT_SYNTAX
-from ..emulator.events import EventSpec, EventSpecError
-from ..emulator.faults import SYNTAX, Fault, FaultSpecError
-from ..emulator.profiles import DEFAULT_PROFILE, ProfileError, list_profiles, load_profile
-from ..emulator.throttle import DEFAULT_RATE
-from ..errors import UsageError
-from ..output import Result, render
-from ..terminal import note
-from .options import FiniteRange, Group, Parsed, command
+from imdsctl.cli.options import FiniteRange, Group, Parsed, command
+from imdsctl.emulator.events import SYNTAX as EVENT_SYNTAX
+from imdsctl.emulator.events import EventSpec, EventSpecError
+from imdsctl.emulator.faults import SYNTAX, Fault, FaultSpecError
+from imdsctl.emulator.profiles import DEFAULT_PROFILE, ProfileError, list_profiles, load_profile
+from imdsctl.emulator.throttle import DEFAULT_RATE
+from imdsctl.errors import UsageError
+from imdsctl.result import Result
+from imdsctl.ui.render import render
+from imdsctl.ui.terminal import note
 
 FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one):\n" \
     + "\n".join("  " + line for line in SYNTAX.splitlines()) \
@@ -126,7 +127,7 @@ def serve(host: str, port: int, **options: Any) -> None:
 
     The first line on stdout is 'IMDS emulator listening on http://HOST:PORT'.
     """
-    from ..emulator.run import start, wait_for_signal
+    from imdsctl.emulator.run import start, wait_for_signal
 
     if not _is_loopback(host):
         note(f"warning: {host} is not a loopback address; other machines can reach this emulator")
@@ -172,7 +173,7 @@ def emulate(command: Tuple[str, ...], link_local: bool, **options: Any) -> int:
     """
     if link_local:
         return _emulate_link_local(command, _emulator_kwargs(**options))
-    from ..emulator.run import run, start
+    from imdsctl.emulator.run import run, start
 
     imds = start("127.0.0.1", 0, **_emulator_kwargs(**options))
     try:
@@ -199,9 +200,9 @@ def _path_with_this_imdsctl() -> str:
 
 def _emulate_link_local(command: Tuple[str, ...], options: Dict[str, Any]) -> int:
     """emulate --link-local: the namespace, the emulator in it, COMMAND."""
-    from ..emulator import netns
-    from ..emulator.linklocal import PORT, run_command
-    from ..emulator.run import build
+    from imdsctl.emulator.linklocal import netns
+    from imdsctl.emulator.linklocal.serve import PORT, run_command
+    from imdsctl.emulator.run import build
 
     reason = netns.unavailable()
     if reason is None:

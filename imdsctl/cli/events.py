@@ -1,4 +1,4 @@
-"""events list, ack, watch, unit: Scheduled Events (imdsctl.events, imdsctl.watch*)."""
+"""events list, ack, watch, unit: Scheduled Events (imdsctl.events.scheduled, imdsctl.events.watch*)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,18 @@ from urllib.parse import urlsplit
 
 import click
 
-from .. import catalog, output
-from .. import events as domain
-from ..output import Result, render
-from ..session import Session
-from ..watch_hook import FLOOR
-from ..watch_notify import FORMATS
-from ..watch_state import default_path
-from ..watch_unit import ENVIRONMENT_FILE
-from ..watch_unit import STATE as UNIT_STATE
-from .options import FiniteRange, Group, Output, imds_command
+from imdsctl import catalog
+from imdsctl.cli.options import FiniteRange, Group, Output, imds_command
+from imdsctl.events import scheduled as domain
+from imdsctl.events.hook import FLOOR
+from imdsctl.events.notify import FORMATS
+from imdsctl.events.state import default_path
+from imdsctl.events.unit import ENVIRONMENT_FILE
+from imdsctl.events.unit import STATE as UNIT_STATE
+from imdsctl.result import Result
+from imdsctl.session import Session
+from imdsctl.ui import render as output
+from imdsctl.ui.render import render
 
 API_VERSION_HELP = (f"Scheduled Events api-version (default {catalog.SCHEDULED_EVENTS_API_VERSION}; "
                     "IMDSCTL_API_VERSION, an instance version, is ignored).")
@@ -191,8 +193,8 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
     stderr. SIGTERM finishes the current step and exits 0; Ctrl-C exits 130.
     `imdsctl events unit` runs this as a systemd service.
     """
-    from ..watch import human
-    from ..watch import watch as run
+    from imdsctl.events.watch import human
+    from imdsctl.events.watch import watch as run
 
     emit = output.line_printer(out.format, out.query, human, what="watch")
     default = state_path is None
@@ -226,6 +228,6 @@ def unit(state_path: str, **options: Any) -> int:
     unit into /etc/systemd/system/imdsctl-events.service, then systemctl
     daemon-reload and systemctl enable --now imdsctl-events.service.
     """
-    from ..watch_unit import unit as unit_text
+    from imdsctl.events.unit import unit as unit_text
 
     return render(Result(unit_text(state=state_path, **options)), "text")

@@ -6,11 +6,11 @@ from typing import Optional
 
 import click
 
-from .. import catalog
-from .. import identity as domain
-from ..output import Result
-from ..session import Session
-from .options import Group, checked, imds_command
+from imdsctl import catalog
+from imdsctl import identity as domain
+from imdsctl.cli.options import Group, checked, imds_command
+from imdsctl.result import Result
+from imdsctl.session import Session
 
 API_VERSION_HELP = (f"Managed identity api-version (default {catalog.IDENTITY_API_VERSION}; "
                     "IMDSCTL_API_VERSION, an instance version, is ignored).")

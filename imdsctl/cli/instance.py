@@ -1,5 +1,5 @@
 """get, compute, network, loadbalancer, versions: the instance commands.
-Their meaning is imdsctl.views."""
+Their meaning is imdsctl.instance."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any, Dict, Optional
 
 import click
 
-from .. import catalog, views
-from ..errors import UsageError
-from ..output import Result
-from ..session import Session
-from .options import Output, command, complete_words, imds_command, shared_option
+from imdsctl import catalog, instance
+from imdsctl.cli.options import Output, command, complete_words, imds_command, shared_option
+from imdsctl.errors import UsageError
+from imdsctl.result import Result
+from imdsctl.session import Session
 
 
 def _complete_fields(fields: tuple) -> Any:
@@ -64,7 +64,7 @@ def get(imds: Session, paths: tuple, allow_missing: bool, max_age: float) -> Res
     request, as an object keyed by path.
     """
     imds.use_cache(max_age)
-    return views.get(imds, paths, allow_missing)
+    return instance.get(imds, paths, allow_missing)
 
 
 @command(fields=catalog.COMPUTE_FIELDS, examples=(
@@ -93,14 +93,14 @@ def compute(imds: Session, out: Output, fields: tuple, decode: bool, allow_missi
     if decode and out.query is not None:
         raise UsageError("--decode writes raw bytes: it does not combine with --query")
     imds.use_cache(max_age)
-    return views.compute(imds, fields, decode, allow_missing, everything)
+    return instance.compute(imds, fields, decode, allow_missing, everything)
 
 
 def _mac(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
     """Validate --mac before any request: 12 hex digits in any notation."""
     if value is None:
         return None
-    if len(views.normalize_mac(value)) != 12 or any(c not in "0123456789abcdefABCDEF:-. " for c in value):
+    if len(instance.normalize_mac(value)) != 12 or any(c not in "0123456789abcdefABCDEF:-. " for c in value):
         raise click.BadParameter(f"{value!r} is not a MAC address (e.g. 00:0d:3a:1b:2c:3d)")
     return value
 
@@ -132,7 +132,7 @@ def network(imds: Session, fields: tuple, nic: Optional[int], ip: int, mac: Opti
     when the VM has no instance-level one (--debug, or -o json, says which).
     """
     imds.use_cache(max_age)
-    return views.network(imds, fields, nic, ip, mac, allow_missing)
+    return instance.network(imds, fields, nic, ip, mac, allow_missing)
 
 
 @command(examples=(
@@ -142,7 +142,7 @@ def network(imds: Session, fields: tuple, nic: Optional[int], ip: int, mac: Opti
 def loadbalancer(imds: Session) -> Result:
     """The Standard load balancer's view of this VM: public IPs, inbound and
     outbound rules (api-version 2020-10-01; none for a Basic SKU)."""
-    return views.loadbalancer(imds)
+    return instance.loadbalancer(imds)
 
 
 @command(examples=(("The newest api-version IMDS offers:", "imdsctl versions -q '[-1]'"),))

@@ -23,10 +23,10 @@ from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 import click
 from click.core import ParameterSource
 
-from .. import catalog
-from ..errors import exit_code_text
-from ..output import FORMATS, check_env_prefix, compile_query, render
-from ..session import COMMANDLINE, DEFAULT, ENVIRONMENT, VARIABLES, Session, Settings
+from imdsctl import catalog
+from imdsctl.errors import exit_code_text
+from imdsctl.session import COMMANDLINE, DEFAULT, ENVIRONMENT, VARIABLES, Session, Settings
+from imdsctl.ui.render import FORMATS, check_env_prefix, compile_query, render
 
 #: ctx.meta keys: whether --debug was given (the error path reads it), and the
 #: shared options given before the command: {name: (option as typed, value)}.

@@ -1,4 +1,4 @@
-"""collect, doctor, diff: the support-case commands (imdsctl.collect, imdsctl.doctor, imdsctl.diff)."""
+"""collect, doctor, diff: the support-case commands (over imdsctl.support)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from typing import Optional, Tuple
 
 import click
 
-from .. import bundle
-from .. import collect as collecting
-from .. import diff as comparing
-from .. import doctor as diagnosis
-from ..output import Result
-from ..session import Session
-from .options import command, imds_command, output_command
+from imdsctl.cli.options import command, imds_command, output_command
+from imdsctl.result import Result
+from imdsctl.session import Session
+from imdsctl.support import bundle
+from imdsctl.support import collect as collecting
+from imdsctl.support import diff as comparing
+from imdsctl.support import doctor as diagnosis
 
 
 @command(examples=(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .. import wait as boot
-from ..output import Result
-from ..session import Session
-from .options import command, imds_command
+from imdsctl import wait as boot
+from imdsctl.cli.options import command, imds_command
+from imdsctl.result import Result
+from imdsctl.session import Session
 
 
 @command(examples=(

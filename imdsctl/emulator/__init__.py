@@ -20,7 +20,7 @@ __all__ = ["Emulator", "Fault", "FaultSpecError", "LoggedRequest", "Profile", "P
            "list_profiles", "load_profile"]
 
 _HOMES = {
-    "Emulator": "server",
+    "Emulator": "api",
     "Fault": "faults",
     "FaultSpecError": "faults",
     "LoggedRequest": "service",

@@ -54,9 +54,9 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import quote
 
-from ..catalog import ATTESTED, ATTESTED_FIELDS_SINCE, version_key
-from . import messages
-from .messages import Request, Response, error, json_response
+from imdsctl.catalog import ATTESTED, ATTESTED_FIELDS_SINCE, version_key
+from imdsctl.emulator import messages
+from imdsctl.emulator.messages import Request, Response, error, json_response
 
 PATH = ATTESTED.path
 VERSIONS = ATTESTED.versions

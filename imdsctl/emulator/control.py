@@ -24,9 +24,9 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from typing import Any, Callable, Dict
 
-from .events import CONTROL_ROUTES as EVENT_ROUTES
-from .faults import Fault, FaultSpecError
-from .messages import NOT_FOUND, Request, Response, error, json_response, parse_json
+from imdsctl.emulator.events import CONTROL_ROUTES as EVENT_ROUTES
+from imdsctl.emulator.faults import Fault, FaultSpecError
+from imdsctl.emulator.messages import NOT_FOUND, Request, Response, error, json_response, parse_json
 
 PREFIX = "_emulator"
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass, fields, replace
 from email.utils import formatdate
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
-from .. import catalog
-from ..catalog import SCHEDULED_EVENTS_API_VERSION, version_key
-from .messages import Request, Response, error, json_response, parse_json
+from imdsctl import catalog
+from imdsctl.catalog import SCHEDULED_EVENTS_API_VERSION, version_key
+from imdsctl.emulator.messages import Request, Response, error, json_response, parse_json
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Optional, Tuple
 
-from .. import catalog
-from ..catalog import INSTANCE_VERSIONS, version_key
-from . import attested, events, identity, messages
-from .messages import Request, Response, error, json_response, text_response
-from .tree import listing
+from imdsctl import catalog
+from imdsctl.catalog import INSTANCE_VERSIONS, version_key
+from imdsctl.emulator import attested, events, identity, messages
+from imdsctl.emulator.messages import Request, Response, error, json_response, text_response
+from imdsctl.emulator.tree import listing
 
 #: (service, request, route below the family path, api-version or "") -> answer
 Handler = Callable[[Any, Request, Tuple[str, ...], str], Response]

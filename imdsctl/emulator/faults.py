@@ -13,7 +13,7 @@ import threading
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
-from .messages import HTML_TYPE, Response, error, status_message
+from imdsctl.emulator.messages import HTML_TYPE, Response, error, status_message
 
 MAX_DELAY = 600.0
 

@@ -52,9 +52,9 @@ import time
 import uuid
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from .. import catalog
-from . import messages
-from .messages import Request, Response, json_response
+from imdsctl import catalog
+from imdsctl.emulator import messages
+from imdsctl.emulator.messages import Request, Response, json_response
 
 #: The token endpoint's api-versions: 2018-02-01, the one every SDK sends, and
 #: every later instance version (the swagger defines the operation up to 2023-07-01).

@@ -33,9 +33,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-from .. import bundle
-from .families import SECTIONS
-from .replay import bundle_document
+from imdsctl.emulator.families import SECTIONS
+from imdsctl.emulator.replay import bundle_document
+from imdsctl.support import bundle
 
 #: The profile served when none is named.
 DEFAULT_PROFILE = "linux-2025"

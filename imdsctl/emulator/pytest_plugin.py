@@ -21,7 +21,7 @@ can use them::
         assert done.returncode == 0, done.stderr
 
 ``link_local=True`` serves at http://169.254.169.254 in a private network
-namespace (imdsctl.emulator.linklocal); the test runs its commands there
+namespace (imdsctl.emulator.linklocal.serve); the test runs its commands there
 with ``run()``, and is skipped, with the reason, where the system gives no
 namespace.  The emulator is imported inside the fixtures: loading this
 plugin costs nothing for test suites that do not use it.
@@ -76,8 +76,8 @@ def imds_emulator(request: pytest.FixtureRequest, imds_emulator_factory: Callabl
 
 
 def _link_local(**kwargs: Any) -> Any:
-    from imdsctl.emulator.linklocal import LinkLocalEmulator
-    from imdsctl.emulator.netns import NamespaceError, unavailable
+    from imdsctl.emulator.linklocal.netns import NamespaceError, unavailable
+    from imdsctl.emulator.linklocal.serve import LinkLocalEmulator
 
     reason = unavailable()
     if reason is None:

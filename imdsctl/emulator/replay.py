@@ -18,7 +18,7 @@
 Values redacted when the bundle was collected are served as their
 placeholder, ``<redacted>``; ``Profile.redacted`` names them.  The attested
 document is signed afresh from the instance document.  Archive members are
-read with imdsctl.bundle.read_member, the one reader of bundles.  This module
+read with imdsctl.support.bundle.read_member, the one reader of bundles.  This module
 turns a bundle into a profile document; profiles.py validates it as any other.
 """
 
@@ -28,9 +28,9 @@ import datetime as dt
 from email.utils import parsedate_to_datetime
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from ..answers import loads
-from ..bundle import read_member
-from ..redact import MARKER
+from imdsctl.imds.answers import loads
+from imdsctl.support.bundle import read_member
+from imdsctl.support.redact import MARKER
 
 #: The bundle's members a replay serves from.
 MEMBERS = ("instance.json", "versions.json", "loadbalancer.json", "scheduled-events.json",

@@ -17,10 +17,10 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, Optional, Sequence
 
-from .. import terminal
-from ..errors import UsageError
-from .replay import describe
-from .server import Emulator
+from imdsctl.emulator.api import Emulator
+from imdsctl.emulator.replay import describe
+from imdsctl.errors import UsageError
+from imdsctl.ui import terminal
 
 #: ``emulate``'s exit codes when COMMAND does not run (as the shells use them).
 NOT_FOUND, CANNOT_RUN = 127, 126

@@ -35,17 +35,17 @@ from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any, Deque, Dict, List, Optional, Set, Tuple
 
-from .. import catalog
-from ..catalog import version_key
-from . import attested, control, messages
-from .attested import Signing
-from .events import ScheduledEvents
-from .families import VERSIONS, Family, route
-from .faults import FaultPlan, apply
-from .messages import Request, Response, error, json_response
-from .profiles import Profile
-from .throttle import Throttle
-from .tree import InstanceTree
+from imdsctl import catalog
+from imdsctl.catalog import version_key
+from imdsctl.emulator import attested, control, messages
+from imdsctl.emulator.attested import Signing
+from imdsctl.emulator.events import ScheduledEvents
+from imdsctl.emulator.families import VERSIONS, Family, route
+from imdsctl.emulator.faults import FaultPlan, apply
+from imdsctl.emulator.messages import Request, Response, error, json_response
+from imdsctl.emulator.profiles import Profile
+from imdsctl.emulator.throttle import Throttle
+from imdsctl.emulator.tree import InstanceTree
 
 
 @dataclass(frozen=True)

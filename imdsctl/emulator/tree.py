@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Tuple
 
-from ..catalog import INSTANCE_VERSIONS, own_since, version_key
+from imdsctl.catalog import INSTANCE_VERSIONS, own_since, version_key
 
 #: 2017-03-01 was the preview: the first GA document under older key names
 #: (the 2017 documentation's samples).  Served from the 2017-04-02 view renamed as below.

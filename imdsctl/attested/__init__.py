@@ -1,0 +1,1 @@
+"""Attested data: the signed document taken apart (stdlib DER) and verified (cryptography)."""

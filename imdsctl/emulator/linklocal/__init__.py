@@ -1,0 +1,1 @@
+"""The emulator at IMDS's real address, in a private network namespace."""

@@ -1,0 +1,139 @@
+"""A watch's hook (`events watch --exec`): its environment, its deadline, and running it.
+
+The hook runs through ``/bin/sh -c`` in a session of its own, so that a
+timeout (or Ctrl-C) kills everything it started; the event goes to its stdin
+as JSON and into IMDS_* variables; its output goes to imdsctl's stderr.
+
+Deadlines fit the event: the hook is given the smaller of ``--hook-timeout``
+and the seconds left before the event's NotBefore, but never less than
+FLOOR seconds (an event already due, or Started, still gets FLOOR seconds,
+``--hook-timeout`` permitting), so that a Preempt with 30 s of notice is not
+handed 300 s. The seconds left go to the hook as IMDS_EVENT_SECONDS_LEFT.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
+
+from imdsctl.events import scheduled
+
+Record = Dict[str, Any]
+
+#: The shortest time a hook is given, even for an event already due (seconds).
+FLOOR = 10.0
+
+
+class Outcome(NamedTuple):
+    """How a hook ended: ``ok`` (exited 0) and, for people, ``text`` (``exited 0``,
+    ``exited 3``, ``was killed by signal 9``, ``still running after 30s: killed``)."""
+
+    ok: bool
+    text: str
+
+
+def deadline(event: Record, now: float, cap: float) -> Tuple[Optional[int], float]:
+    """(whole seconds left before NotBefore, the hook's timeout) at wall time
+    ``now``: 0 left for a Started event or one already due; None, and ``cap``,
+    when NotBefore is unreadable. The timeout is ``cap`` at most, FLOOR at least."""
+    if event.get("EventStatus") == "Started":
+        left: Optional[float] = 0.0
+    else:
+        at = scheduled.not_before(event)
+        left = None if at is None else max(0.0, at - now)
+    if left is None:
+        return None, cap
+    return int(left), min(cap, max(left, FLOOR))
+
+
+def hook_environment(event: Record, incarnation: Optional[int], *, seconds_left: Optional[int] = None,
+                     timeout: Optional[float] = None, attempt: int = 1) -> Dict[str, str]:
+    """The IMDS_* variables a hook sees: the event's fields, "" when absent (a
+    NUL, which no environment can hold, becomes a space; stdin has the JSON);
+    the seconds left before NotBefore, the hook's timeout, and which attempt
+    this is (2: the previous run was interrupted)."""
+    def text(value: Any) -> str:
+        return "" if value is None else str(value).replace("\0", " ")
+
+    return {
+        "IMDS_EVENT_ID": text(event.get("EventId")),
+        "IMDS_EVENT_TYPE": text(event.get("EventType")),
+        "IMDS_EVENT_STATUS": text(event.get("EventStatus")),
+        "IMDS_EVENT_RESOURCE_TYPE": text(event.get("ResourceType")),
+        "IMDS_EVENT_RESOURCES": ",".join(text(r) for r in event.get("Resources") or []),
+        "IMDS_EVENT_NOTBEFORE": text(event.get("NotBefore")),
+        "IMDS_EVENT_DESCRIPTION": text(event.get("Description")),
+        "IMDS_EVENT_SOURCE": text(event.get("EventSource")),
+        "IMDS_EVENT_DURATION": text(event.get("DurationInSeconds")),
+        "IMDS_DOCUMENT_INCARNATION": text(incarnation),
+        "IMDS_EVENT_SECONDS_LEFT": text(seconds_left),
+        "IMDS_HOOK_TIMEOUT": "" if timeout is None else f"{timeout:g}",
+        "IMDS_HOOK_ATTEMPT": str(attempt),
+    }
+
+
+def run(command: str, event: Record, variables: Dict[str, str], timeout: float) -> Outcome:
+    """Run ``command`` for ``event``, killed with its children after ``timeout``
+    seconds. Ctrl-C kills it too, and propagates."""
+    try:
+        stderr: Optional[int] = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):
+        stderr = None  # no file descriptor (e.g. captured in tests): relay the output
+    process: Optional[subprocess.Popen] = None
+    try:
+        with _sigint_deferred():  # a Ctrl-C before Popen returns must not orphan the hook
+            process = subprocess.Popen(
+                command, shell=True, env={**os.environ, **variables},
+                stdin=subprocess.PIPE, stdout=stderr if stderr is not None else subprocess.PIPE,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        out, _ = process.communicate(json.dumps(event).encode() + b"\n", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill(process)
+        return Outcome(False, f"still running after {timeout:g}s: killed")
+    except BaseException:  # Ctrl-C: the hook is in its own session, end it with us
+        if process is not None:
+            _kill(process)
+        raise
+    if out:
+        sys.stderr.write(out.decode(errors="replace"))
+        sys.stderr.flush()
+    code = process.returncode
+    if code == 0:
+        return Outcome(True, "exited 0")
+    return Outcome(False, f"was killed by signal {-code}" if code < 0 else f"exited {code}")
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C (SIGINT) back during the block; raise it on leaving."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: List[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, restorable(previous))
+    if caught:
+        raise KeyboardInterrupt
+
+
+def restorable(handler: Any) -> Any:
+    """A handler signal.signal() returned, fit to give back (None: one set outside Python)."""
+    return signal.SIG_DFL if handler is None else handler
+
+
+def _kill(process: subprocess.Popen) -> None:
+    """Kill the hook's whole session (sh and what it started), then reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (AttributeError, ProcessLookupError, PermissionError):
+        process.kill()
+    process.communicate()

@@ -1,0 +1,108 @@
+"""`imdsctl events unit`: a systemd service running `events watch` with this
+installation's imdsctl (https://www.freedesktop.org/software/systemd/man/systemd.service.html).
+
+The unit restarts the watch when it fails (Restart=on-failure; SIGTERM ends
+it with 0, which is not a failure), sends SIGTERM to the watch alone so that
+a running hook finishes (KillMode=mixed) and gives it the hook's timeout and
+30 s more to do so (TimeoutStopSec), keeps the state in /var/lib/imdsctl
+(StateDirectory, 0700: it survives reboots, so a hook that ran before a
+Reboot event does not run again after it), and reads secrets, such as a
+webhook URL, from an environment file only root can read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from typing import Any, List, Optional, Sequence, Tuple
+
+from imdsctl import __version__
+
+STATE_DIRECTORY = "/var/lib/imdsctl"
+STATE = f"{STATE_DIRECTORY}/events-state.json"
+ENVIRONMENT_FILE = "/etc/imdsctl/events.env"
+NAME = "imdsctl-events.service"
+STOP_MARGIN = 30
+
+_PLAIN = re.compile(r"[\w@+=:,./-]+\Z", re.ASCII)
+
+
+def executable() -> List[str]:
+    """How a service starts this installation's imdsctl: the absolute path of
+    the running imdsctl script; else the one beside this Python; else this
+    Python with ``-m imdsctl``."""
+    argv0 = sys.argv[0] if sys.argv else ""
+    if os.path.basename(argv0).startswith("imdsctl") and os.path.isfile(argv0) and os.access(argv0, os.X_OK):
+        return [os.path.abspath(argv0)]
+    beside = shutil.which("imdsctl", path=os.path.dirname(sys.executable))
+    if beside:
+        return [os.path.abspath(beside)]
+    return [os.path.abspath(sys.executable), "-m", "imdsctl"]
+
+
+def quote(word: str) -> str:
+    """One word of an ExecStart= line, read back by systemd as ``word``:
+    specifiers (%) and variables ($) escaped, quoted when it is not plain."""
+    escaped = word.replace("%", "%%").replace("$", "$$")
+    if _PLAIN.match(word):
+        return escaped
+    body = "".join(c if c.isprintable() and c not in '\\"' else
+                   ("\\" + c if c in '\\"' else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}")
+                   for c in escaped)
+    return f'"{body}"'
+
+
+def arguments(options: Sequence[Tuple[str, Any]]) -> List[str]:
+    """``events watch`` and its options: (flag, value) pairs; True is a bare
+    flag, None or False leaves the option out."""
+    words = ["events", "watch", "-o", "json"]
+    for flag, value in options:
+        if value is True:
+            words.append(flag)
+        elif value is not None and value is not False:
+            words += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    return words
+
+
+def unit(*, state: str = STATE, interval: float = 1.0, hook: Optional[str] = None,
+         hook_timeout: float = 300.0, approve: bool = False, all_resources: bool = False,
+         notify: Optional[str] = None, notify_format: str = "json",
+         command: Optional[List[str]] = None) -> str:
+    """The unit file's text for a watch with these options (those of `events
+    watch`; defaults left out), started by ``command`` (default: executable())."""
+    options = [("--state", state), ("--interval", None if interval == 1.0 else interval), ("--exec", hook),
+               ("--hook-timeout", None if hook_timeout == 300.0 else hook_timeout), ("--ack", approve),
+               ("--all-resources", all_resources), ("--notify", notify),
+               ("--notify-format", None if notify_format == "json" else notify_format)]
+    argv = (command or executable()) + arguments(options)
+    return f"""\
+# imdsctl events watch as a service: written by `imdsctl events unit` (imdsctl {__version__}).
+# Install it (as root):
+#   imdsctl events unit [OPTIONS] > /etc/systemd/system/{NAME}
+#   systemctl daemon-reload
+#   systemctl enable --now {NAME}
+# Its log: journalctl -u {NAME} (one JSON line per change on stdout, notes on stderr).
+# A secret webhook URL belongs in {ENVIRONMENT_FILE} (mode 0600): IMDSCTL_NOTIFY_URL=https://...
+
+[Unit]
+Description=Azure Scheduled Events handler (imdsctl events watch)
+Documentation=https://learn.microsoft.com/azure/virtual-machines/linux/scheduled-events
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=simple
+ExecStart={" ".join(quote(word) for word in argv)}
+EnvironmentFile=-{ENVIRONMENT_FILE}
+Restart=on-failure
+RestartSec=5
+KillMode=mixed
+TimeoutStopSec={int(hook_timeout) + STOP_MARGIN}
+StateDirectory=imdsctl
+StateDirectoryMode=0700
+
+[Install]
+WantedBy=multi-user.target
+"""

@@ -1,0 +1,299 @@
+"""The loop behind `imdsctl events watch`: poll, tell changes apart, run hooks, acknowledge.
+
+Changes are found by comparing each document with the events seen so far,
+by EventId, whenever DocumentIncarnation differs from the last one (the same
+incarnation means the same content): so an event is "new" once, "changed"
+when any of its fields changes (Scheduled -> Started), and "gone" once.  The
+hook (imdsctl.events.hook) runs once per new event of this VM, and once across
+restarts: the watch's state (imdsctl.events.state) says which hooks ran, how
+they ended and what was acknowledged.  Signals: SIGTERM lets the current step
+(a hook and its acknowledgement) finish, then the loop exits 0; while waiting
+or polling it exits at once.  Ctrl-C raises KeyboardInterrupt (130).
+
+This is the one command that shows data as it goes: a change is handed to
+``emit`` (output.line_printer writes it as a line) and to ``notify`` (with
+how each handled event ended: imdsctl.events.notify), a note to ``log``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+import time
+from datetime import datetime
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+from imdsctl import catalog
+from imdsctl.errors import ImdsctlError, UnavailableError, UnreachableError
+from imdsctl.events import hook as watch_hook
+from imdsctl.events import scheduled
+from imdsctl.events.hook import hook_environment
+from imdsctl.events.state import MAX_ATTEMPTS, State
+from imdsctl.ui import terminal
+
+__all__ = ["Watcher", "hook_environment", "human", "human_line", "watch"]
+
+Record = Dict[str, Any]
+
+#: Requests are kept MIN_INTERVAL times this apart.
+PACE_MARGIN = 1.05
+
+
+class _Stop(Exception):
+    """SIGTERM arrived while the loop could stop at once."""
+
+
+class Watcher:
+    """Poll ``client`` every ``interval`` seconds; see `imdsctl events watch --help`.
+    ``state``: what was handled (default: in memory only); ``notify``: where
+    change and outcome records go besides ``emit``; ``now``: the wall clock
+    (NotBefore, the state's times), ``clock`` and ``sleep`` the loop's time."""
+
+    def __init__(self, client: Any, version: str, *, interval: float = 1.0, hook: Optional[str] = None,
+                 hook_timeout: float = 300.0, approve: bool = False, all_resources: bool = False,
+                 once: bool = False, max_events: Optional[int] = None,
+                 emit: Optional[Callable[[Record], None]] = None,
+                 notify: Optional[Callable[[Record], None]] = None, state: Optional[State] = None,
+                 log: Callable[[str], None] = terminal.note, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time):
+        self.client, self.version = client, version
+        self.interval = max(interval, scheduled.MIN_INTERVAL)
+        self.hook, self.hook_timeout = hook, hook_timeout
+        self.approve, self.all_resources = approve, all_resources
+        self.once, self.max_events = once, max_events
+        self.emit, self.notify, self._log = emit, notify, log
+        self.state = state if state is not None else State(log=log)
+        self._sleep, self._clock, self._now = sleep, clock, now
+        self.seen: Dict[str, Record] = {}           # EventId (upper-case) -> event as last seen
+        self.incarnation: Optional[int] = None
+        self.new_events = 0
+        self._vm: Optional[str] = None               # this VM's compute name, read when needed
+        self._answered = False
+        self._last_request = -float("inf")
+        self._stopping = False
+        self._cut_short = False
+
+    # -- the loop -------------------------------------------------------------
+
+    def run(self) -> int:
+        """Watch until --once, --max-events or SIGTERM; the exit code (0)."""
+        with self._sigterm():
+            try:
+                if (self.hook or self.approve) and not self.all_resources:
+                    self._vm = self._this_vm()
+                while True:
+                    started = self._clock()
+                    answered = self._poll()
+                    if self.once or self._done():
+                        break
+                    with self._interruptible():  # polls start --interval apart; after a failure, wait it
+                        self._sleep(max(0.0, started + self.interval - self._clock()) if answered
+                                    else self.interval)
+            except _Stop:
+                pass
+        if self._stopping:
+            self._log("stopped (SIGTERM)")
+        return 0
+
+    def _done(self) -> bool:
+        return self._stopping or (self.max_events is not None and self.new_events >= self.max_events)
+
+    def _poll(self) -> bool:
+        """One poll and what it brings; whether IMDS answered."""
+        try:
+            with self._interruptible():
+                document = self._fetch()
+        except (UnavailableError, UnreachableError) as err:
+            if self.once or (isinstance(err, UnreachableError) and not self._answered):
+                raise
+            self._log(f"{err.message}; polling again in {self.interval:g}s")
+            return False
+        self._answered = True
+        if document["DocumentIncarnation"] == self.incarnation:
+            return True
+        self.incarnation = document["DocumentIncarnation"]
+        if self.hook or self.approve:
+            self.state.listed([e["EventId"] for e in document["Events"]], self._now())
+        for change, event in self._changes(document["Events"]):
+            record = {"change": change, "DocumentIncarnation": self.incarnation, "event": event}
+            if self.emit is not None:
+                self.emit(record)
+            if self.notify is not None:
+                self.notify(record)
+            if change == "new":
+                self.new_events += 1
+                self._handle(event)
+            if self._done():
+                break
+        return True
+
+    def _fetch(self) -> Record:
+        self._pace()
+        self.client.reset_budget()
+        if self._answered:
+            return scheduled.fetch(self.client, self.version)
+        with terminal.spinner(scheduled.ENABLING):
+            return scheduled.fetch(self.client, self.version)
+
+    def _changes(self, current: List[Record]) -> Iterator[Tuple[str, Record]]:
+        """("new" | "changed" | "gone", event) against what was seen, updating it."""
+        now = {e["EventId"].upper(): e for e in current}
+        for key, event in now.items():
+            before = self.seen.get(key)
+            self.seen[key] = event
+            if before is None:
+                yield "new", event
+            elif before != event:
+                yield "changed", event
+        for key in [k for k in self.seen if k not in now]:
+            yield "gone", self.seen.pop(key)
+
+    # -- hooks and acknowledgements -----------------------------------------------
+
+    def _handle(self, event: Record) -> None:
+        """Hook, then --ack, for a new event of this VM, once across restarts
+        (watch_state); never interrupted by SIGTERM."""
+        if not (self.hook or self.approve):
+            return
+        label = f"{event.get('EventType', '?')} {event['EventId']}"
+        resources = [str(r) for r in event.get("Resources") or []]
+        if self._vm is not None and self._vm.lower() not in (r.lower() for r in resources):
+            self._log(f"{label} lists only other VMs ({', '.join(resources)}); "
+                      "not handled (see --all-resources)")
+            return
+        record = self.state.record(event, self._now())
+        outcome = self._hook_step(event, label, record) if self.hook else None
+        acked = False
+        if self.approve and (outcome is None or outcome.ok) and event.get("EventStatus") == "Scheduled":
+            acked = self._acknowledge(event, label, record)
+        if self.notify is not None and (outcome is not None or acked):
+            said = [f"hook {outcome.text}"] if outcome is not None else []
+            said += ["acknowledged"] if acked else (["not acknowledged"] if self.approve else [])
+            self.notify({"change": "handled", "DocumentIncarnation": self.incarnation, "event": event,
+                         "hook": outcome.text if outcome else None, "acknowledged": acked,
+                         "outcome": "; ".join(said)})
+
+    def _hook_step(self, event: Record, label: str, record: Record) -> watch_hook.Outcome:
+        """The hook for ``event``, run unless its record says it ran (the restart rule)."""
+        if "hookEnded" in record:
+            self._log(f"hook for {label} ran before this watch started ({record.get('hook')}): "
+                      "not run again")
+            return watch_hook.Outcome(bool(record.get("hookOk")), f"ran before: {record.get('hook')}")
+        if record.get("attempts", 0) >= MAX_ATTEMPTS:
+            outcome = watch_hook.Outcome(False, f"interrupted {record['attempts']} times: not run again")
+            self.state.hook_ended(record, False, outcome.text, self._now())
+            self._log(f"hook for {label} was {outcome.text}" + self._not_acking())
+            return outcome
+        if record.get("attempts"):
+            self._log(f"hook for {label} was interrupted (the watch stopped while it ran): running it again")
+        now = self._now()
+        left, timeout = watch_hook.deadline(event, now, self.hook_timeout)
+        attempt = self.state.hook_started(record, now)
+        variables = hook_environment(event, self.incarnation, seconds_left=left, timeout=timeout,
+                                     attempt=attempt)
+        outcome = watch_hook.run(self.hook, event, variables, timeout)
+        self.state.hook_ended(record, outcome.ok, outcome.text, self._now())
+        self._log(f"hook for {label} {outcome.text}" + ("" if outcome.ok else self._not_acking()))
+        return outcome
+
+    def _not_acking(self) -> str:
+        return "; not acknowledging" if self.approve else ""
+
+    def _acknowledge(self, event: Record, label: str, record: Record) -> bool:
+        """POST the acknowledgement (unless the record has it); whether IMDS took it."""
+        if "acknowledged" in record:
+            self._log(f"{label} was acknowledged before this watch started")
+            return False
+        self._pace()
+        self.client.reset_budget()
+        try:
+            scheduled.acknowledge(self.client, self.version, [event["EventId"]])
+        except ImdsctlError as err:  # logged, never fatal: the next event matters
+            self._log(f"could not acknowledge {label}: {err.message}")
+            return False
+        self.state.acknowledged(record, self._now())
+        self._log(f"acknowledged {label}")
+        return True
+
+    def _this_vm(self) -> str:
+        """This VM's compute name, which Resources lists (read once, before the first poll).
+        Asked with the api-version compute/name appeared in: every IMDS serves it."""
+        name = catalog.compute_field("name")
+        self._pace()
+        self.client.reset_budget()
+        return self.client.request("GET", f"{catalog.INSTANCE_PATH}/{name.path}", params={"format": "text"},
+                                   expect="text", api_version=name.since).body
+
+    # -- time and signals ----------------------------------------------------------
+
+    def _pace(self) -> None:
+        """Keep this watch's own requests MIN_INTERVAL and 5% apart: IMDS allows 5
+        a second, and requests exactly 0.2 s apart put every sixth on the edge."""
+        wait = self._last_request + scheduled.MIN_INTERVAL * PACE_MARGIN - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+        self._last_request = self._clock()
+
+    @contextlib.contextmanager
+    def _interruptible(self) -> Iterator[None]:
+        """A step SIGTERM may cut short: waiting, or polling (nothing is lost)."""
+        if self._stopping:
+            raise _Stop()
+        self._cut_short = True
+        try:
+            yield
+        finally:
+            self._cut_short = False
+
+    def _on_sigterm(self, signum: int, frame: Any) -> None:
+        self._stopping = True
+        if self._cut_short:
+            self._cut_short = False
+            raise _Stop()
+
+    @contextlib.contextmanager
+    def _sigterm(self) -> Iterator[None]:
+        """Handle SIGTERM while watching (only the main thread can)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGTERM, watch_hook.restorable(previous))
+
+
+def human(record: Record) -> str:
+    """A change record (what ``emit`` gets) as a line for people, now."""
+    return human_line(record["change"], record["event"], time.time())
+
+
+def human_line(change: str, event: Record, now: float) -> str:
+    """``12:00:01  new      Reboot    Scheduled  ID  vm1, vm2  not before ... (in 14m 32s)``."""
+    stamp = datetime.fromtimestamp(now).strftime("%H:%M:%S")
+    resources = ", ".join(str(r) for r in event.get("Resources") or [])
+    status = "" if change == "gone" else event.get("EventStatus", "")
+    kind = event.get("EventType", "")
+    line = f"{stamp}  {change:<7}  {kind:<9}  {status:<9}  {event['EventId']}  {resources}"
+    if change == "gone":
+        return line + "  (completed or cancelled)"
+    at = scheduled.when(event, now)
+    return line + (f"  not before {at}" if at else "")
+
+
+def watch(client: Any, version: str, *, state_path: Optional[str] = None, default_state: bool = False,
+          notify_url: Optional[str] = None, notify_format: str = "json", **options: Any) -> int:
+    """Run a Watcher (``options``: its keyword arguments) with its state file
+    (read and written only when it handles events: a hook or ``approve``) and
+    its notifier; the exit code."""
+    from imdsctl.events.notify import Notifier
+
+    handles = bool(options.get("hook") or options.get("approve"))
+    with contextlib.ExitStack() as stack:
+        if handles and state_path:
+            options["state"] = stack.enter_context(State.open(state_path, default=default_state))
+        if notify_url:
+            options["notify"] = stack.enter_context(Notifier(notify_url, notify_format)).send
+        return Watcher(client, version, **options).run()

@@ -1,0 +1,84 @@
+"""The time budget bounds the whole command, whatever the server does: a
+connection that accepts and says nothing, an answer whose status line,
+headers or body trickle in one byte at a time, a TLS handshake that never
+ends. Each command gets --timeout 0.5; each server would keep going for 3 s
+(and on main, before the budget was kept on the socket, for hours)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.lib.helpers import RawServer, trickle
+
+BUDGET = 0.3
+SLACK = 0.5  # start-up, the last back-off decision, the TLS watchdog thread
+
+
+def _timed(run, *args):
+    started = time.monotonic()
+    result = run(*args, "--timeout", str(BUDGET))
+    return result, time.monotonic() - started
+
+
+def silent(conn, going):
+    conn.recv(65536)
+    while going():
+        time.sleep(0.02)
+
+
+HEADERS = trickle(b"HTTP/1.1 200 OK\r\nX: ")
+STATUS = trickle(b"HTTP/1.1 2")
+BODY = trickle(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\nx")
+
+CASES = [(("compute", "vm-id"), HEADERS), (("wait",), HEADERS), (("doctor",), HEADERS),
+         (("get",), STATUS), (("versions",), BODY)]
+
+
+@pytest.mark.parametrize("command,handler", CASES, ids=lambda c: " ".join(c) if isinstance(c, tuple) else "")
+def test_a_trickling_answer_ends_with_the_budget_exit_5(run, command, handler):
+    with RawServer(handler) as server:
+        result, elapsed = _timed(run, *command, "--endpoint", server.url)
+    assert elapsed < BUDGET + SLACK, elapsed
+    assert result.exit_code == 5, result.stderr
+    assert result.stdout == "" or command == ("doctor",)
+    assert len(result.stderr.splitlines()) <= 2, result.stderr
+
+
+@pytest.mark.parametrize("command", [("compute", "vm-id"), ("wait",), ("doctor",)], ids=" ".join)
+def test_a_server_that_accepts_and_never_answers_is_unreachable_exit_6(run, command):
+    with RawServer(silent) as server:
+        result, elapsed = _timed(run, *command, "--endpoint", server.url)
+    assert elapsed < BUDGET + SLACK, elapsed
+    assert result.exit_code == 6, result.stderr
+
+
+def test_doctor_says_which_check_stalled(run):
+    with RawServer(HEADERS) as server:
+        result, _ = _timed(run, "doctor", "--endpoint", server.url, "-o", "json")
+    assert '"imds-answer"' in result.stdout and "unfinished" in result.stdout
+
+
+def test_a_tls_handshake_that_trickles_ends_with_the_budget(run):
+    # A TLS record header announcing 16 KiB, then the record one byte at a time.
+    with RawServer(trickle(b"\x16\x03\x03\x40\x00")) as server:
+        endpoint = server.url.replace("http://", "https://")
+        result, elapsed = _timed(run, "compute", "vm-id", "--endpoint", endpoint)
+    assert elapsed < BUDGET + SLACK, elapsed
+    assert result.exit_code == 6, result.stderr
+    assert len(result.stderr.splitlines()) <= 2
+
+
+def test_a_request_after_the_budget_is_spent_times_out_at_once():
+    from imdsctl.imds.budget import Budget
+
+    class Timeout(Exception):
+        pass
+
+    budget = Budget(lambda: 0.0)
+    with pytest.raises(Timeout):
+        budget.bound(5.0, Timeout)
+    assert Budget(lambda: 2.0).bound(5.0, Timeout) == 2.0
+    assert Budget(lambda: 2.0).bound(None, Timeout) == 2.0
+    assert Budget(lambda: 2.0).bound(0.5, Timeout) == 0.5
