@@ -16,9 +16,16 @@ BUDGET = 0.3
 SLACK = 0.5  # start-up, the last back-off decision, the TLS watchdog thread
 
 
+def budget_of(command) -> float:
+    """doctor splits its budget between its checks (a TCP connect, then half of what is left
+    for the first request): under load, 0.3 s could be spent before the trickle's first
+    bytes arrive in this process, and the request would rightly end as 'nothing came' (6)."""
+    return 1.5 if command[0] == "doctor" else BUDGET
+
+
 def _timed(run, *args):
     started = time.monotonic()
-    result = run(*args, "--timeout", str(BUDGET))
+    result = run(*args, "--timeout", str(budget_of(args)))
     return result, time.monotonic() - started
 
 
@@ -40,7 +47,7 @@ CASES = [(("compute", "vm-id"), HEADERS), (("wait",), HEADERS), (("doctor",), HE
 def test_a_trickling_answer_ends_with_the_budget_exit_5(run, command, handler):
     with RawServer(handler) as server:
         result, elapsed = _timed(run, *command, "--endpoint", server.url)
-    assert elapsed < BUDGET + SLACK, elapsed
+    assert elapsed < budget_of(command) + SLACK, elapsed
     assert result.exit_code == 5, result.stderr
     assert result.stdout == "" or command == ("doctor",)
     assert len(result.stderr.splitlines()) <= 2, result.stderr
@@ -50,7 +57,7 @@ def test_a_trickling_answer_ends_with_the_budget_exit_5(run, command, handler):
 def test_a_server_that_accepts_and_never_answers_is_unreachable_exit_6(run, command):
     with RawServer(silent) as server:
         result, elapsed = _timed(run, *command, "--endpoint", server.url)
-    assert elapsed < BUDGET + SLACK, elapsed
+    assert elapsed < budget_of(command) + SLACK, elapsed
     assert result.exit_code == 6, result.stderr
 
 
