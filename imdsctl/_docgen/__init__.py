@@ -28,7 +28,8 @@ from .shells import _zsh_function, bash_script, fish_script, zsh_script
 from .tree import PROG, DocgenError, Node, option_names, takes_value, walk
 
 __all__ = ["EXAMPLES", "REFERENCE", "DocgenError", "Node", "ROOT", "_zsh_function", "bash_script", "generate",
-           "main", "option_names", "reference_sections", "roff", "stale", "takes_value", "update_readme", "walk"]
+           "main", "option_names", "reference_sections", "roff", "stale", "takes_value", "update_readme",
+           "walk"]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -114,7 +115,7 @@ def generate() -> Dict[str, str]:
         "completions/imdsctl.fish": fish_script(nodes),
         "man/imdsctl.1": man_page(nodes),
         REFERENCE: update_readme(_read(ROOT / REFERENCE), sections),
-        "README.md": update_readme(_read(ROOT / "README.md"), {name: sections[name] for name in README_SECTIONS}),
+        "README.md": update_readme(_read(ROOT / "README.md"), {n: sections[n] for n in README_SECTIONS}),
     }
 
 
