@@ -57,7 +57,7 @@ $(STAMP39): setup.cfg pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check imdsctl tests benchmarks
 
-# Regenerate the checked-in artefacts (completions, man page, README table).
+# Regenerate the checked-in artefacts (completions, man page, the tables of docs/reference.md).
 docs: $(STAMP)
 	$(BIN)/python -m imdsctl._docgen --write
 

@@ -1,5 +1,5 @@
 """Generate the checked-in docs from the click tree: shell completions, the man
-page and the README's generated sections.
+page and the generated sections of the reference page, docs/reference.md.
 
     python -m imdsctl._docgen --write    regenerate the stale files in place (make docs)
     python -m imdsctl._docgen --check    list the stale files and exit 1 if there are any
@@ -28,13 +28,19 @@ from imdsctl.errors import EXIT_CODES
 from imdsctl.session import VARIABLES
 from imdsctl.ui import render
 
-__all__ = ["EXAMPLES", "DocgenError", "Node", "ROOT", "_zsh_function", "bash_script", "generate", "main",
-           "option_names", "roff", "stale", "takes_value", "update_readme", "walk"]
+__all__ = ["EXAMPLES", "REFERENCE", "DocgenError", "Node", "ROOT", "_zsh_function", "bash_script", "generate",
+           "main", "option_names", "reference_sections", "roff", "stale", "takes_value", "update_readme",
+           "walk"]
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
+#: The page whose tables are generated, relative to the repository.
+REFERENCE = "docs/reference.md"
+#: The sections the README repeats from the reference (the front door shows the exit codes).
+README_SECTIONS = ("exit-codes",)
 
-# -- README sections -------------------------------------------------------------
+
+# -- the reference page's sections ---------------------------------------------------
 
 
 def _table(header: Tuple[str, ...], rows: List[Tuple[str, ...]]) -> str:
@@ -61,8 +67,8 @@ def _commands(nodes: List[Node]) -> List[Tuple[str, ...]]:
     return rows
 
 
-def readme_sections(nodes: Optional[List[Node]] = None) -> Dict[str, str]:
-    """The README's generated sections, by marker name."""
+def reference_sections(nodes: Optional[List[Node]] = None) -> Dict[str, str]:
+    """The reference page's generated sections, by marker name."""
     nodes = nodes if nodes is not None else walk(cli)
     fields = [(f"`{PROG} {group} {f.name}`", f"`{f.path}`", f.since or "unknown",
                f.help + "".join(f" Also `{a}`." for a in f.aliases)) for group, f in catalog.all_fields()]
@@ -74,6 +80,10 @@ def readme_sections(nodes: Optional[List[Node]] = None) -> Dict[str, str]:
         "output": _table(("Format", "What it prints"),
                          [(f"`{name}`", _markdown(text)) for name, text in render.FORMAT_HELP.items()]),
     }
+
+
+#: The former name, when the sections were the README's.
+readme_sections = reference_sections
 
 
 def update_readme(text: str, sections: Dict[str, str]) -> str:
@@ -99,12 +109,14 @@ def _read(path: Path) -> str:
 def generate() -> Dict[str, str]:
     """Every generated file, by path relative to the repository, with its expected text."""
     nodes = walk(cli)
+    sections = reference_sections(nodes)
     return {
         "completions/imdsctl.bash": bash_script(nodes),
         "completions/_imdsctl": zsh_script(nodes),
         "completions/imdsctl.fish": fish_script(nodes),
         "man/imdsctl.1": man_page(nodes),
-        "README.md": update_readme(_read(ROOT / "README.md"), readme_sections(nodes)),
+        REFERENCE: update_readme(_read(ROOT / REFERENCE), sections),
+        "README.md": update_readme(_read(ROOT / "README.md"), {n: sections[n] for n in README_SECTIONS}),
     }
 
 

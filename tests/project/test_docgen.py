@@ -1,8 +1,8 @@
 """The generated artefacts: fresh, complete, and working in real shells and man.
 
-The completion scripts, the man page and the README sections come from
-``imdsctl._docgen``; these tests fail when a checked-in file is stale (run
-``make docs``), when a command or option is missing from one of them, and when
+The completion scripts, the man page and the tables of docs/reference.md (and
+the README's exit codes) come from ``imdsctl._docgen``; these tests fail when a
+checked-in file is stale (run ``make docs``), when a command or option is missing from one of them, and when
 a script does not complete what the click tree says it should.
 """
 
@@ -63,13 +63,15 @@ def test_checked_in_files_match_the_tree():
 def test_check_and_write_modes(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(_docgen, "ROOT", tmp_path)
     (tmp_path / "setup.cfg").write_text("", encoding="utf-8")
-    (tmp_path / "README.md").write_text("# Title\n\nprose\n", encoding="utf-8")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "reference.md").write_text("# Title\n\nprose\n", encoding="utf-8")
     assert _docgen.main(["--check"]) == 1
     assert "stale: man/imdsctl.1 (run 'make docs')" in capsys.readouterr().err
     assert _docgen.main(["--write"]) == 0
     assert _docgen.main(["--check"]) == 0
-    readme = _read(tmp_path / "README.md")
-    assert readme.startswith("# Title\n\nprose\n\n<!-- BEGIN generated:fields -->\n")
+    reference = _read(tmp_path / "docs" / "reference.md")
+    assert reference.startswith("# Title\n\nprose\n\n<!-- BEGIN generated:fields -->\n")
+    assert "<!-- BEGIN generated:exit-codes -->" in _read(tmp_path / "README.md")
 
 
 def test_a_lazy_command_that_fails_to_import_fails_loudly():
@@ -92,14 +94,15 @@ def test_readme_sections_replace_only_between_markers():
     assert _docgen.update_readme(updated, {"env": "new\n", "fields": "table\n"}) == updated
 
 
-def test_readme_tables_cover_the_catalog_the_exit_codes_and_the_environment():
-    readme = _read(ROOT / "README.md")
+def test_reference_tables_cover_the_catalog_the_exit_codes_and_the_environment():
+    reference = _read(ROOT / _docgen.REFERENCE)
     for group, field in catalog.all_fields():
-        assert f"| `imdsctl {group} {field.name}` | `{field.path}` | {field.since} |" in readme
+        assert f"| `imdsctl {group} {field.name}` | `{field.path}` | {field.since} |" in reference
     for code, meaning in EXIT_CODES:
-        assert f"| {int(code)} | {meaning} |" in readme
+        assert f"| {int(code)} | {meaning} |" in reference
+        assert f"| {int(code)} | {meaning} |" in _read(ROOT / "README.md")
     for name, text in ENV_VARS:
-        assert f"| `{name}` | {text} |" in readme
+        assert f"| `{name}` | {text} |" in reference
 
 
 # -- every command and option is in every artefact -----------------------------------

@@ -1,6 +1,7 @@
-"""Every ``sh`` block of the README runs, in bash and dash (and zsh where it is
-installed), against the emulator, under ``set -e``: the docs cannot rot. And the
-recipes' claims hold: the habits they warn about do fail the way they say."""
+"""Every ``sh`` block of the README and of the pages in docs/ runs, in bash and
+dash (and zsh where it is installed), against the emulator, under ``set -e``: the
+docs cannot rot. And the recipes' claims hold: the habits they warn about do fail
+the way they say. ``console`` blocks show what a person types, and are not run."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -18,8 +19,18 @@ import pytest
 pytestmark = pytest.mark.once
 
 ROOT = Path(__file__).resolve().parents[2]
-BLOCKS: List[str] = re.findall(r"^```sh\n(.*?)^```", (ROOT / "README.md").read_text(), re.S | re.M)
+#: The pages whose sh blocks run: the README and every page of docs/.
+PAGES: List[Path] = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+#: (page, block): every sh block, with the page it is on (relative to the repository).
+BLOCKS: List[Tuple[str, str]] = [
+    (page.relative_to(ROOT).as_posix(), block) for page in PAGES
+    for block in re.findall(r"^```sh\n(.*?)^```", page.read_text(encoding="utf-8"), re.S | re.M)]
 SHELLS = ("bash", "dash", "zsh")
+
+
+def _block_id(where_block: Tuple[str, str]) -> str:
+    where, block = where_block
+    return f"{where}:{block.splitlines()[0][:40].rstrip()}"
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +49,25 @@ def _env(imds, tmp_path: Path) -> Dict[str, str]:
             "LANG": os.environ.get("LANG", "C.UTF-8")}
 
 
-def test_the_readme_has_scripts():
+def test_the_readme_and_the_docs_have_scripts():
     assert len(BLOCKS) >= 5
+    assert "README.md" in {where for where, _ in BLOCKS}
+
+
+def _netns():
+    from imdsctl.emulator.linklocal import netns
+
+    return netns
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-@pytest.mark.parametrize("block", BLOCKS, ids=lambda b: b.splitlines()[0][:40])
-def test_every_readme_script_runs(readme_emulator, tmp_path, shell, block):
+@pytest.mark.parametrize("where_block", BLOCKS, ids=_block_id)
+def test_every_readme_script_runs(readme_emulator, tmp_path, shell, where_block):
+    _, block = where_block
     if not shutil.which(shell):
         pytest.skip(f"{shell} is not installed")
     if "--link-local" in block:
-        from imdsctl.emulator.linklocal import netns
-
-        reason = netns.unavailable()
+        reason = _netns().unavailable()
         if reason:
             pytest.skip(f"no private network namespace here: {reason}")
     for tool in re.findall(r"^\s*(curl|openssl)\b", block, re.M):
