@@ -6,8 +6,9 @@ flattened. Fitting a terminal:
 
 * a header never breaks (its column is at least as wide as it);
 * a column of short cells (up to 20 characters) or of single words up to 40
-  (ids, addresses) is never broken, so that an EventId copy-pastes whole; a
-  Key column never wraps;
+  (ids, addresses) is never broken, so that an EventId copy-pastes whole;
+* a key/value table is laid out by ui/layout.py: nothing cut, the key wrapped
+  at its separators or stacked above its value;
 * text wraps between words; a longer word (a resource id) folds;
 * a list of objects wider than the terminal even so loses columns from the
   right (they are ordered by importance), and says which.
@@ -52,6 +53,12 @@ def table(value: Any, stream: TextIO) -> str:
     columns, rows = _shape(value)
     console = make_console(stream)
     keys = columns == ["Key", "Value"]
+    if not rows:  # an empty list or object: said in one line, not an empty table
+        return "(no values)\n"
+    if keys:  # laid out here, so that no value is ever cut (ui/layout.py)
+        from imdsctl.ui.layout import key_value
+
+        return key_value([(k, v) for k, v in rows], console.width, "─" if can_draw(stream) else "-", caption)
     shown = len(columns) if keys else _fitting(columns, rows, console.width)
     if shown < len(columns):
         left_out = ", ".join(columns[shown:])

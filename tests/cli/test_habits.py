@@ -130,15 +130,19 @@ def test_compute_on_a_terminal_is_a_summary_and_all_is_everything(imds, run, mon
     assert "tagsList[0].name" in everything and "--all" not in everything
 
 
-def test_table_keys_never_wrap_and_headers_never_break(imds, run, monkeypatch):
+def test_table_keys_wrap_at_their_dots_and_headers_never_break(imds, run, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     long_key = {"storageProfile": {"osDisk": {"encryptionSettings": {"diskEncryptionKey": {
         "sourceVault": {"id": "/subscriptions/x/resourceGroups/y/providers/Microsoft.KeyVault/vaults/z"
                               * 2}}}}}}
     imds.add_response(url=COMPUTE, json=long_key)
     lines = ok(run("compute", "--all", "-o", "table")).stdout.splitlines()
-    assert any(line.startswith("storageProfile.osDisk.encryptionSettings.diskEncryptionKey.sourceVault.id ")
-               for line in lines), lines
+    assert lines[0].split() == ["Key", "Value"]
+    column = lines[0].index("Value")
+    key = "".join(line[:column].strip() for line in lines[2:])
+    value = "".join(line[column:] for line in lines[2:])
+    assert key == "storageProfile.osDisk.encryptionSettings.diskEncryptionKey.sourceVault.id"
+    assert value == "/subscriptions/x/resourceGroups/y/providers/Microsoft.KeyVault/vaults/z" * 2
     assert all(len(line) <= 80 for line in lines)
 
 
