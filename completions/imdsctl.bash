@@ -9,7 +9,7 @@ _imdsctl_spec() {
     case $1 in
         'imdsctl')
             cmds='attested collect completion compute diff doctor emulate emulator events get identity loadbalancer network versions wait'
-            opts='--version --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
+            opts='-V --version --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
             valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
             args=''
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;

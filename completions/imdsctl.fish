@@ -87,7 +87,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'loadbalancer' -d 'The Standa
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'network' -d 'The network facts of this VM, one NIC, or FIELDs of one NIC.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'versions' -d 'The api-versions IMDS offers, oldest first.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'wait' -d 'Block until IMDS answers a real request, for boot scripts.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l version -d 'Show the version and exit.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -s V -l version -d 'Show the version and exit.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l max-age -x -d 'Answer from a snapshot of the instance document younger than this, kept per boot in a private runtime directory (default 0: always ask IMDS).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l endpoint -x -d 'IMDS base URL.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'

@@ -13,7 +13,7 @@ instance, identity, wait, and the packages events, attested, support.
 Names are imported lazily: ``import imdsctl`` imports nothing else.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["__version__", "ExitCode", "ImdsClient", "ImdsctlError", "Result", "Session", "Settings"]
 

@@ -135,7 +135,7 @@ def _quiet_when_the_reader_goes() -> Iterator[None]:
 
 @click.group("imdsctl", cls=ImdsGroup, epilog=EPILOG,
              context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="imdsctl", message="%(prog)s %(version)s")
+@click.version_option(__version__, "--version", "-V", prog_name="imdsctl", message="%(prog)s %(version)s")
 @global_options
 @click.pass_context
 def cli(ctx: click.Context, **shared: Any) -> None:

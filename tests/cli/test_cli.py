@@ -335,6 +335,7 @@ def test_version_and_help(run):
     from imdsctl import __version__
 
     assert ok(run("--version")).stdout == f"imdsctl {__version__}\n"
+    assert ok(run("-V")).stdout == f"imdsctl {__version__}\n"
     text = ok(run("--help")).stdout
     for code in ("0", "1", "2", "3", "4", "5", "6", "7", "130"):
         assert f"\n    {code:<4}" in text
