@@ -1,6 +1,10 @@
 """`imdsctl doctor`: every check's verdicts and every exit code, against the
 emulator and its faults, plus the environment readers it relies on (proxy
-variables, NO_PROXY matching, routing tables)."""
+variables, NO_PROXY matching, routing tables).
+
+IMDS's real address appears here in expected texts and in tests whose requests all go to
+pytest-httpx's mock (the ``imds`` fixture, httpx_mock) with the TCP connect replaced; the
+autouse guard of tests/conftest.py fails any test that tries to reach it for real."""
 
 from __future__ import annotations
 
