@@ -30,7 +30,8 @@ def field(fields: tuple, group: str, name: str) -> catalog.Field:
     found = catalog.lookup(fields, name)
     if found is None:
         raise UsageError(f"unknown {group} field {name!r}; {_close(name, catalog.names(fields))}",
-                         f"'imdsctl {group} --help' lists them; 'imdsctl get {group}/<key>' reads any key")
+                         f"catalog.names lists them; instance.get reads any key under {group}/",
+                         cause="unknown-field", detail={"group": group})
     return found
 
 
@@ -42,7 +43,8 @@ def absent(imds: Any, route: str, err: ImdsctlError, document: Any = None) -> No
     used = imds.api_version
     if appeared and catalog.version_key(appeared) > catalog.version_key(used):
         return NotFoundError(f"{route} is not in api-version {used}: it appeared in {appeared}",
-                             f"pass --api-version {appeared} or newer")
+                             f"ask with api-version {appeared} or newer",
+                             cause="api-version-too-old", detail={"appeared": appeared})
     parent = route.rsplit("/", 1)[0] if "/" in route else ""
     near = _resembling(document, route) if document is not None else None
     hint = (f"did you mean {near}? IMDS keys are case-sensitive" if near else err.hint or

@@ -40,7 +40,7 @@ from typing import Any, Callable, Dict, Iterable, Optional
 
 from imdsctl.errors import UsageError
 from imdsctl.imds.snapshot import runtime_dir
-from imdsctl.ui import terminal
+from imdsctl.reporter import SILENT
 
 Record = Dict[str, Any]
 
@@ -84,7 +84,7 @@ class State:
     """The records of one watch. ``path`` None: kept in memory only."""
 
     def __init__(self, path: Optional[str] = None, records: Optional[Dict[str, Record]] = None,
-                 log: Callable[[str], None] = terminal.note):
+                 log: Callable[[str], None] = SILENT.note):
         self.path = path
         self.records: Dict[str, Record] = records or {}
         self._log = log
@@ -94,7 +94,7 @@ class State:
     # -- opening and closing -------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str, *, default: bool = False, log: Callable[[str], None] = terminal.note) -> State:
+    def open(cls, path: str, *, default: bool = False, log: Callable[[str], None] = SILENT.note) -> State:
         """The state in ``path``; in memory only (said in one line) when the
         file or its directory is unsafe or the file is not a state file.
         UsageError when another watch holds its lock. ``default``: the
