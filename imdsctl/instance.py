@@ -47,10 +47,12 @@ def absent(imds: Any, route: str, err: ImdsctlError, document: Any = None) -> No
                              cause="api-version-too-old", detail={"appeared": appeared})
     parent = route.rsplit("/", 1)[0] if "/" in route else ""
     near = _resembling(document, route) if document is not None else None
-    hint = (f"did you mean {near}? IMDS keys are case-sensitive" if near else err.hint or
-            f"keys are case-sensitive, indices 0-based; 'imdsctl get {parent} -o json' shows what is there")
+    hint = f"did you mean {near}? IMDS keys are case-sensitive" if near else err.hint
+    advise = not near and not err.hint  # the command line says how to see what is there
     return NotFoundError(f"IMDS has no {route} on this VM ({err.message})" if err.message
-                         else f"IMDS has no {route} on this VM", hint)
+                         else f"IMDS has no {route} on this VM",
+                         hint or "keys are case-sensitive, indices 0-based",
+                         cause="no-such-key" if advise else "", detail={"parent": parent})
 
 
 def fetch(imds: Any, route: str, leaf: bool) -> Any:
@@ -208,7 +210,7 @@ def _base64(value: str, path: str) -> bytes:
         return base64.b64decode("".join(value.split()), validate=True)
     except (binascii.Error, ValueError):
         raise NotImdsError(f"{path} is not valid base64, so it cannot be decoded",
-                           "print it as IMDS sent it: drop --decode") from None
+                           "read it as IMDS sent it, undecoded", cause="not-base64") from None
 
 
 def tags(imds: Any, document: Any = None) -> Dict[str, str]:
@@ -300,7 +302,7 @@ def _index(items: List[Any], index: int, what: str, route: str) -> int:
     if 0 <= index < len(items):
         return index
     raise NotFoundError(f"this VM has no {what} {index} ({route} lists {len(items)})",
-                        f"'imdsctl get {route} -o json' shows what is there")
+                        f"{route} shows what is there", cause="no-such-index", detail={"route": route})
 
 
 def _nic_by_mac(nics: List[Dict[str, Any]], mac: str) -> int:

@@ -149,3 +149,24 @@ def test_acknowledging_an_unknown_event(run, imds_emulator):
     assert err.exit_code == 3 and advice_free(err), err.hint
     assert ok(run("events", "ack", ID1), 3).stderr.endswith(
         "\nhint: 'imdsctl events list' shows the current ids; --force sends them anyway\n")
+
+
+@pytest.mark.parametrize("args, route, hint", [
+    (["get", "compute/nosuchkey"], "compute/nosuchkey",
+     "keys are case-sensitive, indices 0-based; 'imdsctl get compute -o json' shows what is there"),
+    (["get", "compute/tagsList/99"], "compute/tagsList/99",
+     "keys are case-sensitive, indices 0-based; 'imdsctl get compute/tagsList -o json' shows what is there"),
+])
+def test_a_key_imds_does_not_have(run, imds_emulator, args, route, hint):
+    with session(imds_emulator) as imds:
+        err = raised(lambda: instance.get(imds, [route]))
+    assert err.exit_code == 3 and advice_free(err) and err.hint == "keys are case-sensitive, indices 0-based"
+    assert ok(run(*args), 3).stderr.endswith(f"\nhint: {hint}\n")
+
+
+def test_a_nic_this_vm_does_not_have(run, imds_emulator):
+    with session(imds_emulator) as imds:
+        err = raised(lambda: instance.network(imds, (), 7))
+    assert err.exit_code == 3 and advice_free(err), err.hint
+    assert ok(run("network", "--nic", "7"), 3).stderr.endswith(
+        "\nhint: 'imdsctl get network/interface -o json' shows what is there\n")

@@ -18,6 +18,10 @@ from imdsctl.errors import ImdsctlError
 #: cause -> the hint line, formatted with the error's ``detail``.
 HINTS: Dict[str, str] = {
     "unknown-field": "'imdsctl {group} --help' lists them; 'imdsctl get {group}/<key>' reads any key",
+    "no-such-key": "keys are case-sensitive, indices 0-based; "
+                   "'imdsctl get {parent} -o json' shows what is there",
+    "no-such-index": "'imdsctl get {route} -o json' shows what is there",
+    "not-base64": "print it as IMDS sent it: drop --decode",
     "api-version-too-old": "pass --api-version {appeared} or newer",
     "unknown-event": "'imdsctl events list' shows the current ids; --force sends them anyway",
     "one-selector": "pass one of --client-id, --object-id, --msi-res-id, or none",
