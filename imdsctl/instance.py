@@ -48,11 +48,9 @@ def absent(imds: Any, route: str, err: ImdsctlError, document: Any = None) -> No
     parent = route.rsplit("/", 1)[0] if "/" in route else ""
     near = _resembling(document, route) if document is not None else None
     hint = f"did you mean {near}? IMDS keys are case-sensitive" if near else err.hint
-    advise = not near and not err.hint  # the command line says how to see what is there
-    return NotFoundError(f"IMDS has no {route} on this VM ({err.message})" if err.message
-                         else f"IMDS has no {route} on this VM",
-                         hint or "keys are case-sensitive, indices 0-based",
-                         cause="no-such-key" if advise else "", detail={"parent": parent})
+    said = f"IMDS has no {route} on this VM" + (f" ({err.message})" if err.message else "")
+    return NotFoundError(said, hint or "keys are case-sensitive, indices 0-based",
+                         cause="" if hint else "no-such-key", detail={"parent": parent})
 
 
 def fetch(imds: Any, route: str, leaf: bool) -> Any:
@@ -299,10 +297,10 @@ def _ip_exists(imds: Any, document: Any, nic: int, ip: int) -> None:
 
 def _index(items: List[Any], index: int, what: str, route: str) -> int:
     """``index`` when ``items`` has it; not found (exit 3) otherwise."""
-    if 0 <= index < len(items):
-        return index
-    raise NotFoundError(f"this VM has no {what} {index} ({route} lists {len(items)})",
-                        f"{route} shows what is there", cause="no-such-index", detail={"route": route})
+    if not 0 <= index < len(items):
+        raise NotFoundError(f"this VM has no {what} {index} ({route} lists {len(items)})",
+                            f"{route} shows what is there", cause="no-such-index", detail={"route": route})
+    return index
 
 
 def _nic_by_mac(nics: List[Dict[str, Any]], mac: str) -> int:
