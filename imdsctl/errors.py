@@ -11,7 +11,7 @@ from enum import IntEnum
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
-    from typing import Optional, Tuple
+    from typing import Dict, Optional, Tuple
 
 
 class ExitCode(IntEnum):
@@ -57,14 +57,23 @@ def one_line(text: str, limit: int = 200) -> str:
 
 class ImdsctlError(Exception):
     """Base of every expected failure. ``str(err)`` is the one-line message;
-    ``hint`` an optional second line telling the user what to try."""
+    ``hint`` an optional second line telling the caller what to try, in words
+    that hold for a program as for a person (no command-line option).
+
+    ``cause`` names what a front end may advise in its own words (the command
+    line's hints, imdsctl.cli.hints, name its options), with ``detail`` the
+    values that advice needs: e.g. ``cause="api-version-too-old"``,
+    ``detail={"appeared": "2021-01-01"}``."""
 
     exit_code = ExitCode.INTERNAL
 
-    def __init__(self, message: str, hint: Optional[str] = None):
+    def __init__(self, message: str, hint: Optional[str] = None, *, cause: str = "",
+                 detail: Optional[Dict[str, str]] = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.cause = cause
+        self.detail: Dict[str, str] = dict(detail or {})
 
 
 class InternalError(ImdsctlError):
@@ -94,8 +103,9 @@ class ImdsHttpError(ImdsctlError):
     exit_code = ExitCode.REFUSED
 
     def __init__(self, message: str, hint: Optional[str] = None, *, status: int = 0,
-                 body: object = None, url: str = ""):
-        super().__init__(message, hint)
+                 body: object = None, url: str = "", cause: str = "",
+                 detail: Optional[Dict[str, str]] = None):
+        super().__init__(message, hint, cause=cause, detail=detail)
         self.status = status
         self.body = body
         self.url = url

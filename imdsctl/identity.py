@@ -70,7 +70,7 @@ def token(imds: Any, resource: str, client_id: Optional[str] = None, object_id: 
     if len(chosen) > 1:
         given = " and ".join("--" + param.replace("_", "-") for param, _, _ in chosen)
         raise UsageError(f"{given} are mutually exclusive: a token is for one identity",
-                         "pass one of --client-id, --object-id, --msi-res-id, or none")
+                         "pass one of client_id, object_id, msi_res_id, or none", cause="one-selector")
     if resource.endswith(DEFAULT_SCOPE_SUFFIX):
         resource = resource[: -len(DEFAULT_SCOPE_SUFFIX)]
     if not resource.strip():
@@ -143,8 +143,9 @@ def _ask(imds: Any, path: str, params: Dict[str, str], retry: frozenset, expect:
         if err.status != 429:
             raise
         raise UnavailableError(err.message, "IMDS allows 20 identity requests per second (5 at a time) "
-                               "per VM: cache tokens until expires_on; wait and retry, or raise --timeout",
-                               status=err.status, body=err.body, url=err.url) from None
+                               "per VM: cache tokens until expires_on; wait and retry, or allow a longer "
+                               "timeout", status=err.status, body=err.body, url=err.url,
+                               cause="identity-throttled") from None
 
 
 def _explain(err: RefusedError, path: str, version: str, selector: Optional[Tuple[str, str]],
@@ -163,8 +164,9 @@ def _explain(err: RefusedError, path: str, version: str, selector: Optional[Tupl
             return RefusedError(
                 f"IMDS has no managed identity to give a token for ({said})",
                 "the VM has no system-assigned identity and not exactly one user-assigned one: assign "
-                "one, or name a user-assigned one with --client-id, --object-id or --msi-res-id; "
-                "right after an assignment it can take a few minutes to appear", **kwargs)
+                "one, or name a user-assigned one by client_id, object_id or msi_res_id; "
+                "right after an assignment it can take a few minutes to appear",
+                cause="no-identity", **kwargs)
         label, value = selector
         return RefusedError(
             f"no managed identity with {label} {value} is assigned to this VM ({said})",
@@ -174,13 +176,14 @@ def _explain(err: RefusedError, path: str, version: str, selector: Optional[Tupl
         said = f"{err.status} {code}: {description.split('. ')[0].rstrip('.')}."
         return RefusedError(
             f"Microsoft Entra ID knows no resource {resource} in this tenant ({said})",
-            "--resource is the application ID URI of the target, e.g. https://management.azure.com/, "
-            "https://vault.azure.net, https://storage.azure.com/", **kwargs)
+            "the resource is the application ID URI of the target, e.g. https://management.azure.com/, "
+            "https://vault.azure.net, https://storage.azure.com/", cause="invalid-resource", **kwargs)
     newest = body.get("newest-versions")
     if isinstance(newest, list):
         return RefusedError(f"IMDS refused api-version {version} for GET {path} ({said})",
-                            f"it offers {', '.join(map(str, newest))}; leave --api-version out to use "
-                            f"{catalog.IDENTITY_API_VERSION}", **kwargs)
+                            f"it offers {', '.join(map(str, newest))}; ask without an api-version to use "
+                            f"{catalog.IDENTITY_API_VERSION}", cause="identity-version",
+                            detail={"offers": ", ".join(map(str, newest))}, **kwargs)
     return RefusedError(f"IMDS refused GET {path} ({said})", err.hint, **kwargs)
 
 

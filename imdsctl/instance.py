@@ -30,7 +30,8 @@ def field(fields: tuple, group: str, name: str) -> catalog.Field:
     found = catalog.lookup(fields, name)
     if found is None:
         raise UsageError(f"unknown {group} field {name!r}; {_close(name, catalog.names(fields))}",
-                         f"'imdsctl {group} --help' lists them; 'imdsctl get {group}/<key>' reads any key")
+                         f"catalog.names lists them; instance.get reads any key under {group}/",
+                         cause="unknown-field", detail={"group": group})
     return found
 
 
@@ -42,13 +43,14 @@ def absent(imds: Any, route: str, err: ImdsctlError, document: Any = None) -> No
     used = imds.api_version
     if appeared and catalog.version_key(appeared) > catalog.version_key(used):
         return NotFoundError(f"{route} is not in api-version {used}: it appeared in {appeared}",
-                             f"pass --api-version {appeared} or newer")
+                             f"ask with api-version {appeared} or newer",
+                             cause="api-version-too-old", detail={"appeared": appeared})
     parent = route.rsplit("/", 1)[0] if "/" in route else ""
     near = _resembling(document, route) if document is not None else None
-    hint = (f"did you mean {near}? IMDS keys are case-sensitive" if near else err.hint or
-            f"keys are case-sensitive, indices 0-based; 'imdsctl get {parent} -o json' shows what is there")
-    return NotFoundError(f"IMDS has no {route} on this VM ({err.message})" if err.message
-                         else f"IMDS has no {route} on this VM", hint)
+    hint = f"did you mean {near}? IMDS keys are case-sensitive" if near else err.hint
+    said = f"IMDS has no {route} on this VM" + (f" ({err.message})" if err.message else "")
+    return NotFoundError(said, hint or "keys are case-sensitive, indices 0-based",
+                         cause="" if hint else "no-such-key", detail={"parent": parent})
 
 
 def fetch(imds: Any, route: str, leaf: bool) -> Any:
@@ -206,7 +208,7 @@ def _base64(value: str, path: str) -> bytes:
         return base64.b64decode("".join(value.split()), validate=True)
     except (binascii.Error, ValueError):
         raise NotImdsError(f"{path} is not valid base64, so it cannot be decoded",
-                           "print it as IMDS sent it: drop --decode") from None
+                           "read it as IMDS sent it, undecoded", cause="not-base64") from None
 
 
 def tags(imds: Any, document: Any = None) -> Dict[str, str]:
@@ -295,10 +297,10 @@ def _ip_exists(imds: Any, document: Any, nic: int, ip: int) -> None:
 
 def _index(items: List[Any], index: int, what: str, route: str) -> int:
     """``index`` when ``items`` has it; not found (exit 3) otherwise."""
-    if 0 <= index < len(items):
-        return index
-    raise NotFoundError(f"this VM has no {what} {index} ({route} lists {len(items)})",
-                        f"'imdsctl get {route} -o json' shows what is there")
+    if not 0 <= index < len(items):
+        raise NotFoundError(f"this VM has no {what} {index} ({route} lists {len(items)})",
+                            f"{route} shows what is there", cause="no-such-index", detail={"route": route})
+    return index
 
 
 def _nic_by_mac(nics: List[Dict[str, Any]], mac: str) -> int:

@@ -5,10 +5,13 @@ the command line builds once, at parse time); ``Session`` turns it into
 answers. The domain modules (views, events, identity, ...) take a Session;
 so can a program using imdsctl as a library::
 
-    from imdsctl import Session, views
+    from imdsctl import Session, instance
 
     with Session(timeout=10) as imds:
-        print(views.compute(imds, "vm-id").data)
+        print(instance.compute(imds, "vm-id").data)
+
+A Session says nothing on its own (its ``reporter`` is silent): the command
+line gives it one that writes notes and spinners to stderr.
 """
 
 from __future__ import annotations
@@ -17,11 +20,13 @@ from collections import namedtuple
 
 from imdsctl import catalog
 from imdsctl.errors import ImdsNotFoundError, UsageError
-from imdsctl.ui import terminal
+from imdsctl.reporter import SILENT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
     from typing import Any, List, Optional
+
+    from imdsctl.reporter import Reporter
 
 #: Where a setting came from: the command line, the environment, or its default.
 COMMANDLINE, ENVIRONMENT, DEFAULT = "commandline", "environment", "default"
@@ -101,10 +106,15 @@ def remaining(timeout: float) -> float:
 class Session:
     """IMDS through one ImdsClient, created on first use (so a command that
     needs no request never imports httpx), or, after use_cache(), a snapshot
-    of the instance document (imdsctl.imds.snapshot)."""
+    of the instance document (imdsctl.imds.snapshot).
 
-    def __init__(self, settings: Optional[Settings] = None, **fields: Any):
+    ``reporter`` hears the notes, spinners and --debug lines of what runs in
+    this session (imdsctl.reporter); by default nothing is said."""
+
+    def __init__(self, settings: Optional[Settings] = None, *, reporter: Optional[Reporter] = None,
+                 **fields: Any):
         self.settings = settings if settings is not None else Settings(**fields)
+        self.reporter: Reporter = reporter if reporter is not None else SILENT
         self._client: Any = None
         self._document: Any = None
 
@@ -121,7 +131,7 @@ class Session:
 
             s = self.settings
             self._client = ImdsClient(s.endpoint, s.api_version, timeout=remaining(s.timeout),
-                                      debug=terminal.debug if s.debug else None)
+                                      debug=self.reporter.debug if s.debug else None)
         return self._client
 
     @property
@@ -134,7 +144,7 @@ class Session:
     def explain(self, message: str) -> None:
         """A --debug line about where an answer came from."""
         if self.settings.debug:
-            terminal.debug(message)
+            self.reporter.debug(message)
 
     def use_cache(self, max_age: float) -> bool:
         """Answer instance reads from a snapshot younger than max_age seconds,

@@ -6,7 +6,6 @@ from typing import Any
 
 from imdsctl import catalog
 from imdsctl.result import Result
-from imdsctl.ui.terminal import spinner
 
 #: The default time budget: cloud-init waits as long for IMDS at boot.
 BUDGET = 300
@@ -20,7 +19,7 @@ def wait(imds: Any) -> Result:
 
     client = imds.client
     client.connect_attempts = None  # at boot the network may come up late: the whole budget
-    with spinner(f"waiting for IMDS at {client.endpoint} (up to {imds.settings.timeout:g}s)"):
+    with imds.reporter.spinner(f"waiting for IMDS at {client.endpoint} (up to {imds.settings.timeout:g}s)"):
         answer = client.request("GET", f"{catalog.INSTANCE_PATH}/{catalog.compute_field('vmId').path}",
                                 params={"format": "text"}, expect="text",
                                 retry_statuses=RETRY_STATUSES | {404})

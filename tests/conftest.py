@@ -23,7 +23,8 @@ from click.testing import CliRunner
 from imdsctl import fastpath
 from imdsctl.cli import cli
 from imdsctl.imds import quick
-from tests.lib.helpers import BASE
+from tests.lib.clock import FakeTime
+from tests.lib.helpers import BASE, CLOSED_PORT
 
 # A shell without job control starts a background command (`make test` runs the
 # oldest-Python pass with `&`) with SIGINT ignored, and an ignored signal stays
@@ -31,15 +32,6 @@ from tests.lib.helpers import BASE
 # Put back the default so that they behave as they do under a terminal.
 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def _closed_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-CLOSED_PORT = _closed_loopback_port()
 
 
 def _check_address(address: object) -> None:
@@ -138,21 +130,6 @@ def imds(httpx_mock, monkeypatch):
     monkeypatch.setenv("IMDSCTL_ENDPOINT", BASE)
     monkeypatch.setenv("IMDSCTL_TIMEOUT", "2")
     return httpx_mock
-
-
-class FakeTime:
-    """A clock that only moves when the client sleeps: retries run instantly."""
-
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

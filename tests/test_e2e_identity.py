@@ -20,8 +20,8 @@ import pytest
 
 from imdsctl import catalog
 from imdsctl.emulator import load_profile
-from tests.cli.test_e2e_shell import IMDSCTL, on_a_terminal
 from tests.lib.helpers import ok
+from tests.lib.process import IMDSCTL, on_a_terminal
 
 pytestmark = pytest.mark.e2e
 

@@ -30,6 +30,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import click
 
 from imdsctl import __version__
+from imdsctl.cli import hints
 from imdsctl.cli.options import DEBUG, EPILOG, global_options, remember_globals
 from imdsctl.errors import ExitCode, ImdsctlError, InternalError, Interrupted, UsageError
 from imdsctl.ui import terminal
@@ -95,7 +96,7 @@ class ImdsGroup(click.Group):
                                     standalone_mode=False, **extra)
             code = returned if isinstance(returned, int) else ExitCode.OK
         except ImdsctlError as err:
-            code = terminal.report(err)
+            code = terminal.report(err, hints.hint(err))
         except click.exceptions.Exit as exc:
             code = exc.exit_code
         except click.UsageError as exc:

@@ -200,7 +200,8 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
     default = state_path is None
     path = default_path(imds.settings.endpoint) if default else state_path
     return Result.streamed(run(imds.client, domain.api_version(imds), state_path=path, default_state=default,
-                               notify_url=notify, notify_format=notify_format, emit=emit, **options))
+                               notify_url=notify, notify_format=notify_format, emit=emit,
+                               reporter=imds.reporter, **options))
 
 
 @events.command(examples=(

@@ -24,9 +24,11 @@ import click
 from click.core import ParameterSource
 
 from imdsctl import catalog
+from imdsctl.cli.hints import hint
 from imdsctl.errors import exit_code_text
 from imdsctl.session import COMMANDLINE, DEFAULT, ENVIRONMENT, VARIABLES, Session, Settings
 from imdsctl.ui.render import FORMATS, check_env_prefix, compile_query, render
+from imdsctl.ui.terminal import TerminalReporter
 
 #: ctx.meta keys: whether --debug was given (the error path reads it), and the
 #: shared options given before the command: {name: (option as typed, value)}.
@@ -38,6 +40,11 @@ EPILOG = (
     + "\n\n\b\nEnvironment:\n"
     + "\n".join(f"  {name:<{max(len(n) for n, _ in VARIABLES) + 2}}{text}" for name, text in VARIABLES)
 )
+
+#: What the command line gives every Session: notes, spinners and --debug lines on
+#: stderr, errors with the command line's hints.
+REPORTER = TerminalReporter(hint=hint)
+
 
 API_VERSION_HELP = (f"Instance api-version (default {catalog.DEFAULT_API_VERSION}, "
                     "or 'latest' to ask IMDS).")
@@ -264,7 +271,7 @@ def imds_command(fn: Optional[Callable[..., Any]] = None, *, timeout: float = 30
         settings = Settings(endpoint, api_version, timeout, debug,
                             _source(ctx, "endpoint"), _source(ctx, "api_version"))
         out = Output(output, query, env_prefix)
-        with Session(settings) as imds:
+        with Session(settings, reporter=REPORTER) as imds:
             result = fn(imds, out, **params) if with_output else fn(imds, **params)
         return render(result, output, query, env_prefix=env_prefix)
 

@@ -24,7 +24,7 @@ from typing import Any, Callable, Dict, Optional
 from urllib.parse import urlsplit
 
 from imdsctl.imds import internet
-from imdsctl.ui import terminal
+from imdsctl.reporter import SILENT
 
 Record = Dict[str, Any]
 
@@ -62,7 +62,7 @@ class Notifier:
 
     def __init__(self, url: str, fmt: str = "json", *, post: Callable[..., int] = internet.post_webhook,
                  budget: float = BUDGET, attempt_timeout: float = ATTEMPT_TIMEOUT, flush: float = FLUSH,
-                 queue_size: int = QUEUE_SIZE, log: Callable[[str], None] = terminal.note,
+                 queue_size: int = QUEUE_SIZE, log: Callable[[str], None] = SILENT.note,
                  host: Optional[str] = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic):
         if fmt not in FORMATS:

@@ -18,7 +18,6 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from imdsctl import catalog
 from imdsctl.errors import ImdsNotFoundError, NotFoundError, NotImdsError
 from imdsctl.result import Result
-from imdsctl.ui.terminal import spinner
 from imdsctl.ui.text import span
 
 #: The default time budget of every events command: the first call may take ~2 minutes.
@@ -139,7 +138,7 @@ def table(events: List[Dict[str, Any]], empty: str) -> Callable[[Any], Any]:
 
 def list_events(imds: Any) -> Result:
     """The scheduled-events document; for people, one row per event."""
-    with spinner(ENABLING):
+    with imds.reporter.spinner(ENABLING):
         document = fetch(imds.client, api_version(imds))
     incarnation = document["DocumentIncarnation"]
     return Result(document, table=table(document["Events"],
@@ -154,12 +153,13 @@ def ack(imds: Any, event_ids: Sequence[str], force: bool = False) -> Result:
     wanted = list(dict.fromkeys(event_ids))
     chosen: List[Dict[str, Any]] = [{"EventId": i} for i in wanted]
     if not force:
-        with spinner(ENABLING):
+        with imds.reporter.spinner(ENABLING):
             listed = {e["EventId"].upper(): e for e in fetch(imds.client, version)["Events"]}
         missing = [i for i in wanted if i.upper() not in listed]
         if missing:
             raise NotFoundError(f"no scheduled event {', '.join(missing)} in the current document",
-                                "'imdsctl events list' shows the current ids; --force sends them anyway")
+                                "list_events shows the current ids; force=True sends them anyway",
+                                cause="unknown-event")
         chosen = list({listed[i.upper()]["EventId"]: listed[i.upper()] for i in wanted}.values())
     acknowledge(imds.client, version, [e["EventId"] for e in chosen])
     return Result(chosen, table=table(chosen, ""))

@@ -27,20 +27,19 @@ Stdlib only; no click.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import json
 import os
 import stat
-import tempfile
 import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, Iterable, Optional
 
 from imdsctl.errors import UsageError
+from imdsctl.files import why_not_private, write_private
 from imdsctl.imds.snapshot import runtime_dir
-from imdsctl.ui import terminal
+from imdsctl.reporter import SILENT
 
 Record = Dict[str, Any]
 
@@ -84,7 +83,7 @@ class State:
     """The records of one watch. ``path`` None: kept in memory only."""
 
     def __init__(self, path: Optional[str] = None, records: Optional[Dict[str, Record]] = None,
-                 log: Callable[[str], None] = terminal.note):
+                 log: Callable[[str], None] = SILENT.note):
         self.path = path
         self.records: Dict[str, Record] = records or {}
         self._log = log
@@ -94,7 +93,7 @@ class State:
     # -- opening and closing -------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str, *, default: bool = False, log: Callable[[str], None] = terminal.note) -> State:
+    def open(cls, path: str, *, default: bool = False, log: Callable[[str], None] = SILENT.note) -> State:
         """The state in ``path``; in memory only (said in one line) when the
         file or its directory is unsafe or the file is not a state file.
         UsageError when another watch holds its lock. ``default``: the
@@ -189,23 +188,12 @@ class State:
         """Write the file whole (best effort: a failure is said once, never fatal)."""
         if self.path is None:
             return
-        directory = os.path.dirname(os.path.abspath(self.path))
         data = json.dumps({"format": FORMAT, "version": VERSION, "events": self.records},
                           indent=1, sort_keys=True).encode() + b"\n"
-        tmp = ""
         try:
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".events-", suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-            _fsync_directory(directory)
+            write_private(self.path, data, prefix=".events-")
             self._write_failed = ""
         except OSError as exc:
-            if tmp:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
             if self._write_failed != exc.strerror:
                 self._write_failed = exc.strerror or str(exc)
                 self._log(f"cannot write the state file {self.path} ({self._write_failed}); "
@@ -221,17 +209,6 @@ def _check_directory(directory: str) -> None:
         raise StateRefused(f"is in {directory}, which is not a directory")
     if _POSIX and (st.st_uid != os.geteuid() or st.st_mode & 0o022):
         raise StateRefused(f"is in {directory}, a directory others may write")
-
-
-def _private(st: os.stat_result) -> str:
-    """Why an open file is not a private file of ours ("" when it is)."""
-    if not stat.S_ISREG(st.st_mode):
-        return "is not a regular file"
-    if _POSIX and st.st_uid != os.geteuid():
-        return f"belongs to another user (uid {st.st_uid})"
-    if _POSIX and st.st_mode & 0o077:
-        return f"is open to group or others (mode {stat.S_IMODE(st.st_mode):04o}; want 0600)"
-    return ""
 
 
 def _open(path: str, flags: int) -> int:
@@ -257,7 +234,7 @@ def _lock(path: str) -> Optional[int]:
         raise StateRefused(f"cannot be locked: {path} {why}") from None
     except OSError as exc:
         raise StateRefused(f"cannot be locked ({path}: {exc.strerror})") from None
-    why = _private(os.fstat(fd))
+    why = why_not_private(os.fstat(fd))
     if why:
         os.close(fd)
         raise StateRefused(f"cannot be locked: {path} {why}")
@@ -280,7 +257,7 @@ def _load(path: str, log: Callable[[str], None]) -> Dict[str, Record]:
         raise StateRefused(f"cannot be read ({exc.strerror})") from None
     try:
         st = os.fstat(fd)
-        why = _private(st) or ("is over 1 MiB" if st.st_size > MAX_BYTES else "")
+        why = why_not_private(st) or ("is over 1 MiB" if st.st_size > MAX_BYTES else "")
         if why:
             raise StateRefused(why)
         with os.fdopen(fd, "rb", closefd=False) as f:
@@ -325,13 +302,3 @@ def _valid(record: Any) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _fsync_directory(directory: str) -> None:
-    """Make the rename durable (where a directory can be opened and synced)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -30,7 +30,7 @@ from imdsctl.events import hook as watch_hook
 from imdsctl.events import scheduled
 from imdsctl.events.hook import hook_environment
 from imdsctl.events.state import MAX_ATTEMPTS, State
-from imdsctl.ui import terminal
+from imdsctl.reporter import SILENT, Reporter
 
 __all__ = ["Watcher", "hook_environment", "human", "human_line", "watch"]
 
@@ -55,14 +55,16 @@ class Watcher:
                  once: bool = False, max_events: Optional[int] = None,
                  emit: Optional[Callable[[Record], None]] = None,
                  notify: Optional[Callable[[Record], None]] = None, state: Optional[State] = None,
-                 log: Callable[[str], None] = terminal.note, sleep: Callable[[float], None] = time.sleep,
+                 reporter: Reporter = SILENT, log: Optional[Callable[[str], None]] = None,
+                 sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time):
         self.client, self.version = client, version
         self.interval = max(interval, scheduled.MIN_INTERVAL)
         self.hook, self.hook_timeout = hook, hook_timeout
         self.approve, self.all_resources = approve, all_resources
         self.once, self.max_events = once, max_events
-        self.emit, self.notify, self._log = emit, notify, log
+        log = log if log is not None else reporter.note
+        self.emit, self.notify, self._log, self._reporter = emit, notify, log, reporter
         self.state = state if state is not None else State(log=log)
         self._sleep, self._clock, self._now = sleep, clock, now
         self.seen: Dict[str, Record] = {}           # EventId (upper-case) -> event as last seen
@@ -133,7 +135,7 @@ class Watcher:
         self.client.reset_budget()
         if self._answered:
             return scheduled.fetch(self.client, self.version)
-        with terminal.spinner(scheduled.ENABLING):
+        with self._reporter.spinner(scheduled.ENABLING):
             return scheduled.fetch(self.client, self.version)
 
     def _changes(self, current: List[Record]) -> Iterator[Tuple[str, Record]]:
@@ -287,13 +289,15 @@ def watch(client: Any, version: str, *, state_path: Optional[str] = None, defaul
           notify_url: Optional[str] = None, notify_format: str = "json", **options: Any) -> int:
     """Run a Watcher (``options``: its keyword arguments) with its state file
     (read and written only when it handles events: a hook or ``approve``) and
-    its notifier; the exit code."""
+    its notifier, all saying what they do to ``options["reporter"]`` (default
+    silent); the exit code."""
     from imdsctl.events.notify import Notifier
 
     handles = bool(options.get("hook") or options.get("approve"))
+    log = options.setdefault("log", options.get("reporter", SILENT).note)
     with contextlib.ExitStack() as stack:
         if handles and state_path:
-            options["state"] = stack.enter_context(State.open(state_path, default=default_state))
+            options["state"] = stack.enter_context(State.open(state_path, default=default_state, log=log))
         if notify_url:
-            options["notify"] = stack.enter_context(Notifier(notify_url, notify_format)).send
+            options["notify"] = stack.enter_context(Notifier(notify_url, notify_format, log=log)).send
         return Watcher(client, version, **options).run()

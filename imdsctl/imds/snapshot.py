@@ -7,9 +7,10 @@ lets get/compute/network answer from a snapshot younger than that.
   $XDG_RUNTIME_DIR/imdsctl, else /run/imdsctl for root, else
   <tmp>/imdsctl-<uid>. The directory must be a real directory owned by us with
   no group/other access (0700); otherwise there is no cache.
-* One file per boot, endpoint and api-version, mode 0600, written to a
-  temporary file, fsynced and renamed into place: two processes racing each
-  write a whole file and readers see one whole file or the other.
+* One file per boot, endpoint and api-version, mode 0600, written whole
+  (imdsctl.files: a temporary file created exclusively, fsynced, renamed over
+  a regular file only): two processes racing each write a whole file and
+  readers see one whole file or the other.
 * A snapshot that is unreadable, corrupt, not ours, not private, from another
   endpoint or api-version, from the future, or older than max-age is ignored.
 
@@ -25,6 +26,7 @@ import stat
 import time
 from binascii import crc32
 
+from imdsctl.files import why_not_private, write_private
 from imdsctl.imds.answers import loads
 
 _POSIX = os.name == "posix"
@@ -55,12 +57,6 @@ def boot_id() -> str:
             return f.read().strip()
     except OSError:
         return str(int(time.time() - time.monotonic()) // 60)
-
-
-def _private(st: os.stat_result, kind: int) -> bool:
-    if stat.S_IFMT(st.st_mode) != kind:
-        return False
-    return not _POSIX or (st.st_uid == os.geteuid() and not st.st_mode & 0o077)
 
 
 class Cache:
@@ -107,7 +103,7 @@ class Cache:
         try:
             if _POSIX:  # the directory, opened once: the file is found in what was checked
                 directory = os.open(self.directory, flags | getattr(os, "O_DIRECTORY", 0))
-                if not _private(os.fstat(directory), stat.S_IFDIR):
+                if why_not_private(os.fstat(directory), stat.S_IFDIR):
                     self.why_not = f"{self.directory} is not a private directory of ours: no cache"
                     return None
             name = os.path.basename(self.path) if directory is not None else self.path
@@ -120,7 +116,7 @@ class Cache:
                 os.close(directory)
         try:
             st = os.fstat(fd)
-            if not _private(st, stat.S_IFREG) or (_POSIX and st.st_nlink > 1):  # 0: replaced since
+            if why_not_private(st, stat.S_IFREG) or (_POSIX and st.st_nlink > 1):  # 0: replaced since
                 self.why_not = "snapshot not a private file of ours: ignored"
                 return None
             if st.st_size > _MAX_SNAPSHOT:
@@ -136,29 +132,19 @@ class Cache:
 
     def store(self, document: dict) -> bool:
         """Save a snapshot; best effort (False and why_not when it could not)."""
-        import tempfile
-
         try:
             os.makedirs(self.directory, mode=0o700, exist_ok=True)
-            if not _private(os.lstat(self.directory), stat.S_IFDIR):
+            if why_not_private(os.lstat(self.directory), stat.S_IFDIR):
                 self.why_not = f"{self.directory} is not a private directory of ours: no cache"
                 return False
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".instance-", suffix=".tmp")
         except OSError as exc:
             self.why_not = f"cannot write to {self.directory} ({exc.strerror})"
             return False
+        data = json.dumps({"savedAt": time.time(), "endpoint": self.endpoint,
+                           "apiVersion": self.api_version, "document": document}).encode()
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(json.dumps({"savedAt": time.time(), "endpoint": self.endpoint,
-                                    "apiVersion": self.api_version, "document": document}).encode())
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
+            write_private(self.path, data, prefix=".instance-")
             return True
         except OSError as exc:
             self.why_not = f"cannot write the snapshot ({exc.strerror})"
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
             return False

@@ -14,7 +14,6 @@ import os
 import stat
 import struct
 import tarfile
-import tempfile
 import zipfile
 import zlib
 from datetime import datetime
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 from imdsctl.errors import UsageError
+from imdsctl.files import kind_of, write_private
 
 FORMATS = ("tar.gz", "zip")
 _SUFFIXES = {".tar.gz": "tar.gz", ".tgz": "tar.gz", ".zip": "zip"}
@@ -62,13 +62,8 @@ def replaceable(path: Path) -> None:
     except OSError as exc:
         raise UsageError(f"cannot write {_shown(str(path))}: {exc.strerror or exc}") from None
     if not stat.S_ISREG(st.st_mode):
-        kind = next((k for test, k in _KINDS if test(st.st_mode)), "special file")
-        raise UsageError(f"{_shown(str(path))} is a {kind}, not a regular file: a bundle does not "
-                         "replace it", "name a new file or a regular one, or '-' for stdout")
-
-
-_KINDS = ((stat.S_ISLNK, "symbolic link"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
-          (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "directory"))
+        raise UsageError(f"{_shown(str(path))} is a {kind_of(st.st_mode)}, not a regular file: a bundle "
+                         "does not replace it", "name a new file or a regular one, or '-' for stdout")
 
 
 def _shown(text: str) -> str:
@@ -105,44 +100,16 @@ def archive(fmt: str, top: str, files: Dict[str, bytes], created: datetime) -> b
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same directory (created exclusively, mode 0600, no link
-    followed), fsync, rename over ``path`` - only when it is a regular file or
-    absent, checked again just before: readers see the whole bundle or nothing,
-    whatever interrupts us, and nothing but a regular file is ever replaced."""
+    """The bundle written as a private file, whole (imdsctl.files.write_private:
+    temp file in the same directory, created exclusively, fsync, rename over
+    ``path`` only when it is a regular file or absent, checked again just
+    before, then the directory fsynced): readers see the whole bundle or
+    nothing, whatever interrupts us. UsageError when it cannot be written."""
     try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        write_private(str(path), data, prefix=f".{path.name}.", suffix=".partial",
+                      check=lambda _: replaceable(path))
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        replaceable(path)
-        os.replace(temp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename durable (POSIX); not possible, nor needed, on Windows."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # -- reading bundles back (for diff, and for replaying them) --------------------------------------

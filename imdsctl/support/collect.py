@@ -90,9 +90,9 @@ def collect(imds: Any, target: Optional[str] = None, archive_format: Optional[st
     imds.client  # noqa: B018 - a malformed endpoint is a usage error up front (ImdsClient checks it)
     redacting = not no_redact
     if not redacting:
-        terminal.note("warning: --no-redact: the bundle keeps userData, SSH keys, the admin user "
+        imds.reporter.note("warning: --no-redact: the bundle keeps userData, SSH keys, the admin user "
                       "name and the attested signature; share it only with people you trust")
-    with terminal.spinner("collecting IMDS data") as status:
+    with imds.reporter.spinner("collecting IMDS data") as status:
         calls = _ask(imds, [s for s in SOURCES if s.name not in skip], status)
     created = datetime.now(timezone.utc)
     if path is None or path.is_dir():
@@ -105,7 +105,7 @@ def collect(imds: Any, target: Optional[str] = None, archive_format: Optional[st
     data = bundle.archive(fmt, bundle.stem(name), files, created)
     failed = _all_failed(calls, "stdout" if path is None else str(path))
     if path is None:  # the archive is the output; a total failure is said on stderr
-        return Result(data, exit_code=terminal.report(failed) if failed else 0)
+        return Result(data, exit_code=imds.reporter.problem(failed) if failed else 0)
     bundle.write_atomically(path, data)
     if failed:
         raise failed

@@ -21,10 +21,11 @@ import re
 import sys
 
 from imdsctl.errors import ImdsctlError
+from imdsctl.reporter import Reporter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
-    from typing import Any, List, Optional, TextIO
+    from typing import Any, Callable, List, Optional, TextIO
 
 #: Characters a terminal would act on rather than show: C0 controls, DEL, C1
 #: controls (an 8-bit CSI among them) and the bidirectional overrides.
@@ -135,10 +136,33 @@ def debug(message: str) -> None:
     _line(f"debug: {message}")
 
 
-def report(err: ImdsctlError) -> int:
+def report(err: ImdsctlError, hint: Optional[str] = None) -> int:
     """An expected failure as one line on stderr (and a ``hint:`` line when
-    there is something to try); returns its exit code."""
+    there is something to try: ``hint``, else the error's own); returns its
+    exit code."""
     note(err.message)
-    if err.hint:
-        _line(f"hint: {err.hint}")
+    hint = hint if hint is not None else err.hint
+    if hint:
+        _line(f"hint: {hint}")
     return int(err.exit_code)
+
+
+class TerminalReporter(Reporter):
+    """The reporter of a person at a terminal: notes and --debug lines on
+    stderr, the spinner while stderr is a terminal, errors with their hint
+    (``hint``: the hint to give for an error, e.g. the command line's)."""
+
+    def __init__(self, hint: Optional[Callable[[ImdsctlError], Optional[str]]] = None):
+        self._hint = hint
+
+    def note(self, text: str) -> None:
+        note(text)
+
+    def debug(self, text: str) -> None:
+        debug(text)
+
+    def spinner(self, text: str) -> Any:
+        return spinner(text)
+
+    def problem(self, err: Any) -> int:
+        return report(err, self._hint(err) if self._hint is not None else None)

@@ -22,13 +22,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from imdsctl.attested import verify as attested_verify
 from imdsctl.attested.document import decode
-from imdsctl.catalog import ATTESTED_PATH, DEFAULT_API_VERSION
+from imdsctl.catalog import ATTESTED_PATH
 from imdsctl.emulator.attested import Signer, build_document, default_signer, signed_data
+from tests.lib.attested import COMPUTE, V, pem_file
 from tests.lib.helpers import BASE
 
-V = DEFAULT_API_VERSION
-COMPUTE = {"vmId": "02aab8a4-74ef-476e-8182-f6d2ba4166a6", "location": "westeurope",
-           "subscriptionId": "11111111-2222-3333-4444-555555555555", "sku": "server"}
 COMPUTE_URL = f"{BASE}/metadata/instance/compute?api-version={V}"
 ATTESTED_URL = re.compile(re.escape(BASE + ATTESTED_PATH) + r"\?.*")
 DATA_OID = bytes.fromhex("06092a864886f70d010701")
@@ -46,14 +44,6 @@ def impostor():
 @pytest.fixture(scope="module")
 def with_aia():
     return Signer.generate(aia_url="http://pki.example.invalid/intermediate.crt")
-
-
-def pem_file(tmp_path, signer, parts=("root", "intermediate"), name="ca.pem"):
-    root, intermediate = re.findall(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n",
-                                    signer.ca_pem, re.S)
-    path = tmp_path / name
-    path.write_bytes(b"".join({"root": root, "intermediate": intermediate}[p] for p in parts))
-    return str(path)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imdsctl.emulator.attested import build_document, default_signer
-from tests.attested.test_document import COMPUTE, V, pem_file
+from tests.lib.attested import COMPUTE, V, pem_file
 from tests.lib.mutation import MUTATIONS, mutate
 
 RSA_OID = bytes.fromhex("06092a864886f70d010101")  # rsaEncryption

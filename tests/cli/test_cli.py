@@ -377,7 +377,7 @@ def test_exit_6_unreachable(imds, run):
 
 
 def test_exit_6_against_a_closed_port(run, monkeypatch):
-    from tests.conftest import CLOSED_PORT
+    from tests.lib.helpers import CLOSED_PORT
 
     result = ok(run("compute", "vmid", "--timeout", "0.5"), 6)
     assert f"127.0.0.1:{CLOSED_PORT}" in result.stderr

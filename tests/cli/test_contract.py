@@ -27,7 +27,7 @@ from imdsctl.errors import EXIT_CODES, ExitCode
 from imdsctl.imds.client import ImdsClient
 from imdsctl.support import bundle, doctor, facts
 from imdsctl.ui.render import FORMATS
-from tests.conftest import FakeTime
+from tests.lib.clock import FakeTime
 from tests.lib.helpers import RawServer
 from tests.lib.mutation import MUTATIONS, mutate
 

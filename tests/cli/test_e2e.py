@@ -170,7 +170,7 @@ def test_captive_portal_exits_7(run, imds_emulator):
 
 
 def test_proxy_variables_are_ignored(run, imds_emulator, monkeypatch):
-    from tests.conftest import CLOSED_PORT
+    from tests.lib.helpers import CLOSED_PORT
 
     for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "HTTPS_PROXY"):
         monkeypatch.setenv(name, f"http://127.0.0.1:{CLOSED_PORT}")

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import shutil
 import subprocess
 import sys
@@ -18,10 +16,10 @@ import time
 import pytest
 
 from imdsctl.emulator import load_profile
+from tests.lib.process import IMDSCTL, on_a_terminal
 
 pytestmark = pytest.mark.e2e
 
-IMDSCTL = shutil.which("imdsctl", path=os.path.dirname(sys.executable)) or shutil.which("imdsctl")
 VMID = load_profile("linux-2025").instance["compute"]["vmId"]
 
 
@@ -33,27 +31,6 @@ def env(imds_emulator):
 def sh(args, env, **kwargs):
     return subprocess.run([IMDSCTL, *args], env=env, capture_output=True, text=True, timeout=60,
                           **kwargs)
-
-
-def on_a_terminal(args, env, timeout=20.0):
-    """Run imdsctl with stdout and stderr on a pseudo-terminal; return (code, output)."""
-    pid, fd = pty.fork()
-    if pid == 0:  # child
-        os.execve(IMDSCTL, [IMDSCTL, *args], env)
-    chunks, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if ready:
-            try:
-                data = os.read(fd, 4096)
-            except OSError:
-                break
-            if not data:
-                break
-            chunks.append(data)
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), b"".join(chunks).decode()
 
 
 def test_piped_value_is_bare(env):

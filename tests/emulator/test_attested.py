@@ -16,20 +16,19 @@ import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from imdsctl.attested import document as client_side
 from imdsctl.catalog import ATTESTED_PATH, DEFAULT_API_VERSION, INSTANCE_VERSIONS
 from imdsctl.emulator import attested as emulated
 from imdsctl.emulator import load_profile
+from tests.lib.attested import ca_pair
 
 pytestmark = pytest.mark.e2e
 
 COMPUTE = load_profile("linux-2025").instance["compute"]
 TIME = "%m/%d/%y %H:%M:%S -0000"
 SHA256_RSA, RSA = "1.2.840.113549.1.1.11", "1.2.840.113549.1.1.1"
-
 
 
 def attested(emulator_http, version=DEFAULT_API_VERSION, **params):
@@ -170,23 +169,16 @@ def test_post_is_not_allowed(emulator_http):
 # -- the CA ------------------------------------------------------------------------------------------
 
 
-def _ca(name="supplied CA"):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = emulated._certificate(name, key.public_key(), None, key, ca=True)
-    return cert.public_bytes(Encoding.PEM), key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8,
-                                                              NoEncryption())
-
-
 def test_a_supplied_ca_issues_the_leaf(emulator_http, emulator):
-    cert_pem, key_pem = _ca()
+    cert_pem, key_pem = ca_pair()
     emulated.configure(emulator.service, ca_cert=cert_pem, ca_key=key_pem)
     assert taken_apart(attested(emulator_http)).signer["issuer"] == "CN=supplied CA"
     assert emulated.ca_bundle_pem(emulator.service) == cert_pem
 
 
 def test_a_supplied_ca_needs_its_own_key(emulator):
-    cert_pem, _ = _ca()
-    _, other_key = _ca()
+    cert_pem, _ = ca_pair()
+    _, other_key = ca_pair()
     with pytest.raises(ValueError, match="does not belong"):
         emulated.configure(emulator.service, ca_cert=cert_pem, ca_key=other_key)
     with pytest.raises(ValueError, match="both"):

@@ -21,7 +21,7 @@ from imdsctl.attested import document as client_side
 from imdsctl.catalog import ATTESTED_PATH, DEFAULT_API_VERSION, DEFAULT_ENDPOINT, IMDS_ADDRESS
 from imdsctl.emulator import attested as emulated
 from imdsctl.emulator.messages import Request
-from tests.emulator.test_attested import _ca
+from tests.lib.attested import ca_pair
 
 pytestmark = pytest.mark.e2e
 
@@ -65,7 +65,7 @@ def test_faults_do_not_reach_the_ca_issuers_url(emulator):
 
 
 def test_a_supplied_ca_is_served_as_the_issuer(emulator_http, emulator):
-    cert_pem, key_pem = _ca()
+    cert_pem, key_pem = ca_pair()
     emulated.configure(emulator.service, ca_cert=cert_pem, ca_key=key_pem)
     issued_by = leaf(emulator_http).issuer
     served = x509.load_der_x509_certificate(emulator_http.get(emulated.CA_ISSUERS_PATH).content)

@@ -5,23 +5,16 @@ Scenario time is compressed (emulator.events time_factor), every wait is bounded
 from __future__ import annotations
 
 import json
-import os
-import select
-import shutil
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from imdsctl.emulator import events as se
+from tests.lib.events import Watch
 from tests.lib.helpers import ok
 
 pytestmark = pytest.mark.e2e
-
-IMDSCTL = shutil.which("imdsctl", path=os.path.dirname(sys.executable)) or shutil.which("imdsctl")
-
 
 
 @pytest.fixture
@@ -35,40 +28,6 @@ def scenario(imds_emulator):
 
 def methods(emulator):
     return [(r.method, r.status) for r in emulator.requests]
-
-
-class Watch:
-    """``imdsctl events watch ARGS`` as a process, its stdout read line by line."""
-
-    def __init__(self, *args: str):
-        self.process = subprocess.Popen([IMDSCTL, "events", "watch", *args], env=dict(os.environ),
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.lines = []
-
-    def until(self, done, timeout: float = 10.0):
-        """Read JSON lines until ``done(lines)``; fail after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while not done(self.lines):
-            left = deadline - time.monotonic()
-            ready, _, _ = select.select([self.process.stdout], [], [], max(left, 0))
-            assert ready, f"no progress in {timeout}s; seen {self.lines}"
-            line = self.process.stdout.readline()
-            assert line, f"watch ended early: {self.finish(0)}"
-            self.lines.append(json.loads(line))
-        return self.lines
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 5.0):
-        self.process.send_signal(sig)
-        return self.finish(timeout)
-
-    def finish(self, timeout: float):
-        try:
-            out, err = self.process.communicate(timeout=timeout)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.communicate()
-        return self.process.returncode, out.decode(), err.decode()
 
 
 # -- list and ack -------------------------------------------------------------------------------------

@@ -17,8 +17,9 @@ import pytest
 
 from imdsctl.emulator import events as se
 from imdsctl.events import scheduled
-from tests.events.test_e2e_events import IMDSCTL, Watch
+from tests.lib.events import Watch
 from tests.lib.helpers import ok
+from tests.lib.process import IMDSCTL
 from tests.lib.receiver import Receiver
 
 #: No rate limit here: the in-process restarts pace their requests 10 ms apart, not 200 ms

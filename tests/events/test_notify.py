@@ -12,6 +12,7 @@ import pytest
 
 from imdsctl.events.notify import Notifier, text, where
 from imdsctl.imds import internet
+from tests.lib.clock import FakeTime
 from tests.lib.receiver import Receiver, closed_port_url
 
 EVENT = {"EventId": "C7061BAC-AFDC-4513-B24B-AA5F13A16123", "EventStatus": "Scheduled",
@@ -40,20 +41,6 @@ class Log(list):
 
     def __call__(self, line):
         self.append(line)
-
-
-class FakeTime:
-    """A clock moved only by the back-off sleeps, which it records."""
-
-    def __init__(self):
-        self.now, self.sleeps = 0.0, []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def notifier(url, fmt="json", **options):

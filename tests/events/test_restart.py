@@ -11,7 +11,7 @@ import pytest
 
 from imdsctl.events import hook as watch_hook
 from imdsctl.events.state import State, stamp
-from tests.events.test_scheduled import ID1, ID2, Scripted, doc, event, watcher
+from tests.lib.events import ID1, ID2, Scripted, doc, event, watcher
 
 
 class Log(list):

@@ -13,21 +13,19 @@ import re
 import signal
 import time
 from email.utils import formatdate
-from types import SimpleNamespace
 
 import httpx
 import pytest
 
 from imdsctl.errors import RefusedError, UnavailableError, UnreachableError
 from imdsctl.events import scheduled as ev
-from imdsctl.events.watch import Watcher, hook_environment, human, human_line
-from imdsctl.ui.render import compile_query, line_printer
+from imdsctl.events.watch import hook_environment, human_line
+from imdsctl.ui.render import compile_query
 from imdsctl.ui.text import span
+from tests.lib.events import ID1, ID2, Scripted, doc, event, watcher
 from tests.lib.helpers import BASE, ok
 
 PATH = "/metadata/scheduledevents"
-ID1 = "C7061BAC-AFDC-4513-B24B-AA5F13A16123"
-ID2 = "F020BA2E-3BC0-4C40-A10B-86575A9EABD5"
 
 
 def url(version="2020-07-01"):
@@ -35,23 +33,6 @@ def url(version="2020-07-01"):
 
 
 NAME_URL = f"{BASE}/metadata/instance/compute/name?api-version=2017-04-02&format=text"
-
-
-def event(event_id=ID1, status="Scheduled", kind="Reboot", resources=("vm1",), in_seconds=14 * 60 + 40):
-    return {
-        "EventId": event_id, "EventStatus": status, "EventType": kind, "ResourceType": "VirtualMachine",
-        "Resources": list(resources),
-        "NotBefore": "" if status == "Started" else formatdate(time.time() + in_seconds, usegmt=True),
-        "Description": "Host server is undergoing maintenance.", "EventSource": "Platform",
-        "DurationInSeconds": 5,
-    }
-
-
-def doc(incarnation, *events):
-    return {"DocumentIncarnation": incarnation, "Events": list(events)}
-
-
-
 
 
 def lines(result):
@@ -322,63 +303,6 @@ def test_watch_interrupted_exits_130(run, imds):
 
 
 # -- the watch loop, on a scripted client and a fake clock ------------------------------------------------
-
-
-class Scripted:
-    """A stand-in for ImdsClient: GETs answer from ``answers`` in order (an
-    exception is raised, a callable is called); POSTs are recorded."""
-
-    endpoint = BASE
-
-    def __init__(self, *answers, name="vm1", post_error=None):
-        self.answers = list(answers)
-        self.name, self.post_error = name, post_error
-        self.posts, self.budgets, self.times = [], 0, []
-        self.clock = None
-
-    def reset_budget(self):
-        self.budgets += 1
-
-    def request(self, method, path, json_body=None, **kwargs):
-        self.times.append(self.clock() if self.clock else 0)
-        if path.endswith("compute/name"):
-            return SimpleNamespace(body=self.name)
-        if method == "POST":
-            if self.post_error:
-                raise self.post_error
-            self.posts.append(json_body)
-            return SimpleNamespace(body=None)
-        answer = self.answers.pop(0)  # an empty script ends a runaway loop with IndexError
-        if isinstance(answer, BaseException):
-            raise answer
-        return SimpleNamespace(body=answer() if callable(answer) else answer)
-
-
-class FakeTime:
-    """The loop's clock and a wall clock (started at the real time), moved only by sleeps."""
-
-    def __init__(self):
-        self.now, self.sleeps = 0.0, []
-        self.wall0 = time.time()
-
-    def clock(self):
-        return self.now
-
-    def wall(self):
-        return self.wall0 + self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
-def watcher(client, output="json", query=None, **options):
-    """A Watcher printing as `events watch -o OUTPUT -q QUERY` does, on a fake clock."""
-    fake = FakeTime()
-    client.clock = fake.clock
-    emit = line_printer(output, query, human)
-    return Watcher(client, "2020-07-01", sleep=fake.sleep, clock=fake.clock, now=fake.wall, emit=emit,
-                   **options), fake
 
 
 def records(capsys):

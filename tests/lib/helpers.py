@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from importlib.metadata import version
 
 from imdsctl import catalog
@@ -80,3 +81,13 @@ def trickle(prefix: bytes, every: float = 0.05):
             time.sleep(every)
             conn.sendall(b"a")
     return handler
+
+
+def _closed_loopback_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+#: A loopback port nothing listens on (the guard points IMDSCTL_ENDPOINT there).
+CLOSED_PORT = _closed_loopback_port()

@@ -1,0 +1,42 @@
+"""The command line's advice for an error: its hint in the words of the options.
+
+The domain's errors say what to try in words that hold for a program
+(``hint``), and name what a front end may advise in its own (``cause``,
+with ``detail``). ``hint`` here gives the hint line the command line shows:
+the advice for the error's cause, naming the options and commands, or the
+error's own hint. Both the one error path (``ImdsGroup.main``) and the
+reporter the command line gives a Session use it.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+from imdsctl import catalog
+from imdsctl.errors import ImdsctlError
+
+#: cause -> the hint line, formatted with the error's ``detail``.
+HINTS: Dict[str, str] = {
+    "unknown-field": "'imdsctl {group} --help' lists them; 'imdsctl get {group}/<key>' reads any key",
+    "no-such-key": "keys are case-sensitive, indices 0-based; "
+                   "'imdsctl get {parent} -o json' shows what is there",
+    "no-such-index": "'imdsctl get {route} -o json' shows what is there",
+    "not-base64": "print it as IMDS sent it: drop --decode",
+    "api-version-too-old": "pass --api-version {appeared} or newer",
+    "unknown-event": "'imdsctl events list' shows the current ids; --force sends them anyway",
+    "one-selector": "pass one of --client-id, --object-id, --msi-res-id, or none",
+    "identity-throttled": "IMDS allows 20 identity requests per second (5 at a time) per VM: cache "
+                          "tokens until expires_on; wait and retry, or raise --timeout",
+    "no-identity": "the VM has no system-assigned identity and not exactly one user-assigned one: assign "
+                   "one, or name a user-assigned one with --client-id, --object-id or --msi-res-id; "
+                   "right after an assignment it can take a few minutes to appear",
+    "invalid-resource": "--resource is the application ID URI of the target, e.g. "
+                        "https://management.azure.com/, https://vault.azure.net, https://storage.azure.com/",
+    "identity-version": "it offers {offers}; leave --api-version out to use " + catalog.IDENTITY_API_VERSION,
+}
+
+
+def hint(err: ImdsctlError) -> Optional[str]:
+    """The hint line the command line shows for ``err`` (None: none)."""
+    advice = HINTS.get(err.cause)
+    return advice.format(**err.detail) if advice is not None else err.hint
