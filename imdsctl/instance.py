@@ -88,12 +88,11 @@ def _resembling(document: Any, route: str) -> Optional[str]:
 
 
 def route_of(path: str) -> str:
-    """A PATH as people have it - compute/vmId, /compute/vmId/, or as Microsoft's
-    documentation writes it, /metadata/instance/compute/vmId?api-version=...&format=text -
-    as a route below /metadata/instance."""
-    route = path.split("?", 1)[0].strip("/")
-    top = catalog.INSTANCE_PATH.strip("/")
-    return "" if route == top else route[len(top) + 1:] if route.startswith(top + "/") else route
+    """A PATH in any form imdsctl prints or people paste (ui.shapes.route) as a
+    route below /metadata/instance."""
+    from imdsctl.ui.shapes import route
+
+    return route(path, catalog.INSTANCE_PATH.strip("/"))
 
 
 # -- get ------------------------------------------------------------------------
@@ -103,7 +102,9 @@ def get(imds: Any, paths: Sequence[str] = (), allow_missing: bool = False) -> Re
     """The instance document, one value, or several values from ONE request;
     with ``allow_missing``, a path IMDS does not have is null instead of an error."""
     document = imds.instance()
-    routes = [route_of(path) for path in paths]
+    from imdsctl.ui.shapes import in_section
+
+    routes = [in_section(document, route_of(path)) for path in paths]
     if not routes or routes == [""]:
         return Result(document)
     values = {route: _value(imds, document, route, allow_missing) for route in routes}

@@ -24,8 +24,9 @@ import click
 from click.core import ParameterSource
 
 from imdsctl import catalog
-from imdsctl.errors import exit_code_text
+from imdsctl.errors import UsageError, exit_code_text
 from imdsctl.session import COMMANDLINE, DEFAULT, ENVIRONMENT, VARIABLES, Session, Settings
+from imdsctl.session import check_api_version as check_api_version_form
 from imdsctl.ui.render import FORMATS, check_env_prefix, compile_query, render
 
 #: ctx.meta keys: whether --debug was given (the error path reads it), and the
@@ -62,6 +63,14 @@ class Parsed(click.ParamType):
 #: A JMESPath expression, compiled at parse time; a prefix for -o env names,
 #: which must make valid shell variable names.
 QUERY = Parsed("JMESPATH", compile_query)
+
+
+def check_api_version(value: str, what: str = "--api-version") -> str:
+    """``value`` when it is an api-version (check_api_version_form); else a usage error naming ``what``."""
+    try:
+        return check_api_version_form(value)
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}", "pass --api-version YYYY-MM-DD or latest") from None
 PREFIX = Parsed("PREFIX", check_env_prefix)
 
 
@@ -88,9 +97,17 @@ class Shared(NamedTuple):
 
 
 class FiniteRange(click.FloatRange):
-    """A FloatRange that also refuses nan and infinities (which compare false to any bound)."""
+    """A FloatRange of seconds: a number with an optional ``s`` (``30``, ``1.5s``);
+    it also refuses nan and infinities (which compare false to any bound)."""
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            value = value[:-1] if value.endswith("s") else value
+            try:
+                float(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds, e.g. 30 or 30s", param, ctx)
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
@@ -108,7 +125,8 @@ SHARED: Dict[str, Shared] = {
         dict(envvar="IMDSCTL_MAX_AGE", default=0)),
     "endpoint": Shared(("--endpoint",), dict(metavar="URL", help="IMDS base URL."),
                        dict(envvar="IMDSCTL_ENDPOINT", default=catalog.DEFAULT_ENDPOINT, show_default=True)),
-    "api_version": Shared(("--api-version",), dict(metavar="VERSION", help=API_VERSION_HELP),
+    "api_version": Shared(("--api-version",), dict(type=Parsed("VERSION", check_api_version_form),
+                                                   metavar="VERSION", help=API_VERSION_HELP),
                           dict(envvar="IMDSCTL_API_VERSION")),
     "timeout": Shared(("--timeout",), dict(type=TIMEOUT, metavar="SECONDS",
                                            help="Total time budget for all attempts and retries."),

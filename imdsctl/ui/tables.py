@@ -58,7 +58,9 @@ def table(value: Any, stream: TextIO) -> str:
     if keys:  # laid out here, so that no value is ever cut (ui/layout.py)
         from imdsctl.ui.layout import key_value
 
-        return key_value([(k, v) for k, v in rows], console.width, "─" if can_draw(stream) else "-", caption)
+        bold = console.is_terminal and not console.no_color and console.color_system is not None
+        return key_value([(k, v) for k, v in rows], console.width, "─" if can_draw(stream) else "-", caption,
+                         bold)
     shown = len(columns) if keys else _fitting(columns, rows, console.width)
     if shown < len(columns):
         left_out = ", ".join(columns[shown:])
