@@ -19,7 +19,7 @@ import sys
 from imdsctl.errors import OutputError, UsageError
 from imdsctl.result import ALWAYS, Result
 from imdsctl.ui.shapes import flatten, is_scalar, scalar_text
-from imdsctl.ui.terminal import is_terminal, make_console, visible
+from imdsctl.ui.terminal import is_terminal, make_console, note, visible
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
@@ -50,7 +50,12 @@ def compile_query(expression: str):
     try:
         return jmespath.compile(expression)
     except JMESPathError as exc:
+        from imdsctl.ui.query import jmespath_spelling
+
         message = " ".join(str(exc).split())
+        spelled = jmespath_spelling(expression)
+        if spelled is not None:  # jq's habit
+            message += f"; --query is JMESPath (as in the az CLI), not jq: try -q {shell_quote(spelled)}"
         raise ValueError(f"invalid JMESPath query {expression!r}: {message}") from None
     except RecursionError:  # a literal nested thousands deep
         raise ValueError(f"invalid JMESPath query {expression[:40]!r}...: nested too deep") from None
@@ -123,8 +128,12 @@ def _write(result: Result, output: Optional[str], query: Any, stream: TextIO, en
     if result.terminal is not None and person:
         value = result.terminal(value)
     if query is not None:
-        value = apply_query(query, value)
-        env_base = ""
+        from imdsctl.ui.query import unknown_names
+
+        found = apply_query(query, value)
+        for line in unknown_names(query, value, found):  # said, not failed: scripts keep their exit code
+            note(line)
+        value, env_base = found, ""
     fmt = output or default_format(value, stream)
     if fmt == "table" and query is None and result.table is not None:
         value = result.table(value)
