@@ -12,6 +12,7 @@ from imdsctl import catalog
 from imdsctl.errors import ImdsctlError, ImdsNotFoundError, NotFoundError, NotImdsError, UsageError
 from imdsctl.imds.answers import objects, shaped
 from imdsctl.result import Result
+from imdsctl.ui.shapes import in_section, route
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
@@ -45,7 +46,10 @@ def absent(imds: Any, route: str, err: ImdsctlError, document: Any = None) -> No
                              f"pass --api-version {appeared} or newer")
     parent = route.rsplit("/", 1)[0] if "/" in route else ""
     near = _resembling(document, route) if document is not None else None
-    hint = (f"did you mean {near}? IMDS keys are case-sensitive" if near else err.hint or
+    known = any(f.route() == route for _, f in catalog.all_fields())  # spelled right: optional, not absent
+    hint = (f"did you mean {near}? IMDS keys are case-sensitive" if near else
+            "IMDS leaves optional fields out on some VMs; --allow-missing makes it null (empty in text)"
+            if known else err.hint or
             f"keys are case-sensitive, indices 0-based; 'imdsctl get {parent} -o json' shows what is there")
     return NotFoundError(f"IMDS has no {route} on this VM ({err.message})" if err.message
                          else f"IMDS has no {route} on this VM", hint)
@@ -88,10 +92,7 @@ def _resembling(document: Any, route: str) -> Optional[str]:
 
 
 def route_of(path: str) -> str:
-    """A PATH in any form imdsctl prints or people paste (ui.shapes.route) as a
-    route below /metadata/instance."""
-    from imdsctl.ui.shapes import route
-
+    """A PATH in any form imdsctl prints or people paste (ui.shapes.route), below /metadata/instance."""
     return route(path, catalog.INSTANCE_PATH.strip("/"))
 
 
@@ -102,8 +103,6 @@ def get(imds: Any, paths: Sequence[str] = (), allow_missing: bool = False) -> Re
     """The instance document, one value, or several values from ONE request;
     with ``allow_missing``, a path IMDS does not have is null instead of an error."""
     document = imds.instance()
-    from imdsctl.ui.shapes import in_section
-
     routes = [in_section(document, route_of(path)) for path in paths]
     if not routes or routes == [""]:
         return Result(document)

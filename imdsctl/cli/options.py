@@ -115,7 +115,8 @@ class FiniteRange(click.FloatRange):
 
 
 TIMEOUT = FiniteRange(min=0, min_open=True, max=86400)
-OUTPUT_HELP = ("Output format [default: text for a value; table on a terminal, else json, for the rest].")
+OUTPUT_HELP = ("Output format [default: text for a value; table on a terminal, else json, for the rest]. "
+               "tsv leaves nested lists and objects out, as az does: pick them with -q.")
 
 #: Every shared option, in the order --help lists them.
 SHARED: Dict[str, Shared] = {
@@ -225,10 +226,31 @@ class Command(_Documented, click.Command):
         return rest
 
 
+def suggesting(resolve: Callable[..., Any], group: click.Group, ctx: click.Context, args: List[str]) -> Any:
+    """``resolve(ctx, args)``, a mistyped command name answered with the
+    nearest of the group's commands (every level, on click 8.1 too)."""
+    try:
+        return resolve(ctx, args)
+    except click.UsageError as exc:
+        name = args[0] if args else ""
+        if not name or name.startswith("-") or group.get_command(ctx, name) is not None:
+            raise
+        import difflib
+
+        near = difflib.get_close_matches(name, group.list_commands(ctx), n=3, cutoff=0.6)
+        if not near:
+            raise
+        raise click.UsageError(f"No such command {name!r}. Did you mean {' or '.join(map(repr, near))}?",
+                               ctx) from exc
+
+
 class Group(_Documented, click.Group):
     """A command group; its commands are Commands."""
 
     command_class = Command
+
+    def resolve_command(self, ctx: click.Context, args: List[str]) -> Any:
+        return suggesting(super().resolve_command, self, ctx, args)
 
 
 def command(name: Optional[str] = None, **attrs: Any) -> Callable[[Any], click.Command]:

@@ -33,7 +33,8 @@ FORMAT_HELP = {
     "table": "a table for people: a list of objects becomes rows, an object becomes key/value rows with "
              "nested keys flattened (``a.b[0].c``); the default for a container on a terminal",
     "tsv": "az's rules: a value bare, a list one element per line, an object as its values separated "
-           "by tabs (nested containers left out)",
+           "by tabs (nested lists and objects left out: pick them with -q, e.g. "
+           "``-q '[].[nic, privateIps[0]]'``)",
     "text": "a value bare (the default for a value); a container as ``key<TAB>value`` lines, flattened",
     "env": "``NAME='value'`` lines, single-quoted so that ``eval`` in sh, bash, dash and zsh is safe; "
            "``--prefix`` changes ``IMDS_``",
@@ -227,7 +228,8 @@ def _yaml(value: Any, stream: TextIO) -> str:
     # A string holding what a terminal would act on (PyYAML writes some of them raw) is
     # written with YAML's escapes instead: the same document, with nothing hidden in it.
     plain = not _JSON_UNSAFE.search(json.dumps(value, ensure_ascii=False))
-    return yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=plain)
+    text = yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=plain)
+    return text[:-4] if is_scalar(value) and text.endswith("\n...\n") else text  # no document end marker
 
 
 def _text(value: Any, stream: TextIO) -> str:
