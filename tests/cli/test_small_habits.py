@@ -21,8 +21,9 @@ def test_completion_without_a_shell_says_the_choices_on_one_line(run):
         "imdsctl: Missing argument '{bash|zsh|fish}'. Choose from: bash, zsh, fish")
 
 
-@pytest.mark.parametrize("argv,near", [(["comptue"], "'compute'"), (["events", "lsit"], "'list'"),
-                                       (["emulator", "srve"], "'serve'"), (["attested", "verfy"], "'verify'")])
+@pytest.mark.parametrize("argv,near", [
+    (["comptue"], "'compute'"), (["events", "lsit"], "'list'"), (["emulator", "srve"], "'serve'"),
+    (["attested", "verfy"], "'verify'")])
 def test_a_mistyped_command_gets_did_you_mean_at_every_level(run, argv, near):
     result = ok(run(*argv), 2)
     assert f"Did you mean {near}?" in result.stderr
