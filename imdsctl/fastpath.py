@@ -148,7 +148,7 @@ def _asked(argv: List[str], environ: Mapping[str, str]) -> Optional[_Asked]:
         if name not in options and environ.get(variable):
             options[name] = environ[variable]
     from imdsctl import catalog
-    from imdsctl.session import Settings
+    from imdsctl.session import Settings, check_api_version
     from imdsctl.ui.render import FORMATS, check_env_prefix, compile_query
 
     try:
@@ -156,7 +156,10 @@ def _asked(argv: List[str], environ: Mapping[str, str]) -> Optional[_Asked]:
         nic, ip = int(options.get("--nic", "0")), int(options.get("--ip", "0"))
         check_env_prefix(options.get("--prefix", "IMDS_"))
         query = compile_query(options["--query"]) if "--query" in options else None
+        check_api_version(options.get("--api-version") or "latest")
     except ValueError:
+        return None
+    if any("://" in p or "?" in p for p in positionals):  # a pasted URL or query: the CLI says what it used
         return None
     if not (0 < timeout <= 86400 and 0 <= max_age < float("inf")) or nic < 0 or ip < 0:
         return None

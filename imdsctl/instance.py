@@ -12,6 +12,7 @@ from imdsctl import catalog
 from imdsctl.errors import ImdsctlError, ImdsNotFoundError, NotFoundError, NotImdsError, UsageError
 from imdsctl.imds.answers import objects, shaped
 from imdsctl.result import Result
+from imdsctl.ui.shapes import in_section, route
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
@@ -36,9 +37,8 @@ def field(fields: tuple, group: str, name: str) -> catalog.Field:
 
 
 def absent(imds: Any, route: str, err: ImdsctlError, document: Any = None) -> NotFoundError:
-    """A 404 or missing key, explained by the api-version when that is why, or
-    by the key it resembles in ``document`` (IMDS keys are case-sensitive:
-    suggest, never guess)."""
+    """A 404 or missing key, explained by the api-version when that is why, or by the key it
+    resembles in ``document`` (IMDS keys are case-sensitive: suggest, never guess)."""
     appeared = catalog.since(route)
     used = imds.api_version
     if appeared and catalog.version_key(appeared) > catalog.version_key(used):
@@ -47,10 +47,15 @@ def absent(imds: Any, route: str, err: ImdsctlError, document: Any = None) -> No
                              cause="api-version-too-old", detail={"appeared": appeared})
     parent = route.rsplit("/", 1)[0] if "/" in route else ""
     near = _resembling(document, route) if document is not None else None
-    hint = f"did you mean {near}? IMDS keys are case-sensitive" if near else err.hint
     said = f"IMDS has no {route} on this VM" + (f" ({err.message})" if err.message else "")
-    return NotFoundError(said, hint or "keys are case-sensitive, indices 0-based",
-                         cause="" if hint else "no-such-key", detail={"parent": parent})
+    if near:
+        cause, hint = "", f"did you mean {near}? IMDS keys are case-sensitive"
+    elif any(f.route() == route for _, f in catalog.all_fields()):  # spelled right: optional, not absent
+        cause, hint = "optional-field", "IMDS leaves optional fields out on some VMs"
+    else:  # IMDS's own words, or the advice for a key it does not have
+        hint = err.hint or "keys are case-sensitive, indices 0-based"
+        cause = "" if err.hint else "no-such-key"
+    return NotFoundError(said, hint, cause=cause, detail={"parent": parent})
 
 
 def fetch(imds: Any, route: str, leaf: bool) -> Any:
@@ -90,12 +95,8 @@ def _resembling(document: Any, route: str) -> Optional[str]:
 
 
 def route_of(path: str) -> str:
-    """A PATH as people have it - compute/vmId, /compute/vmId/, or as Microsoft's
-    documentation writes it, /metadata/instance/compute/vmId?api-version=...&format=text -
-    as a route below /metadata/instance."""
-    route = path.split("?", 1)[0].strip("/")
-    top = catalog.INSTANCE_PATH.strip("/")
-    return "" if route == top else route[len(top) + 1:] if route.startswith(top + "/") else route
+    """A PATH in any form imdsctl prints or people paste (ui.shapes.route), below /metadata/instance."""
+    return route(path, catalog.INSTANCE_PATH.strip("/"))
 
 
 # -- get ------------------------------------------------------------------------
@@ -105,7 +106,7 @@ def get(imds: Any, paths: Sequence[str] = (), allow_missing: bool = False) -> Re
     """The instance document, one value, or several values from ONE request;
     with ``allow_missing``, a path IMDS does not have is null instead of an error."""
     document = imds.instance()
-    routes = [route_of(path) for path in paths]
+    routes = [in_section(document, route_of(path)) for path in paths]
     if not routes or routes == [""]:
         return Result(document)
     values = {route: _value(imds, document, route, allow_missing) for route in routes}

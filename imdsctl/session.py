@@ -46,6 +46,18 @@ VARIABLES = (
 )
 
 
+def check_api_version(value: str) -> str:
+    """``value`` when it has an api-version's form (a date, YYYY-MM-DD, or ``latest``); ValueError if not."""
+    import re
+
+    if not value.isascii():
+        return value  # not UTF-8, or not ASCII: refused by imds/endpoint.py in its own words
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(-preview)?|latest", value):
+        raise ValueError(f"{value!r} is not an api-version: a date, YYYY-MM-DD (e.g. "
+                         f"{catalog.DEFAULT_API_VERSION}), or latest")
+    return value
+
+
 class Settings(namedtuple("Settings", "endpoint api_version timeout debug endpoint_from api_version_from",
                           defaults=(catalog.DEFAULT_ENDPOINT, None, 30.0, False, DEFAULT, DEFAULT))):
     """What an IMDS command was asked (endpoint, api_version, timeout, debug),

@@ -31,7 +31,7 @@ import click
 
 from imdsctl import __version__
 from imdsctl.cli import hints
-from imdsctl.cli.options import DEBUG, EPILOG, global_options, remember_globals
+from imdsctl.cli.options import DEBUG, EPILOG, global_options, remember_globals, suggesting
 from imdsctl.errors import ExitCode, ImdsctlError, InternalError, Interrupted, UsageError
 from imdsctl.ui import terminal
 
@@ -66,6 +66,9 @@ class ImdsGroup(click.Group):
             module, attr = COMMANDS[name]
             self.add_command(getattr(importlib.import_module(f"{__name__}.{module}"), attr), name)
         return super().get_command(ctx, name)
+
+    def resolve_command(self, ctx: click.Context, args: List[str]) -> Any:
+        return suggesting(super().resolve_command, self, ctx, args)
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         with _quiet_when_the_reader_goes():  # `imdsctl --help | head`
@@ -105,7 +108,8 @@ class ImdsGroup(click.Group):
                 click.echo(exc.ctx.get_help())
                 return self._exit(ExitCode.OK, standalone_mode)
             path = " ".join(["imdsctl", *exc.ctx.command_path.split()[1:]]) if exc.ctx else "imdsctl"
-            code = terminal.report(UsageError(exc.format_message(), f"see '{path} --help'"))
+            message = " ".join(exc.format_message().split())  # click's "Choose from:\n\t..." on one line
+            code = terminal.report(UsageError(message, f"see '{path} --help'"))
         except click.ClickException as exc:
             terminal.note(exc.format_message())
             code = exc.exit_code

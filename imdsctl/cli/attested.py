@@ -104,4 +104,10 @@ def verify(imds: Session, nonce: Optional[str], ca_file: Optional[str], cloud: s
     The table (for people) has one row per check; -o json adds the verdict
     ("verified"), the document and the signer.
     """
-    return domain.verify(imds, nonce, ca_file, cloud, no_fetch, saved)
+    result = domain.verify(imds, nonce, ca_file, cloud, no_fetch, saved)
+    if not ca_file and any(c["check"] == "chain" and c["result"] == "fail" for c in result.data["checks"]):
+        from imdsctl.ui import terminal
+
+        terminal.note("the signer is not trusted here; against the emulator, pass --ca-file with the CA "
+                      "that 'imdsctl emulator serve --attested-ca-out FILE' wrote")
+    return result

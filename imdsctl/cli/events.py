@@ -75,9 +75,12 @@ def ack(imds: Session, event_ids: Sequence[str], force: bool) -> Result:
 
     Sends one POST with a StartRequest per EVENT_ID. Without --force, reads
     the document first and refuses (exit 3) ids it does not list; ids match
-    in any case and are sent as IMDS spells them. Prints the acknowledged
-    events (-o json: as the document had them). An approval lets the event
-    proceed for every VM it lists in Resources.
+    in any case and are sent as IMDS spells them. Then reads the document
+    again and prints what was done: for each event its id, type, the status
+    it had and the status it has now (-o json: EventId, EventType,
+    Acknowledged, StatusBefore, StatusAfter; StatusBefore is null with
+    --force, StatusAfter null once the event is gone). An approval lets the
+    event proceed for every VM it lists in Resources.
     """
     return domain.ack(imds, event_ids, force)
 

@@ -20,6 +20,8 @@ HINTS: Dict[str, str] = {
     "unknown-field": "'imdsctl {group} --help' lists them; 'imdsctl get {group}/<key>' reads any key",
     "no-such-key": "keys are case-sensitive, indices 0-based; "
                    "'imdsctl get {parent} -o json' shows what is there",
+    "optional-field": "IMDS leaves optional fields out on some VMs; --allow-missing makes it null "
+                      "(empty in text)",
     "no-such-index": "'imdsctl get {route} -o json' shows what is there",
     "not-base64": "print it as IMDS sent it: drop --decode",
     "api-version-too-old": "pass --api-version {appeared} or newer",

@@ -8,7 +8,14 @@ from typing import Any, Dict, Optional
 import click
 
 from imdsctl import catalog, instance
-from imdsctl.cli.options import Output, command, complete_words, imds_command, shared_option
+from imdsctl.cli.options import (
+    Output,
+    check_api_version,
+    command,
+    complete_words,
+    imds_command,
+    shared_option,
+)
 from imdsctl.errors import UsageError
 from imdsctl.result import Result
 from imdsctl.session import Session
@@ -57,14 +64,43 @@ def get(imds: Session, paths: tuple, allow_missing: bool, max_age: float) -> Res
 
     PATH walks the instance document with IMDS's own route syntax: keys are
     case-sensitive, list entries are 0-based indices
-    (network/interface/0/ipv4/ipAddress/0/publicIpAddress); the form of
-    Microsoft's documentation, /metadata/instance/compute/vmId, is taken too.
+    (network/interface/0/ipv4/ipAddress/0/publicIpAddress). Any key imdsctl
+    prints is a PATH too (compute.storageProfile.dataDisks[0].name, or vmId
+    as compute --all shows it), and so is the form of Microsoft's
+    documentation, /metadata/instance/compute/vmId?api-version=..., or a whole
+    URL: its host is not used, its api-version is unless --api-version is
+    given.
     A key in the wrong case is not found, with the right spelling suggested.
     Without a PATH, the whole document. Several PATHs are answered from ONE
     request, as an object keyed by path.
     """
+    _settle_pasted(imds, paths)
     imds.use_cache(max_age)
     return instance.get(imds, paths, allow_missing)
+
+
+def _settle_pasted(imds: Session, paths: tuple) -> None:
+    """What a pasted URL or docs path says besides its route: its host is not
+    used (said once when it is not the endpoint in use), and its api-version
+    is, unless --api-version was given (--debug says which)."""
+    from imdsctl.session import COMMANDLINE
+    from imdsctl.ui import terminal
+    from imdsctl.ui.shapes import pasted, query_value
+
+    settings = imds.settings
+    origins = {origin for origin in (pasted(p)[2] for p in paths) if origin}
+    for origin in sorted(origins - {settings.endpoint.rstrip("/")}):
+        terminal.note(f"the host of {origin} is not used: asking {settings.endpoint}, the endpoint in use")
+    versions = [v for v in (query_value(pasted(p)[1], "api-version") for p in paths) if v]
+    if not versions:
+        return
+    if settings.api_version_from == COMMANDLINE:
+        imds.explain(f"api-version {settings.api_version} from --api-version; "
+                     f"the pasted path's api-version={versions[0]} is not used")
+        return
+    check_api_version(versions[0], "the pasted path's api-version")
+    imds.settings = settings._replace(api_version=versions[0], api_version_from=COMMANDLINE)
+    imds.explain(f"api-version {versions[0]} from the pasted path (no --api-version given)")
 
 
 @command(fields=catalog.COMPUTE_FIELDS, examples=(

@@ -25,8 +25,9 @@ from click.core import ParameterSource
 
 from imdsctl import catalog
 from imdsctl.cli.hints import hint
-from imdsctl.errors import exit_code_text
+from imdsctl.errors import UsageError, exit_code_text
 from imdsctl.session import COMMANDLINE, DEFAULT, ENVIRONMENT, VARIABLES, Session, Settings
+from imdsctl.session import check_api_version as check_api_version_form
 from imdsctl.ui.render import FORMATS, check_env_prefix, compile_query, render
 from imdsctl.ui.terminal import TerminalReporter
 
@@ -69,6 +70,14 @@ class Parsed(click.ParamType):
 #: A JMESPath expression, compiled at parse time; a prefix for -o env names,
 #: which must make valid shell variable names.
 QUERY = Parsed("JMESPATH", compile_query)
+
+
+def check_api_version(value: str, what: str = "--api-version") -> str:
+    """``value`` when it is an api-version (check_api_version_form); else a usage error naming ``what``."""
+    try:
+        return check_api_version_form(value)
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}", "pass --api-version YYYY-MM-DD or latest") from None
 PREFIX = Parsed("PREFIX", check_env_prefix)
 
 
@@ -95,9 +104,17 @@ class Shared(NamedTuple):
 
 
 class FiniteRange(click.FloatRange):
-    """A FloatRange that also refuses nan and infinities (which compare false to any bound)."""
+    """A FloatRange of seconds: a number with an optional ``s`` (``30``, ``1.5s``);
+    it also refuses nan and infinities (which compare false to any bound)."""
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            value = value[:-1] if value.endswith("s") else value
+            try:
+                float(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a number of seconds, e.g. 30 or 30s", param, ctx)
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
@@ -105,7 +122,8 @@ class FiniteRange(click.FloatRange):
 
 
 TIMEOUT = FiniteRange(min=0, min_open=True, max=86400)
-OUTPUT_HELP = ("Output format [default: text for a value; table on a terminal, else json, for the rest].")
+OUTPUT_HELP = ("Output format [default: text for a value; table on a terminal, else json, for the rest]. "
+               "tsv leaves nested lists and objects out, as az does: pick them with -q.")
 
 #: Every shared option, in the order --help lists them.
 SHARED: Dict[str, Shared] = {
@@ -115,7 +133,8 @@ SHARED: Dict[str, Shared] = {
         dict(envvar="IMDSCTL_MAX_AGE", default=0)),
     "endpoint": Shared(("--endpoint",), dict(metavar="URL", help="IMDS base URL."),
                        dict(envvar="IMDSCTL_ENDPOINT", default=catalog.DEFAULT_ENDPOINT, show_default=True)),
-    "api_version": Shared(("--api-version",), dict(metavar="VERSION", help=API_VERSION_HELP),
+    "api_version": Shared(("--api-version",), dict(type=Parsed("VERSION", check_api_version_form),
+                                                   metavar="VERSION", help=API_VERSION_HELP),
                           dict(envvar="IMDSCTL_API_VERSION")),
     "timeout": Shared(("--timeout",), dict(type=TIMEOUT, metavar="SECONDS",
                                            help="Total time budget for all attempts and retries."),
@@ -214,10 +233,31 @@ class Command(_Documented, click.Command):
         return rest
 
 
+def suggesting(resolve: Callable[..., Any], group: click.Group, ctx: click.Context, args: List[str]) -> Any:
+    """``resolve(ctx, args)``, a mistyped command name answered with the
+    nearest of the group's commands (every level, on click 8.1 too)."""
+    try:
+        return resolve(ctx, args)
+    except click.UsageError as exc:
+        name = args[0] if args else ""
+        if not name or name.startswith("-") or group.get_command(ctx, name) is not None:
+            raise
+        import difflib
+
+        near = difflib.get_close_matches(name, group.list_commands(ctx), n=3, cutoff=0.6)
+        if not near:
+            raise
+        raise click.UsageError(f"No such command {name!r}. Did you mean {' or '.join(map(repr, near))}?",
+                               ctx) from exc
+
+
 class Group(_Documented, click.Group):
     """A command group; its commands are Commands."""
 
     command_class = Command
+
+    def resolve_command(self, ctx: click.Context, args: List[str]) -> Any:
+        return suggesting(super().resolve_command, self, ctx, args)
 
 
 def command(name: Optional[str] = None, **attrs: Any) -> Callable[[Any], click.Command]:

@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from imdsctl import catalog
-from imdsctl.errors import ImdsNotFoundError, NotFoundError, NotImdsError
+from imdsctl.errors import ImdsctlError, ImdsNotFoundError, NotFoundError, NotImdsError
 from imdsctl.result import Result
 from imdsctl.ui.text import span
 
@@ -148,7 +148,8 @@ def list_events(imds: Any) -> Result:
 def ack(imds: Any, event_ids: Sequence[str], force: bool = False) -> Result:
     """Acknowledge ``event_ids`` in one POST. Without ``force``, reads the
     document first and refuses (NotFoundError) ids it does not list; ids match
-    in any case and are sent as IMDS spells them. The acknowledged events."""
+    in any case and are sent as IMDS spells them. What was done: one record
+    per event, its type, the status it had and the status a re-read shows."""
     version = api_version(imds)
     wanted = list(dict.fromkeys(event_ids))
     chosen: List[Dict[str, Any]] = [{"EventId": i} for i in wanted]
@@ -162,4 +163,25 @@ def ack(imds: Any, event_ids: Sequence[str], force: bool = False) -> Result:
                                 cause="unknown-event")
         chosen = list({listed[i.upper()]["EventId"]: listed[i.upper()] for i in wanted}.values())
     acknowledge(imds.client, version, [e["EventId"] for e in chosen])
-    return Result(chosen, table=table(chosen, ""))
+    try:
+        after = {e["EventId"].upper(): e for e in fetch(imds.client, version)["Events"]}
+    except ImdsctlError as err:  # acknowledged all the same: say so, and what is not known
+        imds.reporter.note(f"acknowledged, but the document could not be read again: {err.message}")
+        after = {e["EventId"].upper(): {"EventStatus": "(not read)"} for e in chosen}
+    records = [acknowledged(e, after.get(e["EventId"].upper())) for e in chosen]
+    return Result(records, table=lambda data: [{
+        "EventId": r["EventId"], "Type": r["EventType"] or "",
+        "Was": r["StatusBefore"] or "(not read)", "Now": r["StatusAfter"] or "(gone: completed)",
+    } for r in data])
+
+
+def acknowledged(before: Dict[str, Any], after: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The acknowledgement record of one event: StatusAfter is null when the
+    re-read document no longer lists it (it ran and completed)."""
+    return {
+        "EventId": before["EventId"],
+        "EventType": before.get("EventType") or (after or {}).get("EventType"),
+        "Acknowledged": True,
+        "StatusBefore": before.get("EventStatus"),
+        "StatusAfter": after.get("EventStatus") if after else None,
+    }

@@ -84,22 +84,24 @@ def wrap_key(key: str, width: int) -> List[str]:
     return pack(_KEY_SEPARATOR.split(key), max(width, 1))
 
 
-def key_value(rows: List[Tuple[str, str]], width: int, rule: str, caption: str = "") -> str:
-    """The text of a key/value table of ``rows`` at ``width`` columns."""
+def key_value(rows: List[Tuple[str, str]], width: int, rule: str, caption: str = "",
+              bold: bool = False) -> str:
+    """The text of a key/value table of ``rows`` at ``width`` columns (``bold``: its header in bold)."""
     key_width = max([3] + [len(k) for k, _ in rows])
     value_width = max([5] + [len(line) for _, v in rows for line in v.split("\n")])
     if key_width + _GAP + value_width <= width:
-        return _columns(rows, key_width, value_width, rule, caption, width)
+        return _columns(rows, (key_width, value_width), rule, caption, width, bold)
     key_col = min(key_width, max(12, int(width * _KEY_SHARE)))
     if width - key_col - _GAP >= _VALUE_MIN:
-        return _columns(rows, key_col, width - key_col - _GAP, rule, caption, width)
+        return _columns(rows, (key_col, width - key_col - _GAP), rule, caption, width, bold)
     return _stacked(rows, width, caption)
 
 
-def _columns(rows: List[Tuple[str, str]], key_col: int, value_col: int, rule: str, caption: str,
-             width: int) -> str:
-    gap = " " * _GAP
-    lines = [("Key".ljust(key_col) + gap + "Value").rstrip(), rule * (key_col + _GAP + value_col)]
+def _columns(rows: List[Tuple[str, str]], widths: Tuple[int, int], rule: str, caption: str,
+             width: int, bold: bool) -> str:
+    (key_col, value_col), gap = widths, " " * _GAP
+    header = "Key".ljust(key_col) + gap + "Value"
+    lines = [f"\x1b[1m{header}\x1b[0m" if bold else header, rule * (key_col + _GAP + value_col)]
     for key, value in rows:
         keys, values = wrap_key(key, key_col), wrap(value, value_col)
         for index in range(max(len(keys), len(values))):

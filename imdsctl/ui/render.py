@@ -19,7 +19,7 @@ import sys
 from imdsctl.errors import OutputError, UsageError
 from imdsctl.result import ALWAYS, Result
 from imdsctl.ui.shapes import flatten, is_scalar, scalar_text
-from imdsctl.ui.terminal import is_terminal, make_console, visible
+from imdsctl.ui.terminal import is_terminal, make_console, note, visible
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
@@ -33,7 +33,8 @@ FORMAT_HELP = {
     "table": "a table for people: a list of objects becomes rows, an object becomes key/value rows with "
              "nested keys flattened (``a.b[0].c``); the default for a container on a terminal",
     "tsv": "az's rules: a value bare, a list one element per line, an object as its values separated "
-           "by tabs (nested containers left out)",
+           "by tabs (nested lists and objects left out: pick them with -q, e.g. "
+           "``-q '[].[nic, privateIps[0]]'``)",
     "text": "a value bare (the default for a value); a container as ``key<TAB>value`` lines, flattened",
     "env": "``NAME='value'`` lines, single-quoted so that ``eval`` in sh, bash, dash and zsh is safe; "
            "``--prefix`` changes ``IMDS_``",
@@ -50,7 +51,12 @@ def compile_query(expression: str):
     try:
         return jmespath.compile(expression)
     except JMESPathError as exc:
+        from imdsctl.ui.query import jmespath_spelling
+
         message = " ".join(str(exc).split())
+        spelled = jmespath_spelling(expression)
+        if spelled is not None:  # jq's habit
+            message += f"; --query is JMESPath (as in the az CLI), not jq: try -q {shell_quote(spelled)}"
         raise ValueError(f"invalid JMESPath query {expression!r}: {message}") from None
     except RecursionError:  # a literal nested thousands deep
         raise ValueError(f"invalid JMESPath query {expression[:40]!r}...: nested too deep") from None
@@ -123,8 +129,12 @@ def _write(result: Result, output: Optional[str], query: Any, stream: TextIO, en
     if result.terminal is not None and person:
         value = result.terminal(value)
     if query is not None:
-        value = apply_query(query, value)
-        env_base = ""
+        from imdsctl.ui.query import unknown_names
+
+        found = apply_query(query, value)
+        for line in unknown_names(query, value, found):  # said, not failed: scripts keep their exit code
+            note(line)
+        value, env_base = found, ""
     fmt = output or default_format(value, stream)
     if fmt == "table" and query is None and result.table is not None:
         value = result.table(value)
@@ -218,7 +228,8 @@ def _yaml(value: Any, stream: TextIO) -> str:
     # A string holding what a terminal would act on (PyYAML writes some of them raw) is
     # written with YAML's escapes instead: the same document, with nothing hidden in it.
     plain = not _JSON_UNSAFE.search(json.dumps(value, ensure_ascii=False))
-    return yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=plain)
+    text = yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=plain)
+    return text[:-4] if is_scalar(value) and text.endswith("\n...\n") else text  # no document end marker
 
 
 def _text(value: Any, stream: TextIO) -> str:

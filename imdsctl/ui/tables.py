@@ -58,11 +58,9 @@ def table(value: Any, stream: TextIO) -> str:
     if keys:  # laid out here, so that no value is ever cut (ui/layout.py)
         from imdsctl.ui.layout import key_value
 
-        text = key_value([(k, v) for k, v in rows], console.width, "─" if can_draw(stream) else "-", caption)
-        if console.color_system and text.startswith("Key"):  # the header bold, as rich draws it
-            header, _, rest = text.partition("\n")
-            text = f"\x1b[1m{header}\x1b[0m\n{rest}"
-        return text
+        bold = console.is_terminal and not console.no_color and console.color_system is not None
+        return key_value([(k, v) for k, v in rows], console.width, "─" if can_draw(stream) else "-", caption,
+                         bold)
     shown = len(columns) if keys else _fitting(columns, rows, console.width)
     if shown < len(columns):
         left_out = ", ".join(columns[shown:])

@@ -131,6 +131,16 @@ def test_verify_against_another_ca(run, imds_emulator, tmp_path):
     assert [c for c, r in verdict(result).items() if r == "fail"] == ["chain"]
 
 
+def test_verify_with_the_system_roots_against_the_emulator_points_at_its_ca(run, imds_emulator, monkeypatch):
+    from imdsctl.attested import verify as attested_verify
+
+    monkeypatch.setattr(attested_verify, "system_trust", lambda: attested_verify.Trust([], [], "no roots"),
+                        raising=False)
+    result = run("attested", "verify", "--no-fetch")
+    assert result.exit_code == 7
+    assert "--ca-file" in result.stderr and "--attested-ca-out" in result.stderr
+
+
 def test_verify_an_expired_document(run, imds_emulator, bundle):
     emulated.configure(imds_emulator.service, validity=dt.timedelta(seconds=-1))
     result = run("attested", "verify", "--ca-file", bundle)

@@ -314,7 +314,7 @@ def test_query_and_output_env_var(imds, run, monkeypatch):
     imds.add_response(url=url("compute"), json=DOC["compute"], is_reusable=True)
     assert ok(run("compute", "-q", "tagsList[?name=='env'].value | [0]")).stdout == "prod\n"
     monkeypatch.setenv("IMDSCTL_OUTPUT", "yaml")
-    assert ok(run("compute", "-q", "location")).stdout == "westeurope\n...\n"
+    assert ok(run("compute", "-q", "location")).stdout == "westeurope\n"
 
 
 def test_bad_query_is_a_usage_error_before_any_request(imds, run):

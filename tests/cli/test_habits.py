@@ -45,7 +45,8 @@ NICS = f"{BASE}/metadata/instance/network/interface?api-version={V}"
 @pytest.mark.parametrize("path", ["/metadata/instance/compute/vmId", "metadata/instance/compute/vmId/",
                                   "/metadata/instance/compute/vmId?api-version=2021-02-01&format=text"])
 def test_get_takes_the_path_of_microsofts_documentation(imds, run, path):
-    imds.add_response(url=INSTANCE, json=DOC)
+    asked = INSTANCE.replace(V, "2021-02-01") if "api-version" in path else INSTANCE  # as curl would ask
+    imds.add_response(url=asked, json=DOC)
     assert ok(run("get", path)).stdout == VMID + "\n"
 
 

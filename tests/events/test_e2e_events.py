@@ -57,9 +57,12 @@ def test_ack_starts_an_event_early(run, imds_emulator, scenario):
     state = scenario("Reboot", "Freeze")
     reboot = state.document()["Events"][0]["EventId"]
     result = ok(run("events", "ack", reboot.lower(), "-o", "json"))
-    assert [e["EventId"] for e in json.loads(result.stdout)] == [reboot]
+    assert json.loads(result.stdout) == [{"EventId": reboot, "EventType": "Reboot", "Acknowledged": True,
+                                          "StatusBefore": "Scheduled", "StatusAfter": "Started"}]
     assert [e["EventStatus"] for e in state.document()["Events"]] == ["Started", "Scheduled"]
-    assert methods(imds_emulator) == [("GET", 200), ("POST", 200)]
+    assert methods(imds_emulator) == [("GET", 200), ("POST", 200), ("GET", 200)]
+    text = ok(run("events", "ack", reboot, "-o", "text")).stdout  # every format says what it did
+    assert "[0].StatusBefore\tStarted" in text and "[0].StatusAfter\tStarted" in text
 
 
 def test_ack_of_an_unknown_id_exits_3_and_sends_nothing(run, imds_emulator, scenario):

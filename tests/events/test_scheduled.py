@@ -173,22 +173,39 @@ def posted(imds):
     return json.loads(request.content)
 
 
-def test_ack_checks_the_id_then_posts_start_requests(run, imds):
+def test_ack_checks_the_id_posts_start_requests_and_says_what_it_did(run, imds):
     document = doc(2, event(), event(ID2))
     imds.add_response(url=url(), json=document)
     imds.add_response(url=url(), method="POST", json=doc(3))
+    imds.add_response(url=url(), json=doc(3, event(status="Started"), event(ID2)))
     result = ok(run("events", "ack", ID1.lower(), "-o", "json"))
     assert posted(imds) == {"StartRequests": [{"EventId": ID1}]}  # as IMDS spells it
-    assert json.loads(result.stdout) == [document["Events"][0]]
+    assert json.loads(result.stdout) == [{"EventId": ID1, "EventType": "Reboot", "Acknowledged": True,
+                                          "StatusBefore": "Scheduled", "StatusAfter": "Started"}]
+    assert [r.method for r in imds.get_requests()] == ["GET", "POST", "GET"]  # the re-read
 
 
-def test_ack_sends_several_ids_in_one_post(run, imds, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "250")
-    imds.add_response(url=url(), json=doc(2, event(), event(ID2)))
+def test_ack_sends_several_ids_in_one_post_and_a_person_reads_before_and_after(run, imds, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    imds.add_response(url=url(), json=doc(2, event(), event(ID2, kind="Freeze")))
     imds.add_response(url=url(), method="POST", json=doc(3))
+    imds.add_response(url=url(), json=doc(3, event(status="Started")))
     result = ok(run("events", "approve", ID1, ID2, ID1, "-o", "table"))
     assert posted(imds) == {"StartRequests": [{"EventId": ID1}, {"EventId": ID2}]}
-    assert ID1 in result.stdout and ID2 in result.stdout and "Reboot" in result.stdout
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert rows[0] == ["EventId", "Type", "Was", "Now"]
+    assert [ID1, "Reboot", "Scheduled", "Started"] in rows
+    assert [ID2, "Freeze", "Scheduled", "(gone:", "completed)"] in rows
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+
+
+def test_ack_that_cannot_read_again_still_says_it_acknowledged(run, imds):
+    imds.add_response(url=url(), json=doc(2, event()))
+    imds.add_response(url=url(), method="POST", json=doc(3))
+    imds.add_response(url=url(), status_code=404)
+    result = ok(run("events", "ack", ID1, "-o", "json"))
+    assert json.loads(result.stdout)[0]["StatusAfter"] == "(not read)"
+    assert "acknowledged, but the document could not be read again" in result.stderr
 
 
 def test_ack_refuses_ids_not_in_the_document(run, imds):
@@ -201,8 +218,10 @@ def test_ack_refuses_ids_not_in_the_document(run, imds):
 
 def test_ack_force_posts_without_reading(run, imds):
     imds.add_response(url=url("2019-08-01"), method="POST", json=doc(3))
+    imds.add_response(url=url("2019-08-01"), json=doc(3, event(ID2, status="Started", kind="Freeze")))
     result = ok(run("events", "ack", "--force", ID2, "--api-version", "2019-08-01", "-o", "json"))
-    assert json.loads(result.stdout) == [{"EventId": ID2}]
+    assert json.loads(result.stdout) == [{"EventId": ID2, "EventType": "Freeze", "Acknowledged": True,
+                                          "StatusBefore": None, "StatusAfter": "Started"}]
     assert json.loads(imds.get_requests()[0].content) == {"StartRequests": [{"EventId": ID2}]}
 
 
@@ -494,7 +513,7 @@ def test_a_hook_killed_by_a_signal_is_a_failure(capsys):
 
 @pytest.mark.parametrize("status,body", [(200, b""), (204, b""), (200, b"accepted")])
 def test_ack_ignores_the_undocumented_answer_body(run, imds, status, body):
-    imds.add_response(url=url(), json=doc(2, event()))
+    imds.add_response(url=url(), json=doc(2, event()), is_reusable=True)
     imds.add_response(url=url(), method="POST", status_code=status, content=body)
     ok(run("events", "ack", ID1, "-o", "json"))
     assert posted(imds) == {"StartRequests": [{"EventId": ID1}]}
