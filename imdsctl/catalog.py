@@ -25,9 +25,7 @@ if TYPE_CHECKING:  # typing is not imported at run time: these modules are on th
     from typing import Iterable, Iterator, Optional, Sequence, Tuple, Union
 
 
-# --------------------------------------------------------------------------
-# Endpoints and api-versions
-# --------------------------------------------------------------------------
+# -- Endpoints and api-versions --------------------------------------------------------------------
 
 #: Instance-category api-versions, oldest first (the documentation's "Supported API versions").
 #: 2017-07-01 was withdrawn and is deliberately absent.
@@ -63,6 +61,8 @@ LOADBALANCER_API_VERSION = "2020-10-01"
 #: IMDS's link-local address, the same on every Azure VM, and its base URL.
 IMDS_ADDRESS = "169.254.169.254"
 DEFAULT_ENDPOINT = f"http://{IMDS_ADDRESS}"
+#: Every request's defaults, here alone: a command's total time budget (--timeout) and one connect's.
+DEFAULT_TIMEOUT, CONNECT_TIMEOUT = 30.0, 2.0
 
 #: The URL path of each endpoint family.
 INSTANCE_PATH = "/metadata/instance"
@@ -131,9 +131,7 @@ ATTESTED_FIELDS_SINCE = (("nonce", "2018-10-01"), ("plan", "2018-10-01"), ("time
                          ("licenseType", "2020-09-01"))
 
 
-# --------------------------------------------------------------------------
-# The schema of /metadata/instance, with the api-version each key appeared in
-# --------------------------------------------------------------------------
+# -- The schema of /metadata/instance, with the api-version each key appeared in -------------------
 #
 # Paths are IMDS route paths relative to /metadata/instance; ``*`` stands for
 # any array index.  A key not listed here inherits its parent's version.
@@ -241,9 +239,7 @@ def walk(document: object, route: Union[str, Sequence[str]]) -> object:
     return node
 
 
-# --------------------------------------------------------------------------
-# Friendly fields of `imdsctl compute` and `imdsctl network`
-# --------------------------------------------------------------------------
+# -- Friendly fields of `imdsctl compute` and `imdsctl network` ------------------------------------
 
 
 class Field(namedtuple("Field", "name path help leaf aliases", defaults=(True, ()))):

@@ -23,35 +23,39 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing import at run time: this is the start-up path
-    from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
+    from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
-#: The options of each command the fast path answers, taking one value, and its flags
-#: (as the click commands define them: anything else is the CLI's to take or refuse).
-_SHARED = {"--endpoint", "--api-version", "--timeout", "-o", "--output", "-q", "--query", "--prefix",
-           "--max-age"}
-_VALUED = {"get": _SHARED, "compute": _SHARED, "network": _SHARED | {"--nic", "--ip"}}
-_FLAGS = {"get": {"--allow-missing"}, "compute": {"--allow-missing", "--all"},
-          "network": {"--allow-missing"}}
+    from imdsctl.imds.handover import Attempt
+
+#: The commands the fast path answers, and the options it reads (by the click parameter's
+#: name); how they are spelled, which take a value, their variables and defaults are the
+#: CLI's, in imdsctl/fastpath_options.py, generated from the click tree (make docs).
+#: Any other option on the command line is the CLI's to take or refuse.
+COMMANDS = ("get", "compute", "network")
+READS = frozenset({"endpoint", "api_version", "timeout", "output", "query", "env_prefix", "max_age",
+                   "allow_missing", "everything", "nic", "ip"})
 
 
 def _parse(argv: List[str]) -> Optional[Tuple[str, List[str], Dict[str, str]]]:
-    """(command, positionals, options) for a command line of the plain form;
-    shared options may come before the command's name too, the later winning.
-    A flag is an option with the value ""."""
+    """(command, positionals, options by name) for a command line of the plain
+    form; shared options may come before the command's name too, the later
+    winning. A flag is an option with the value ""."""
+    from imdsctl.fastpath_options import FLAGS, SHARED, VALUED
+
     options: Dict[str, str] = {}
     words = iter(argv)
     for word in words:
-        if word in _VALUED:
-            command, valued = word, _VALUED[word]
+        if word in VALUED:
+            command, valued = word, VALUED[word]
             break
-        if not _option(word, words, _SHARED, options):
+        if not _option(word, words, SHARED, options):
             return None
     else:
         return None
     positionals: List[str] = []
     for word in words:
-        if word in _FLAGS[command]:
-            options[word] = ""
+        if word in FLAGS[command]:
+            options[FLAGS[command][word]] = ""
         elif not word.startswith("-") or word == "-":
             positionals.append(word)
         elif not _option(word, words, valued, options):
@@ -59,25 +63,33 @@ def _parse(argv: List[str]) -> Optional[Tuple[str, List[str], Dict[str, str]]]:
     return command, positionals, options
 
 
-def _option(word: str, words: Iterator[str], valued: Set[str], options: Dict[str, str]) -> bool:
+def _option(word: str, words: Iterator[str], valued: Dict[str, str], options: Dict[str, str]) -> bool:
     """Take ``word`` (and its value) into ``options``; False when it is not one of ``valued``."""
-    name, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
-    if name not in valued:
+    spelling, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
+    if spelling not in valued:
         return False
     if not eq:
         taken = next(words, None)
         if taken is None:
             return False
         value = taken
-    options[{"-o": "--output", "-q": "--query"}.get(name, name)] = value
+    options[valued[spelling]] = value
     return True
 
 
 def answer(argv: List[str], environ: Mapping[str, str], began: Optional[float] = None) -> Optional[int]:
     """Exit code when the fast path answered, None to let the CLI answer."""
+    return respond(argv, environ, began)[0]
+
+
+def respond(argv: List[str], environ: Mapping[str, str],
+            began: Optional[float] = None) -> Tuple[Optional[int], Optional[Attempt]]:
+    """(exit code, None) when the fast path answered; else (None, the attempt
+    it made and did not handle, if any), for the CLI to answer with
+    (``cli.main(handover=...)``), so that nothing is asked twice."""
     asked = _asked(argv, environ)
     if asked is None:
-        return None
+        return None, None
     from imdsctl import instance
     from imdsctl.errors import ImdsctlError
     from imdsctl.imds.quick import Unusual
@@ -88,26 +100,27 @@ def answer(argv: List[str], environ: Mapping[str, str], began: Optional[float] =
     imds = quick_session(settings, (began or time.monotonic()) + settings.timeout)
     flag = options.__contains__
     try:
-        imds.use_cache(float(options.get("--max-age", environ.get("IMDSCTL_MAX_AGE", "0"))))
+        imds.use_cache(float(options["max_age"]))
         if command == "get":
-            result = instance.get(imds, positionals, flag("--allow-missing"))
+            result = instance.get(imds, positionals, flag("allow_missing"))
         elif command == "compute":
-            result = instance.compute(imds, positionals, allow_missing=flag("--allow-missing"),
-                                   everything=flag("--all"))
+            result = instance.compute(imds, positionals, allow_missing=flag("allow_missing"),
+                                      everything=flag("everything"))
         else:
-            nic = int(options["--nic"]) if "--nic" in options else None
-            result = instance.network(imds, positionals, nic, int(options.get("--ip", "0")),
-                                   allow_missing=flag("--allow-missing"))
-    except (Unusual, ImdsctlError):
-        return None  # the CLI answers it, or explains it, in its own words
+            nic = int(options["nic"]) if "nic" in options else None
+            result = instance.network(imds, positionals, nic, int(options["ip"]),
+                                      allow_missing=flag("allow_missing"))
+    except Unusual as unusual:
+        return None, unusual.attempt  # the CLI answers it, or explains it, in its own words
+    except ImdsctlError:
+        return None, None
     try:
-        return render(result, options.get("--output"), asked.query,
-                      env_prefix=options.get("--prefix", "IMDS_"))
+        return render(result, options.get("output"), asked.query, env_prefix=options["env_prefix"]), None
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return 0, None
     except ImdsctlError as err:  # the output could not be written, or the query failed on the data
-        return terminal.report(err)
+        return terminal.report(err), None
 
 
 def quick_session(settings: Any, deadline: float) -> Any:
@@ -142,31 +155,33 @@ def _asked(argv: List[str], environ: Mapping[str, str]) -> Optional[_Asked]:
     if parsed is None:
         return None
     command, positionals, options = parsed
-    for name, variable in (("--endpoint", "IMDSCTL_ENDPOINT"), ("--api-version", "IMDSCTL_API_VERSION"),
-                           ("--timeout", "IMDSCTL_TIMEOUT"), ("--output", "IMDSCTL_OUTPUT"),
-                           ("--max-age", "IMDSCTL_MAX_AGE")):
+    from imdsctl.fastpath_options import DEFAULTS, ENVIRONMENT
+
+    for name, variable in ENVIRONMENT.items():
         if name not in options and environ.get(variable):
             options[name] = environ[variable]
+    for name, default in DEFAULTS.items():
+        options.setdefault(name, default)
     from imdsctl import catalog
     from imdsctl.session import Settings, check_api_version
     from imdsctl.ui.render import FORMATS, check_env_prefix, compile_query
 
     try:
-        max_age, timeout = float(options.get("--max-age", "0")), float(options.get("--timeout", "30"))
-        nic, ip = int(options.get("--nic", "0")), int(options.get("--ip", "0"))
-        check_env_prefix(options.get("--prefix", "IMDS_"))
-        query = compile_query(options["--query"]) if "--query" in options else None
-        check_api_version(options.get("--api-version") or "latest")
+        max_age, timeout = float(options["max_age"]), float(options["timeout"])
+        nic, ip = int(options.get("nic", "0")), int(options["ip"])
+        check_env_prefix(options["env_prefix"])
+        query = compile_query(options["query"]) if "query" in options else None
+        check_api_version(options.get("api_version") or "latest")
     except ValueError:
         return None
     if any("://" in p or "?" in p for p in positionals):  # a pasted URL or query: the CLI says what it used
         return None
     if not (0 < timeout <= 86400 and 0 <= max_age < float("inf")) or nic < 0 or ip < 0:
         return None
-    if options.get("--output") not in (None, *FORMATS):
+    if options.get("output") not in (None, *FORMATS):
         return None
-    settings = Settings(options.get("--endpoint", catalog.DEFAULT_ENDPOINT),
-                        options.get("--api-version") or None, timeout)
+    settings = Settings(options.get("endpoint", catalog.DEFAULT_ENDPOINT),
+                        options.get("api_version") or None, timeout)
     asked = _Asked((settings, options, command, positionals))
     asked.query = query
     return asked
@@ -185,11 +200,11 @@ def main() -> None:
     from imdsctl import session
 
     session.begin(began)  # the budget bounds the whole command, the fast path's attempt included
-    code = answer(sys.argv[1:], os.environ, began)
+    code, attempt = respond(sys.argv[1:], os.environ, began)
     if code is None:
         from imdsctl.cli import main as cli_main
 
-        code = cli_main()
+        code = cli_main(handover=attempt)
     _exit(code)
 
 

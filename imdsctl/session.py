@@ -26,6 +26,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
     from typing import Any, List, Optional
 
+    from imdsctl.imds.handover import Attempt
     from imdsctl.reporter import Reporter
 
 #: Where a setting came from: the command line, the environment, or its default.
@@ -35,7 +36,8 @@ COMMANDLINE, ENVIRONMENT, DEFAULT = "commandline", "environment", "default"
 VARIABLES = (
     ("IMDSCTL_ENDPOINT", f"IMDS base URL (default {catalog.DEFAULT_ENDPOINT})"),
     ("IMDSCTL_API_VERSION", f"instance api-version (default {catalog.DEFAULT_API_VERSION}, or 'latest')"),
-    ("IMDSCTL_TIMEOUT", "total time budget in seconds for all attempts (default 30)"),
+    ("IMDSCTL_TIMEOUT",
+     f"total time budget in seconds for all attempts (default {catalog.DEFAULT_TIMEOUT:g})"),
     ("IMDSCTL_OUTPUT", "default output format"),
     ("IMDSCTL_MAX_AGE", "answer get/compute/network from a snapshot younger than this (seconds)"),
     ("IMDSCTL_CACHE_DIR", "where snapshots and the events watch's state are kept (default: a private "
@@ -59,7 +61,8 @@ def check_api_version(value: str) -> str:
 
 
 class Settings(namedtuple("Settings", "endpoint api_version timeout debug endpoint_from api_version_from",
-                          defaults=(catalog.DEFAULT_ENDPOINT, None, 30.0, False, DEFAULT, DEFAULT))):
+                          defaults=(catalog.DEFAULT_ENDPOINT, None, catalog.DEFAULT_TIMEOUT, False, DEFAULT,
+                                    DEFAULT))):
     """What an IMDS command was asked (endpoint, api_version, timeout, debug),
     and where the endpoint and the api-version came from (COMMANDLINE,
     ENVIRONMENT or DEFAULT)."""
@@ -121,12 +124,15 @@ class Session:
     of the instance document (imdsctl.imds.snapshot).
 
     ``reporter`` hears the notes, spinners and --debug lines of what runs in
-    this session (imdsctl.reporter); by default nothing is said."""
+    this session (imdsctl.reporter); by default nothing is said. ``handover``
+    is an attempt the quick path made and did not handle (imdsctl.imds.handover),
+    for this session's client to take as its own."""
 
     def __init__(self, settings: Optional[Settings] = None, *, reporter: Optional[Reporter] = None,
-                 **fields: Any):
+                 handover: Optional[Attempt] = None, **fields: Any):
         self.settings = settings if settings is not None else Settings(**fields)
         self.reporter: Reporter = reporter if reporter is not None else SILENT
+        self._handover = handover
         self._client: Any = None
         self._document: Any = None
 
@@ -143,7 +149,7 @@ class Session:
 
             s = self.settings
             self._client = ImdsClient(s.endpoint, s.api_version, timeout=remaining(s.timeout),
-                                      debug=self.reporter.debug if s.debug else None)
+                                      debug=self.reporter.debug if s.debug else None, handover=self._handover)
         return self._client
 
     @property

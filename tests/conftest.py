@@ -86,9 +86,9 @@ def no_real_imds(monkeypatch, tmp_path):
 @click.argument("argv", nargs=-1, type=click.UNPROCESSED)
 def entry_point(argv):
     """What the console script does: the fast path (fastpath.answer), else the CLI."""
-    code = fastpath.answer(list(argv), os.environ)
+    code, attempt = fastpath.respond(list(argv), os.environ)
     if code is None:
-        code = cli.main(list(argv), prog_name="imdsctl", standalone_mode=False)
+        code = cli.main(list(argv), prog_name="imdsctl", standalone_mode=False, obj=attempt)
     sys.exit(code)
 
 

@@ -1,5 +1,6 @@
 """Generate the checked-in docs from the click tree: shell completions, the man
-page and the generated sections of the reference page, docs/reference.md.
+page, the generated sections of the reference page, docs/reference.md, and the
+fast path's option table, imdsctl/fastpath_options.py.
 
     python -m imdsctl._docgen --write    regenerate the stale files in place (make docs)
     python -m imdsctl._docgen --check    list the stale files and exit 1 if there are any
@@ -20,6 +21,7 @@ from typing import Dict, List, Optional, Tuple
 import click
 
 from imdsctl import catalog
+from imdsctl._docgen.fastpath import fastpath_table
 from imdsctl._docgen.man import EXAMPLES, man_page, roff
 from imdsctl._docgen.shells import _zsh_function, bash_script, fish_script, zsh_script
 from imdsctl._docgen.tree import PROG, DocgenError, Node, option_names, takes_value, walk
@@ -115,6 +117,7 @@ def generate() -> Dict[str, str]:
         "completions/_imdsctl": zsh_script(nodes),
         "completions/imdsctl.fish": fish_script(nodes),
         "man/imdsctl.1": man_page(nodes),
+        "imdsctl/fastpath_options.py": fastpath_table(nodes),
         REFERENCE: update_readme(_read(ROOT / REFERENCE), sections),
         "README.md": update_readme(_read(ROOT / "README.md"), {n: sections[n] for n in README_SECTIONS}),
     }

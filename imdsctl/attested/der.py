@@ -26,7 +26,7 @@ _STRINGS = {0x0C: "utf-8", 0x13: "ascii", 0x16: "ascii", 0x14: "latin-1", 0x1E: 
             0x1C: "utf-32-be"}
 
 
-class Malformed(ValueError):
+class BadDer(ValueError):
     """The signature is not the PKCS#7 SignedData IMDS sends."""
 
 
@@ -41,31 +41,31 @@ class Tlv(NamedTuple):
 
 def _read(data: bytes, pos: int) -> Tuple[Tlv, int]:
     if pos + 2 > len(data):
-        raise Malformed("truncated DER")
+        raise BadDer("truncated DER")
     tag, length, start = data[pos], data[pos + 1], pos + 2
     if tag & 0x1F == 0x1F:
-        raise Malformed("unexpected multi-byte DER tag")
+        raise BadDer("unexpected multi-byte DER tag")
     if length & 0x80:
         size = length & 0x7F
         if not 1 <= size <= 4 or start + size > len(data):
-            raise Malformed("indefinite or oversized DER length")
+            raise BadDer("indefinite or oversized DER length")
         length, start = int.from_bytes(data[start:start + size], "big"), start + size
     end = start + length
     if end > len(data):
-        raise Malformed("truncated DER")
+        raise BadDer("truncated DER")
     return Tlv(tag, data[start:end], data[pos:end]), end
 
 
 def _one(data: bytes) -> Tlv:
     tlv, end = _read(data, 0)
     if end != len(data):
-        raise Malformed("trailing bytes after the DER element")
+        raise BadDer("trailing bytes after the DER element")
     return tlv
 
 
 def _items(tlv: Tlv, tag: Optional[int] = None) -> List[Tlv]:
     if (tag is not None and tlv.tag != tag) or not tlv.tag & 0x20:
-        raise Malformed(f"unexpected DER element (tag 0x{tlv.tag:02x})")
+        raise BadDer(f"unexpected DER element (tag 0x{tlv.tag:02x})")
     items, pos = [], 0
     while pos < len(tlv.content):
         item, pos = _read(tlv.content, pos)
@@ -75,7 +75,7 @@ def _items(tlv: Tlv, tag: Optional[int] = None) -> List[Tlv]:
 
 def _oid(tlv: Tlv) -> str:
     if tlv.tag != 0x06 or not tlv.content:
-        raise Malformed("expected an object identifier")
+        raise BadDer("expected an object identifier")
     arcs, value = [], 0
     for byte in tlv.content:
         value = (value << 7) | (byte & 0x7F)
@@ -92,7 +92,7 @@ def _octets(tlv: Tlv, depth: int = 0) -> bytes:
         return tlv.content
     if tlv.tag == 0x24 and depth < 8:
         return b"".join(_octets(part, depth + 1) for part in _items(tlv))
-    raise Malformed("expected an OCTET STRING")
+    raise BadDer("expected an OCTET STRING")
 
 
 # -- the envelope ---------------------------------------------------------------------
@@ -114,10 +114,10 @@ class Envelope(NamedTuple):
 
 
 def parse_envelope(der: bytes) -> Envelope:
-    """Take a DER PKCS#7 SignedData apart; Malformed when it is something else."""
+    """Take a DER PKCS#7 SignedData apart; BadDer when it is something else."""
     info = _items(_one(der), 0x30)
     if len(info) != 2 or _oid(info[0]) != SIGNED_DATA:
-        raise Malformed("not a PKCS#7 SignedData")
+        raise BadDer("not a PKCS#7 SignedData")
     fields = _items(_items(info[1], 0xA0)[0], 0x30)
     encap, rest = _items(fields[2], 0x30), fields[3:]
     certificates: Tuple[bytes, ...] = ()
@@ -127,7 +127,7 @@ def parse_envelope(der: bytes) -> Envelope:
         rest = rest[1:]
     signers = _items(rest[0], 0x31) if len(rest) == 1 else []
     if len(signers) != 1 or len(encap) != 2:
-        raise Malformed("expected attached content and exactly one signer")
+        raise BadDer("expected attached content and exactly one signer")
     info_fields = _items(signers[0], 0x30)
     attrs: Optional[Tlv] = info_fields[3] if info_fields[3].tag == 0xA0 else None
     algorithm, signature = info_fields[4:6] if attrs else info_fields[3:5]
@@ -174,7 +174,7 @@ def _signer(sid: Tlv, certificates: Sequence[bytes]) -> bytes:
         key_id = _extensions(certificate).get(SKI)
         if sid.tag == 0x80 and key_id is not None and _octets(_one(key_id)) == sid.content:
             return certificate
-    raise Malformed("the signature names a signer certificate it does not carry")
+    raise BadDer("the signature names a signer certificate it does not carry")
 
 
 # -- what a person is shown about a certificate -----------------------------------------

@@ -27,7 +27,7 @@ import secrets
 from typing import Any, Dict, NamedTuple, Optional, TextIO
 
 from imdsctl import catalog
-from imdsctl.attested.der import DATA, Envelope, Malformed, describe, parse_envelope
+from imdsctl.attested.der import DATA, BadDer, Envelope, describe, parse_envelope
 from imdsctl.errors import ExitCode, NotImdsError
 from imdsctl.imds import answers
 from imdsctl.result import Result
@@ -64,8 +64,8 @@ def decode(body: Any, where: str) -> Attested:
         envelope = parse_envelope(base64.b64decode("".join(body["signature"].split()), validate=True))
         signer = describe(envelope.signer)
         document = answers.loads(envelope.content)
-    except (binascii.Error, ValueError, IndexError) as exc:  # Malformed is a ValueError
-        known = (Malformed, answers.Malformed, binascii.Error)
+    except (binascii.Error, ValueError, IndexError) as exc:  # BadDer is a ValueError
+        known = (BadDer, answers.Malformed, binascii.Error)
         why = str(exc) if isinstance(exc, known) else "unexpected structure"
         raise NotImdsError(f"{where} returned a signature that is not a PKCS#7 SignedData "
                            f"with a JSON document ({why})", hint) from None

@@ -33,6 +33,7 @@ from imdsctl import __version__
 from imdsctl.cli import hints
 from imdsctl.cli.options import DEBUG, EPILOG, global_options, remember_globals, suggesting
 from imdsctl.errors import ExitCode, ImdsctlError, InternalError, Interrupted, UsageError
+from imdsctl.imds.handover import Attempt
 from imdsctl.ui import terminal
 
 #: Every top-level command: name -> (module of this package, attribute).
@@ -156,8 +157,10 @@ def cli(ctx: click.Context, **shared: Any) -> None:
     remember_globals(ctx, shared)
 
 
-def main() -> int:
-    """Run the CLI on sys.argv and return its exit code."""
+def main(handover: Optional[Attempt] = None) -> int:
+    """Run the CLI on sys.argv and return its exit code; ``handover`` is the
+    fast path's attempt at this command's request (imdsctl.imds.handover), for
+    the command's client to take as its own."""
     # Pay only for what a command uses (measured with python -X importtime):
     # httpx's __init__ imports httpx._main, its own command line, which pulls in
     # rich and pygments whenever they are installed (~35 ms), and httpcore
@@ -167,4 +170,4 @@ def main() -> int:
     # Only the imdsctl process is affected, never a program importing imdsctl.
     for unused in ("httpx._main", "anyio"):
         sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
-    return cli.main(prog_name="imdsctl", standalone_mode=False)
+    return cli.main(prog_name="imdsctl", standalone_mode=False, obj=handover)

@@ -10,7 +10,7 @@ import click
 from imdsctl import catalog
 from imdsctl.cli.options import FiniteRange, Group, Output, imds_command
 from imdsctl.events import scheduled as domain
-from imdsctl.events.hook import FLOOR
+from imdsctl.events.hook import FLOOR, HOOK_TIMEOUT
 from imdsctl.events.notify import FORMATS
 from imdsctl.events.state import default_path
 from imdsctl.events.unit import ENVIRONMENT_FILE
@@ -107,8 +107,8 @@ def handler_options(environment: bool) -> Any:
                                              "allows 5 requests per second)."),
         click.option("--exec", "hook", metavar="COMMAND",
                      help="Run COMMAND with /bin/sh -c once per new event of this VM."),
-        click.option("--hook-timeout", type=FiniteRange(min=0, min_open=True, max=86400), default=300.0,
-                     show_default=True, metavar="SECONDS",
+        click.option("--hook-timeout", type=FiniteRange(min=0, min_open=True, max=86400),
+                     default=HOOK_TIMEOUT, show_default=True, metavar="SECONDS",
                      help="Kill a hook (and its children) still running after this long, or "
                           "after the time left before its event's NotBefore if that is shorter, "
                           f"but never before {FLOOR:g}s (an event already due); a killed hook "

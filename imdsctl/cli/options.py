@@ -26,6 +26,7 @@ from click.core import ParameterSource
 from imdsctl import catalog
 from imdsctl.cli.hints import hint
 from imdsctl.errors import UsageError, exit_code_text
+from imdsctl.imds.handover import Attempt
 from imdsctl.session import COMMANDLINE, DEFAULT, ENVIRONMENT, VARIABLES, Session, Settings
 from imdsctl.session import check_api_version as check_api_version_form
 from imdsctl.ui.render import FORMATS, check_env_prefix, compile_query, render
@@ -287,7 +288,7 @@ def _output_options(fn: Callable[..., Any], env: bool = True) -> Callable[..., A
     return fn
 
 
-def imds_command(fn: Optional[Callable[..., Any]] = None, *, timeout: float = 30.0,
+def imds_command(fn: Optional[Callable[..., Any]] = None, *, timeout: float = catalog.DEFAULT_TIMEOUT,
                  api_version_help: str = API_VERSION_HELP, with_output: bool = False,
                  env: bool = True) -> Any:
     """Add the shared options to a command whose function takes (imds, **params)
@@ -311,7 +312,8 @@ def imds_command(fn: Optional[Callable[..., Any]] = None, *, timeout: float = 30
         settings = Settings(endpoint, api_version, timeout, debug,
                             _source(ctx, "endpoint"), _source(ctx, "api_version"))
         out = Output(output, query, env_prefix)
-        with Session(settings, reporter=REPORTER) as imds:
+        handover = ctx.find_object(Attempt)  # the fast path's attempt at this request, if it made one
+        with Session(settings, reporter=REPORTER, handover=handover) as imds:
             result = fn(imds, out, **params) if with_output else fn(imds, **params)
         return render(result, output, query, env_prefix=env_prefix)
 

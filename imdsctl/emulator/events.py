@@ -33,7 +33,7 @@ from imdsctl.emulator.messages import Request, Response, error, json_response, p
 
 
 @dataclass(frozen=True)
-class Kind:
+class EventKind:
     """What an event type looks like: documented minimum notice, the api-version
     it appeared in, and the emulator's defaults for the rest."""
 
@@ -49,16 +49,16 @@ SINCE = catalog.SCHEDULED_EVENT_TYPES_SINCE
 
 #: Descriptions: the documented Freeze sample; the others are those of Microsoft's
 #: scheduled events mock server (https://github.com/Azure-Samples/scheduled-events-mock-server).
-KINDS: Dict[str, Kind] = {
-    "Freeze": Kind(900, SINCE["Freeze"], 300, 5, "Platform",
+KINDS: Dict[str, EventKind] = {
+    "Freeze": EventKind(900, SINCE["Freeze"], 300, 5, "Platform",
                    "Virtual machine is being paused because of a memory-preserving Live Migration "
                    "operation."),
-    "Reboot": Kind(900, SINCE["Reboot"], 600, -1, "User",
+    "Reboot": EventKind(900, SINCE["Reboot"], 600, -1, "User",
                    "Virtual machine is going to be restarted as requested by authorized user."),
-    "Redeploy": Kind(600, SINCE["Redeploy"], 600, -1, "Platform",
+    "Redeploy": EventKind(600, SINCE["Redeploy"], 600, -1, "Platform",
                      "Virtual machine has encountered a failure."),
-    "Preempt": Kind(30, SINCE["Preempt"], 300, -1, "Platform", "The Virtual Machine will be evicted."),
-    "Terminate": Kind(300, SINCE["Terminate"], 300, -1, "User",
+    "Preempt": EventKind(30, SINCE["Preempt"], 300, -1, "Platform", "The Virtual Machine will be evicted."),
+    "Terminate": EventKind(300, SINCE["Terminate"], 300, -1, "User",
                       "Virtual machine is being deleted as requested by authorized user."),
 }
 
@@ -184,7 +184,7 @@ def parse_section(value: Any, where: str = "scheduledEvents") -> Tuple[EventSpec
 class _Event:
     """One event as the state machine holds it (times in ``clock`` seconds)."""
 
-    def __init__(self, spec: EventSpec, kind: Kind, resources: Tuple[str, ...], start_at: float,
+    def __init__(self, spec: EventSpec, kind: EventKind, resources: Tuple[str, ...], start_at: float,
                  active: float):
         self.id = (spec.id or str(uuid.uuid4())).upper()
         self.type = spec.type

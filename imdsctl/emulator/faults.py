@@ -19,7 +19,7 @@ MAX_DELAY = 600.0
 
 
 @dataclass(frozen=True)
-class Kind:
+class FaultKind:
     """One kind of fault: how a spec names it, what it does, which value it
     takes (``status``, ``seconds`` or none) and its effect on an answer."""
 
@@ -38,17 +38,17 @@ CAPTIVE_PORTAL = (
 )
 
 #: Every kind of fault: the one table the spec grammar, its help and the validation read.
-KINDS: Dict[str, Kind] = {kind.name: kind for kind in (
-    Kind("status", "400-599", "answer this status, with a JSON error body", "status",
+KINDS: Dict[str, FaultKind] = {kind.name: kind for kind in (
+    FaultKind("status", "400-599", "answer this status, with a JSON error body", "status",
          lambda f, respond: error(f.status, status_message(f.status))),
-    Kind("delay", "delay=SECONDS", f"answer normally, SECONDS later (at most {MAX_DELAY:g})", "seconds",
+    FaultKind("delay", "delay=SECONDS", f"answer normally, SECONDS later (at most {MAX_DELAY:g})", "seconds",
          lambda f, respond: replace(respond(), delay=f.seconds)),
-    Kind("html", "html", "answer a 200 text/html captive-portal page", None,
+    FaultKind("html", "html", "answer a 200 text/html captive-portal page", None,
          lambda f, respond: Response(200, CAPTIVE_PORTAL, HTML_TYPE, server="captive-portal")),
-    Kind("truncate", "truncate", "send half the answer under its full Content-Length,\n"
+    FaultKind("truncate", "truncate", "send half the answer under its full Content-Length,\n"
                                  "then close the connection", None,
          lambda f, respond: replace(respond(), truncate=True)),
-    Kind("reset", "reset", "reset the connection (RST) instead of answering", None,
+    FaultKind("reset", "reset", "reset the connection (RST) instead of answering", None,
          lambda f, respond: Response(0, reset=True)),
 )}
 _TIMED = [kind for kind in KINDS.values() if kind.takes == "seconds"]

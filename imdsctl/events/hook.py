@@ -28,6 +28,8 @@ Record = Dict[str, Any]
 
 #: The shortest time a hook is given, even for an event already due (seconds).
 FLOOR = 10.0
+#: A hook's deadline when the event gives no sooner one (--hook-timeout's default).
+HOOK_TIMEOUT = 300.0
 
 
 class Outcome(NamedTuple):

@@ -19,6 +19,7 @@ import sys
 from typing import Any, List, Optional, Sequence, Tuple
 
 from imdsctl import __version__
+from imdsctl.events.hook import HOOK_TIMEOUT
 
 STATE_DIRECTORY = "/var/lib/imdsctl"
 STATE = f"{STATE_DIRECTORY}/events-state.json"
@@ -67,13 +68,13 @@ def arguments(options: Sequence[Tuple[str, Any]]) -> List[str]:
 
 
 def unit(*, state: str = STATE, interval: float = 1.0, hook: Optional[str] = None,
-         hook_timeout: float = 300.0, approve: bool = False, all_resources: bool = False,
+         hook_timeout: float = HOOK_TIMEOUT, approve: bool = False, all_resources: bool = False,
          notify: Optional[str] = None, notify_format: str = "json",
          command: Optional[List[str]] = None) -> str:
     """The unit file's text for a watch with these options (those of `events
     watch`; defaults left out), started by ``command`` (default: executable())."""
     options = [("--state", state), ("--interval", None if interval == 1.0 else interval), ("--exec", hook),
-               ("--hook-timeout", None if hook_timeout == 300.0 else hook_timeout), ("--ack", approve),
+               ("--hook-timeout", None if hook_timeout == HOOK_TIMEOUT else hook_timeout), ("--ack", approve),
                ("--all-resources", all_resources), ("--notify", notify),
                ("--notify-format", None if notify_format == "json" else notify_format)]
     argv = (command or executable()) + arguments(options)

@@ -51,7 +51,8 @@ class Watcher:
     (NotBefore, the state's times), ``clock`` and ``sleep`` the loop's time."""
 
     def __init__(self, client: Any, version: str, *, interval: float = 1.0, hook: Optional[str] = None,
-                 hook_timeout: float = 300.0, approve: bool = False, all_resources: bool = False,
+                 hook_timeout: float = watch_hook.HOOK_TIMEOUT, approve: bool = False,
+                 all_resources: bool = False,
                  once: bool = False, max_events: Optional[int] = None,
                  emit: Optional[Callable[[Record], None]] = None,
                  notify: Optional[Callable[[Record], None]] = None, state: Optional[State] = None,

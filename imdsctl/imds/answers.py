@@ -101,7 +101,7 @@ def _check(node: Any, depth: int, strings: bool) -> None:
         if depth >= MAX_DEPTH:
             raise Malformed(f"JSON nested deeper than {MAX_DEPTH} levels")
         for key, child in (node.items() if kind is dict else enumerate(node)):
-            if strings and kind is dict and not _unicode(key):
+            if strings and kind is dict and not is_text(key):
                 raise Malformed("a key that is not valid Unicode (a lone surrogate)")
             try:
                 if type(child) in _CHECKED:
@@ -109,7 +109,7 @@ def _check(node: Any, depth: int, strings: bool) -> None:
             except Malformed as exc:
                 raise exc.within(str(key)) from None
     elif kind is str:
-        if strings and not _unicode(node):
+        if strings and not is_text(node):
             raise Malformed("a string that is not valid Unicode (a lone surrogate)")
     elif kind is _NotFinite:
         raise Malformed(f"the number {node.text[:20]}, which is not finite")
@@ -120,7 +120,8 @@ def _check(node: Any, depth: int, strings: bool) -> None:
 _CHECKED = (dict, list, str, _NotFinite, float)
 
 
-def _unicode(text: str) -> bool:
+def is_text(text: str) -> bool:
+    """Whether ``text`` is text a request or a document can carry (no lone surrogates)."""
     try:
         text.encode("utf-8")
         return True

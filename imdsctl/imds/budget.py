@@ -1,79 +1,52 @@
-"""The time budget, kept on the socket: connect, TLS handshake, every write and
-every read of an answer end when the client's budget does, whatever the server does.
+"""The one time budget: a deadline that bounds a whole command, all its
+attempts and retries, shared fairly when several calls draw on it.
 
-httpx's timeouts bound each socket operation, not an answer: a server that sends
-one header byte every half second never trips a read timeout
-(https://github.com/encode/httpx/issues/1450; httpcore's header size cap is all
-that ends it). So ImdsClient's transport runs over a network backend whose every
-operation waits at most for what is left of the budget; once it is spent, the
-next one times out at once. ``Budget.received`` counts the bytes of the current
-attempt, so that the client can tell a silent server from an unfinished answer.
+The client keeps its budget on the socket too (imdsctl.imds.transport): each
+socket operation waits at most for what is left (``bound``), and ``received``
+counts the bytes of the current attempt, so that a silent server can be told
+from an unfinished answer. doctor and collect share one among their checks
+(``share``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+import time
 
-import httpcore
-import httpx
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # no typing import at run time: the fast path's modules load this one's neighbours
+    from typing import Callable, Optional
 
 
 class Budget:
-    """What is left of a client's time budget, and how many bytes arrived in this attempt."""
+    """``total`` seconds from now (by ``clock``); ``restart`` begins a new one."""
 
-    def __init__(self, remaining: Callable[[], float]):
-        self.remaining = remaining
-        self.received = 0
+    def __init__(self, total: float, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self.total = float(total)
+        self.deadline = clock() + self.total
+        self.received = 0  #: bytes received in the current attempt
+
+    def restart(self, total: Optional[float] = None) -> None:
+        if total is not None:
+            self.total = float(total)
+        self.deadline = self._clock() + self.total
+
+    def remaining(self) -> float:
+        """Seconds left: negative once it is spent."""
+        return self.deadline - self._clock()
+
+    def left(self) -> float:
+        """Seconds left, never below 0."""
+        return max(0.0, self.remaining())
+
+    def share(self, calls_left: int) -> float:
+        """An equal share of what is left for each of ``calls_left`` calls: time a fast
+        call does not use passes on to the next ones."""
+        return self.left() / max(1, calls_left)
 
     def bound(self, timeout: Optional[float], timed_out: Callable[[str], Exception]) -> float:
+        """``timeout`` for one socket operation, cut to what is left; ``timed_out`` once it is spent."""
         left = self.remaining()
         if left <= 0:  # settimeout(0) would make the socket non-blocking, not time out
             raise timed_out("the time budget ran out")
         return left if timeout is None else min(timeout, left)
-
-
-class _BudgetStream(httpcore.NetworkStream):
-    def __init__(self, stream: httpcore.NetworkStream, budget: Budget):
-        self._stream, self._budget = stream, budget
-
-    def read(self, max_bytes: int, timeout: Optional[float] = None) -> bytes:
-        data = self._stream.read(max_bytes, self._budget.bound(timeout, httpcore.ReadTimeout))
-        self._budget.received += len(data)
-        return data
-
-    def write(self, buffer: bytes, timeout: Optional[float] = None) -> None:
-        self._stream.write(buffer, self._budget.bound(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(self, ssl_context: Any, server_hostname: Optional[str] = None,
-                  timeout: Optional[float] = None) -> httpcore.NetworkStream:
-        # Python's ssl module holds the whole handshake to the socket timeout (one deadline).
-        bounded = self._budget.bound(timeout, httpcore.ConnectTimeout)
-        return _BudgetStream(self._stream.start_tls(ssl_context, server_hostname, bounded), self._budget)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _BudgetBackend(httpcore.SyncBackend):
-    def __init__(self, budget: Budget):
-        self._budget = budget
-
-    def connect_tcp(self, host: str, port: int, timeout: Optional[float] = None,
-                    local_address: Optional[str] = None, socket_options: Any = None) -> Any:
-        bounded = self._budget.bound(timeout, httpcore.ConnectTimeout)
-        return _BudgetStream(super().connect_tcp(host, port, bounded, local_address, socket_options),
-                             self._budget)
-
-
-class BudgetTransport(httpx.HTTPTransport):
-    """httpx's transport, over a connection pool whose sockets keep to the budget.
-    IMDS is plain HTTP: no CA bundle is loaded unless the endpoint is https."""
-
-    def __init__(self, budget: Budget, https: bool):
-        context = httpx.create_ssl_context(verify=https)
-        super().__init__(verify=context, retries=0)
-        self._pool = httpcore.ConnectionPool(ssl_context=context, keepalive_expiry=5.0, retries=0,
-                                             network_backend=_BudgetBackend(budget))

@@ -40,13 +40,22 @@ from imdsctl.errors import (
     UnreachableError,
     UsageError,
 )
-from imdsctl.imds import quick
 from imdsctl.imds.answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
-from imdsctl.imds.budget import Budget, BudgetTransport
+from imdsctl.imds.budget import Budget
 from imdsctl.imds.endpoint import check_sendable, checked
+from imdsctl.imds.handover import (
+    CONNECT_FAILED,
+    CONNECT_TIMED_OUT,
+    DROPPED,
+    READ_TIMED_OUT,
+    UNFINISHED,
+    Attempt,
+    failure,
+)
+from imdsctl.imds.transport import BudgetTransport
 
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_CONNECT_TIMEOUT = 2.0
+DEFAULT_TIMEOUT = catalog.DEFAULT_TIMEOUT
+DEFAULT_CONNECT_TIMEOUT = catalog.CONNECT_TIMEOUT
 
 _BACKOFF_BASE = 0.25
 _BACKOFF_CAP = 8.0
@@ -69,6 +78,9 @@ class ImdsClient:
     timed out) end the request as unreachable before the budget does; once
     anything has answered, connection errors are retried until the budget
     ends. None retries them for the whole budget (``imdsctl wait``).
+
+    ``handover``: the quick path's attempt (imdsctl.imds.handover.Attempt),
+    taken as this client's first attempt at the same GET, within this budget.
     """
 
     def __init__(
@@ -85,6 +97,7 @@ class ImdsClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        handover: Optional[Attempt] = None,
     ):
         endpoint = checked(endpoint or catalog.DEFAULT_ENDPOINT)
         if not 0 < timeout < float("inf"):  # also refuses NaN
@@ -98,10 +111,11 @@ class ImdsClient:
         self._debug = debug
         self.max_body = max_body
         self._sleep, self._clock, self._jitter = sleep, clock, jitter
-        self._deadline = clock() + self.timeout
         self.connect_attempts = connect_attempts
         self._answered = False  #: whether anything has answered an HTTP request yet
-        self._budget = Budget(self.remaining)  # kept on the socket by the transport
+        #: The quick path's attempt, taken as this client's first when it asks the same (imds.handover).
+        self._handover = handover
+        self._budget = Budget(self.timeout, clock)  # kept on the socket by the transport
         if transport is None:
             transport = BudgetTransport(self._budget, https=endpoint.lower().startswith("https://"))
         self._http = httpx.Client(
@@ -140,11 +154,11 @@ class ImdsClient:
         for long-running callers that make one logical request after another."""
         if timeout is not None:
             self.timeout = float(timeout)
-        self._deadline = self._clock() + self.timeout
+        self._budget.restart(self.timeout)
 
     def remaining(self) -> float:
         """Seconds left of this client's time budget."""
-        return self._deadline - self._clock()
+        return self._budget.remaining()
 
     def versions(self) -> List[str]:
         """The api-versions IMDS offers, oldest first."""
@@ -221,7 +235,7 @@ class ImdsClient:
         while True:
             remaining = self.remaining()
             try:
-                if remaining <= 0 and not quick.handed(path, query):
+                if remaining <= 0 and not self._handed(method, path, query):
                     raise _BudgetSpent()
                 return self._attempt(method, path, query, expect, json_body, remaining,
                                      retry_statuses)
@@ -264,8 +278,8 @@ class ImdsClient:
 
     def _attempt(self, method: str, path: str, query: Dict[str, str], expect: str,
                  json_body: Any, remaining: float, retry_statuses: frozenset) -> Answer:
-        handed = quick.take(path, query) if method == "GET" else None
-        if handed is not None:  # the fast path's attempt, answered: this client's first
+        if self._handed(method, path, query):  # the quick path's attempt: this client's first
+            handed, self._handover = self._handover, None
             return self._taken_over(path, query, handed, expect, retry_statuses)
         timeout = httpx.Timeout(remaining, connect=min(self.connect_timeout, remaining))
         started = self._clock()
@@ -277,22 +291,14 @@ class ImdsClient:
                 url = str(resp.request.url)
                 raw = self._read_capped(resp, url)
         except httpx.TimeoutException as exc:
-            connect = isinstance(exc, httpx.ConnectTimeout)
-            if self._budget.received:  # it began to answer and never finished: a broken IMDS
-                what = f"timed out with the answer unfinished ({self._budget.received} bytes)"
-                self._record(method, url, what, started)
-                raise Retryable(what, ImdsHttpError(what, url=url)) from None
-            what = "timed out connecting" if connect else "timed out waiting for the answer"
-            self._record(method, url, what, started)
-            raise Retryable(what, connect=connect) from None
+            if self._budget.received:  # it began to answer and never finished
+                raise self._failed(method, url, UNFINISHED, str(self._budget.received), started) from None
+            kind = CONNECT_TIMED_OUT if isinstance(exc, httpx.ConnectTimeout) else READ_TIMED_OUT
+            raise self._failed(method, url, kind, "", started) from None
         except httpx.ConnectError as exc:
-            self._record(method, url, "connect error", started)
-            raise Retryable(f"cannot connect ({_short(exc)})", connect=True) from None
+            raise self._failed(method, url, CONNECT_FAILED, _short(exc), started) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            self._record(method, url, "dropped", started)
-            # Something listens and began to answer: a broken IMDS, not an absent one.
-            reason = f"connection dropped or answer truncated ({_short(exc)})"
-            raise Retryable(reason, ImdsHttpError(reason, url=url)) from None
+            raise self._failed(method, url, DROPPED, _short(exc), started) from None
         except httpx.DecodingError as exc:
             raise NotImdsError(f"the answer to {method} {path} could not be decoded ({_short(exc)})",
                                "IMDS sends plain bodies: something else is answering on "
@@ -322,25 +328,25 @@ class ImdsClient:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _taken_over(self, path: str, query: Dict[str, str], handed: Tuple[Any, ...],
+    def _handed(self, method: str, path: str, query: Dict[str, str]) -> bool:
+        """Whether this request is the one the quick path handed over."""
+        handed = self._handover
+        return method == "GET" and handed is not None and handed.matches(self.endpoint, path, query)
+
+    def _failed(self, method: str, url: str, kind: str, detail: str, started: float) -> Retryable:
+        """The attempt at ``url`` failed as ``kind`` (handover.failure's words): logged, to be raised."""
+        outcome, retryable = failure(kind, detail, url)
+        self._record(method, url, outcome, started)
+        return retryable
+
+    def _taken_over(self, path: str, query: Dict[str, str], handed: Attempt,
                     expect: str, retry_statuses: frozenset) -> Answer:
-        """The fast path's attempt (exchange.take), as this client's own: its answer
-        validated, or its failure raised, as an attempt over httpx would."""
+        """The quick path's attempt, as this client's own: its answer validated,
+        or its failure raised, as an attempt over httpx would."""
         url = f"{self.endpoint}{path}?" + "&".join(f"{k}={v}" for k, v in query.items())
-        kind, *rest = handed
-        if kind != "answer":
-            self.log.append(("GET", url, {"connect timeout": "timed out connecting", "read timeout":
-                                          "timed out waiting for the answer"}.get(kind, kind), 0.0))
-            if kind in ("connect timeout", "read timeout"):
-                raise Retryable(self.log[-1][2], connect=kind == "connect timeout")
-            if kind == "unfinished":  # it began to answer and never finished: a broken IMDS
-                what = f"timed out with the answer unfinished ({rest[0]} bytes)"
-                raise Retryable(what, ImdsHttpError(what, url=url))
-            if kind == "connect error":
-                raise Retryable(f"cannot connect ({rest[0]})", connect=True)
-            reason = f"connection dropped or answer truncated ({rest[0]})"
-            raise Retryable(reason, ImdsHttpError(reason, url=url))
-        status, phrase, headers, raw = rest
+        if handed.answer is None:
+            raise self._failed("GET", url, handed.kind, handed.detail, self._clock())
+        status, phrase, headers, raw = handed.answer
         self._answered = True
         self.log.append(("GET", url, str(status), 0.0))
         return validate(f"GET {path}", url, self.endpoint, status, phrase, httpx.Headers(headers), raw,

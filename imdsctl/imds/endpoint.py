@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from imdsctl.errors import UsageError, one_line
+from imdsctl.imds.answers import is_text
 
 _EXAMPLE = "pass e.g. --endpoint http://127.0.0.1:8169"
 _LABEL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
@@ -79,17 +80,10 @@ def _valid_host(host: str) -> bool:
 def check_sendable(where: str, query: Mapping[str, str], json_body: Any = None) -> None:
     """UsageError when a query value (or a string of the JSON body) is not text a request can carry."""
     for name, value in query.items():
-        if not _encodable(value):
+        if not is_text(value):
             raise UsageError(f"{where}: the {name} parameter {_shown(value)} holds bytes that are not "
                              "UTF-8 text", "pass it as UTF-8 text")
-    if json_body is not None and not _encodable(json.dumps(json_body, ensure_ascii=False)):
+    if json_body is not None and not is_text(json.dumps(json_body, ensure_ascii=False)):
         raise UsageError(f"{where}: the request body holds bytes that are not UTF-8 text",
                          "pass its values as UTF-8 text")
 
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False

@@ -23,41 +23,36 @@ import time
 from imdsctl import __version__, catalog
 from imdsctl.errors import ImdsctlError
 from imdsctl.imds.answers import MAX_BODY, Answer, validate
+from imdsctl.imds.handover import (
+    CONNECT_FAILED,
+    CONNECT_TIMED_OUT,
+    DROPPED,
+    READ_TIMED_OUT,
+    UNFINISHED,
+    Attempt,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing import at run time: this is the start-up path
     from typing import Any, Dict, List, Optional, Tuple
 
-CONNECT_TIMEOUT = 2.0  # as ImdsClient's
 #: A socket operation that timed out (socket.timeout is TimeoutError only from Python 3.10).
 _TIMEOUTS = (TimeoutError, _socket.timeout)
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/")
 
 
 class Unusual(Exception):
-    """Not the plain happy path: the full client is to take the request over."""
+    """Not the plain happy path: the full client is to take the request over,
+    with ``attempt`` (imdsctl.imds.handover.Attempt) as its own first attempt
+    when this path sent one."""
 
-
-#: What the quick path's attempt came to, when it does not handle it, for the full
-#: client to take as its own first attempt instead of asking again: ("answer",
-#: status, reason, headers, body) for any status but 200 or a malformed body;
-#: ("connect timeout" | "connect error" | "read timeout" | "dropped", detail) for a
-#: failure. Keyed by (path, query pairs).
-_HANDED: Dict[Tuple[str, Tuple[Tuple[str, str], ...]], Tuple[Any, ...]] = {}
-
-
-def handed(path: str, query: Dict[str, str]) -> bool:
-    """Whether the quick path handed over its attempt at a GET of ``path`` with ``query``."""
-    return bool(_HANDED) and (path, tuple(query.items())) in _HANDED
-
-
-def take(path: str, query: Dict[str, str]) -> Optional[Tuple[Any, ...]]:
-    """What the quick path's attempt at a GET of ``path`` with ``query`` came to, if it handed it over."""
-    return _HANDED.pop((path, tuple(query.items())), None) if _HANDED else None
+    def __init__(self, reason: str, attempt: Optional[Attempt] = None):
+        super().__init__(reason)
+        self.attempt = attempt
 
 
 class _Failed(Exception):
-    """The attempt failed the way ``kind`` says (see _HANDED)."""
+    """The attempt failed the way ``kind`` says (one of handover's kinds)."""
 
     def __init__(self, kind: str, detail: str = ""):
         super().__init__(kind, detail)
@@ -113,20 +108,20 @@ class QuickClient:
         if not all(set(text) <= _SAFE for text in (path, *pairs, *pairs.values())):
             raise Unusual("a path or value to percent-encode")
         query = "&".join(f"{name}={value}" for name, value in pairs.items())
-        started, key = time.monotonic(), (path, tuple(pairs.items()))
+        started = time.monotonic()
         try:
             status, reason, headers, body = self._exchange(f"{path}?{query}")
         except _Failed as failed:
-            _HANDED[key] = (failed.kind, failed.detail)
-            raise Unusual(failed.kind) from None
+            raise Unusual(failed.kind, Attempt(self.endpoint, path, pairs, kind=failed.kind,
+                                               detail=failed.detail)) from None
         try:
             if status != 200:
                 raise Unusual(f"status {status}")
             return validate(f"GET {path}", f"{self.endpoint}{path}?{query}", self.endpoint, status, reason,
                             headers, body, expect, time.monotonic() - started)
         except (Unusual, ImdsctlError) as err:  # the full client's to handle, from this answer on
-            _HANDED[key] = ("answer", status, reason, headers, body)
-            raise Unusual(str(err)) from None
+            raise Unusual(str(err), Attempt(self.endpoint, path, pairs,
+                                            answer=(status, reason, headers, body))) from None
 
     def _exchange(self, target: str) -> Tuple[int, str, Dict[str, str], bytes]:
         family, host, port = self._address
@@ -136,12 +131,12 @@ class QuickClient:
         sock = _socket.socket(family, _socket.SOCK_STREAM)
         try:
             try:
-                sock.settimeout(min(CONNECT_TIMEOUT, left))
+                sock.settimeout(min(catalog.CONNECT_TIMEOUT, left))
                 _connect(sock, (host, port))
             except _TIMEOUTS:
-                raise _Failed("connect timeout") from None
+                raise _Failed(CONNECT_TIMED_OUT) from None
             except OSError as exc:
-                raise _Failed("connect error", _short(exc)) from None
+                raise _Failed(CONNECT_FAILED, _short(exc)) from None
             authority = f"[{host}]:{port}" if family == _socket.AF_INET6 else f"{host}:{port}"
             try:
                 sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {authority}\r\nMetadata: true\r\n"
@@ -149,9 +144,9 @@ class QuickClient:
                              "Connection: close\r\n\r\n".encode("ascii"))
                 return _read(sock, self.deadline)
             except _TIMEOUTS:
-                raise _Failed("read timeout") from None
+                raise _Failed(READ_TIMED_OUT) from None
             except OSError as exc:
-                raise _Failed("dropped", _short(exc)) from None
+                raise _Failed(DROPPED, _short(exc)) from None
         finally:
             sock.close()
 
@@ -170,7 +165,7 @@ def _read(sock: Any, deadline: float) -> Tuple[int, str, Dict[str, str], bytes]:
         return _parse(sock, deadline, received)
     except _TIMEOUTS:
         if received[0]:
-            raise _Failed("unfinished", str(len(received[0]))) from None
+            raise _Failed(UNFINISHED, str(len(received[0]))) from None
         raise
 
 
@@ -212,7 +207,7 @@ def _recv(sock: Any, deadline: float, closed: str) -> bytes:
     sock.settimeout(left)
     chunk = sock.recv(65536)
     if not chunk:
-        raise _Failed("dropped", closed)
+        raise _Failed(DROPPED, closed)
     return chunk
 
 

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from imdsctl import __version__, catalog
 from imdsctl.errors import EXIT_CODES, ImdsctlError, ImdsNotFoundError, UnreachableError, UsageError
+from imdsctl.imds.budget import Budget
 from imdsctl.result import Result
 from imdsctl.session import VARIABLES
 from imdsctl.support import bundle, facts
@@ -162,7 +163,7 @@ def _ask(imds: Any, sources: List[Source], status: Any) -> List[Call]:
     """Ask every source with one client; each gets a fair share of the budget
     left. Once IMDS proved unreachable and nothing has answered, the rest are
     skipped instead of each waiting out its share."""
-    budget = facts.Budget(imds.settings.timeout)
+    budget = Budget(imds.settings.timeout)
     calls: List[Call] = []
     for index, source in enumerate(sources):
         if status is not None:

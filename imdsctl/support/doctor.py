@@ -20,13 +20,14 @@ from urllib.parse import urlsplit
 
 from imdsctl import catalog
 from imdsctl.errors import ImdsctlError, ImdsHttpError, NotImdsError, UsageError
+from imdsctl.imds.budget import Budget
 from imdsctl.result import Result
 from imdsctl.session import COMMANDLINE, ENVIRONMENT
 from imdsctl.support import facts as support
 
 #: The default time budget of doctor, for every check together: off Azure, fail fast.
 BUDGET = 10
-CONNECT_TIMEOUT = 2.0
+CONNECT_TIMEOUT = catalog.CONNECT_TIMEOUT
 SLOW = 1.0  # seconds: real IMDS answers in milliseconds
 
 HTTP_CHECKS = ("imds-answer", "instance", "api-version", "latency", "throttling")
@@ -53,7 +54,7 @@ class Row(NamedTuple):
 def doctor(imds: Any) -> Result:
     """Every check, one row each; the exit code of the most serious failure."""
     settings = imds.settings
-    budget = support.Budget(settings.timeout)
+    budget = Budget(settings.timeout)
     client = imds.client  # a malformed --endpoint is a usage error before any check
     host, port = support.host_port(settings.endpoint)
     rows = [_endpoint(settings.endpoint, settings.endpoint_from), _proxies(),
@@ -163,7 +164,7 @@ def _user(reached: bool) -> Row:
 # -- the checks that ask IMDS ----------------------------------------------------------
 
 
-def _http_checks(client: Any, api_version: Optional[str], budget: support.Budget) -> List[Row]:
+def _http_checks(client: Any, api_version: Optional[str], budget: Budget) -> List[Row]:
     client.reset_budget(max(budget.share(2), 0.001))
     answer_row, versions = _versions(client)
     rows = [answer_row]

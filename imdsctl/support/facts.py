@@ -3,7 +3,6 @@
 * Environment diagnostics: which proxy variables are set (names only, never
   their values: they may hold credentials), whether NO_PROXY covers an
   address, the route the OS would use for an address, platform facts.
-* ``Budget``: one total time budget shared fairly among several IMDS calls.
 
 Nothing here sends a packet: routes are read from /proc/net/route or asked of
 the kernel (``ip route get``, ``route print``, ``route -n get``), which are
@@ -20,7 +19,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import time
 from typing import Any, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit
 
@@ -254,21 +252,6 @@ def effective_uid() -> Optional[int]:
 
 
 # -- time budget and exit status -------------------------------------------------------
-
-
-class Budget:
-    """A total time budget shared fairly: each call gets an equal share of what
-    is left, so time a fast call does not use passes on to the next ones."""
-
-    def __init__(self, total: float, clock: Callable[[], float] = time.monotonic):
-        self._clock = clock
-        self.deadline = clock() + total
-
-    def left(self) -> float:
-        return max(0.0, self.deadline - self._clock())
-
-    def share(self, calls_left: int) -> float:
-        return self.left() / max(1, calls_left)
 
 
 #: Exit codes from the most to the least telling, for when several calls or checks fail:

@@ -83,9 +83,27 @@ def test_a_request_after_the_budget_is_spent_times_out_at_once():
     class Timeout(Exception):
         pass
 
-    budget = Budget(lambda: 0.0)
+    budget = Budget(0.0, clock=lambda: 100.0)
     with pytest.raises(Timeout):
         budget.bound(5.0, Timeout)
-    assert Budget(lambda: 2.0).bound(5.0, Timeout) == 2.0
-    assert Budget(lambda: 2.0).bound(None, Timeout) == 2.0
-    assert Budget(lambda: 2.0).bound(0.5, Timeout) == 0.5
+    assert Budget(2.0, clock=lambda: 100.0).bound(5.0, Timeout) == 2.0
+    assert Budget(2.0, clock=lambda: 100.0).bound(None, Timeout) == 2.0
+    assert Budget(2.0, clock=lambda: 100.0).bound(0.5, Timeout) == 0.5
+
+
+def test_one_budget_serves_the_client_and_the_support_checks():
+    """One Budget class (issue #16, point 2): the client's, kept on the socket, is
+    the one doctor and collect share among their checks."""
+    from imdsctl.imds import budget, client
+    from imdsctl.support import collect, doctor
+
+    now = [0.0]
+    shared = budget.Budget(9.0, clock=lambda: now[0])
+    assert shared.share(3) == 3.0
+    now[0] = 6.0
+    assert shared.share(3) == 1.0 and shared.left() == 3.0
+    now[0] = 10.0
+    assert shared.left() == 0.0 and shared.remaining() == -1.0
+    shared.restart()
+    assert shared.left() == 9.0
+    assert doctor.Budget is collect.Budget is client.Budget is budget.Budget

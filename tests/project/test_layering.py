@@ -25,7 +25,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "imdsctl"
 #: Where each third-party library may be imported (module name prefixes).
 HOMES = {
     "click": ("imdsctl.cli", "imdsctl._docgen"),
-    "httpx": ("imdsctl.imds.client", "imdsctl.imds.budget", "imdsctl.imds.endpoint", "imdsctl.imds.internet"),
+    "httpx": ("imdsctl.imds.client", "imdsctl.imds.transport", "imdsctl.imds.endpoint",
+              "imdsctl.imds.internet"),
     "rich": ("imdsctl.ui.terminal", "imdsctl.ui.render", "imdsctl.ui.tables"),
 }
 #: What each part of the package may import of the others (its own modules aside), by
@@ -50,8 +51,10 @@ MAY_IMPORT: Dict[str, Set[str]] = {
     "emulator": {"errors", "catalog", "imds", "ui", "support"},
     "cli": {"imdsctl", "errors", "catalog", "result", "imds", "ui", "session", "instance", "wait", "identity",
             "events", "attested", "support", "emulator", "_docgen"},
-    "fastpath": {"errors", "catalog", "result", "imds", "ui", "session", "instance", "cli"},
-    "_docgen": {"imdsctl", "errors", "catalog", "result", "ui", "session", "cli", "emulator"},
+    "fastpath": {"errors", "catalog", "result", "imds", "ui", "session", "instance", "cli",
+                 "fastpath_options"},
+    "fastpath_options": set(),
+    "_docgen": {"imdsctl", "errors", "catalog", "result", "ui", "session", "cli", "emulator", "fastpath"},
     "__main__": {"fastpath"},
 }
 MAX_MODULE_LINES = 400
@@ -209,3 +212,13 @@ def test_every_module_is_in_the_architectures_module_map():
     missing = sorted(str(path.relative_to(PACKAGE.parent)) for path in coded
                      if f"`{path.relative_to(PACKAGE.parent).as_posix()}`" not in text)
     assert missing == [], "ARCHITECTURE.md's module map does not name these"
+
+
+def test_no_two_classes_share_a_name():
+    """One Budget, one Malformed (issue #16): a class name says which thing it is, package-wide."""
+    where: Dict[str, List[str]] = {}
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                where.setdefault(node.name, []).append(module)
+    assert {name: found for name, found in where.items() if len(found) > 1} == {}

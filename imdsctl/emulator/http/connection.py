@@ -136,11 +136,11 @@ class Connection(asyncio.Protocol):
             data, self.buffer, self.scanned = self.buffer[:end], self.buffer[end:], 0
             self.head = wire.parse_head(data)
             return self.head
-        except wire.Malformed as exc:
+        except wire.BadRequest as exc:
             self._refuse(exc, out)
             return None
 
-    def _refuse(self, exc: wire.Malformed, out: List[bytes]) -> None:
+    def _refuse(self, exc: wire.BadRequest, out: List[bytes]) -> None:
         if self.server.verbose:
             self.server.log(self.client, f"code {exc.status}, message {exc}")
         self._write(out, exc.response(), close=True)
@@ -149,7 +149,7 @@ class Connection(asyncio.Protocol):
         """The Service's answer and whether the connection ends after it."""
         try:
             request = wire.request(head, body, self.client)
-        except wire.Malformed as exc:
+        except wire.BadRequest as exc:
             if self.server.verbose:
                 self.server.log(self.client, f"code {exc.status}, message {exc}")
             return exc.response(), True

@@ -2,7 +2,7 @@
 Service out, and Responses written as bytes.
 
 What the transport (transport.py) refuses before the Service sees a request
-is a JSON 4xx here (``Malformed``), never an empty reply: a request line or
+is a JSON 4xx here (``BadRequest``), never an empty reply: a request line or
 header it cannot parse (400), a request line over 64 KiB (414), headers over
 64 KiB each, 100 in number or 128 KiB in all (431), HTTP/0.9 and HTTP/2 (400),
 ``Transfer-Encoding`` (400: bodies are sent with ``Content-Length``), a body
@@ -37,7 +37,7 @@ _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-class Malformed(Exception):
+class BadRequest(Exception):
     """A request refused before the Service sees it: its status and error text."""
 
     def __init__(self, status: int, message: str):
@@ -85,22 +85,22 @@ def head_end(buffer: bytes, start: int = 0) -> int:
     return match.end() if match else -1
 
 
-def incomplete(buffer: bytes) -> Optional[Malformed]:
+def incomplete(buffer: bytes) -> Optional[BadRequest]:
     """The refusal of an unfinished head that is already too long, if any."""
     if len(buffer) > MAX_LINE and buffer.find(b"\n", 0, MAX_LINE + 2) < 0:
-        return Malformed(414, "Bad request. The request line is too long")
+        return BadRequest(414, "Bad request. The request line is too long")
     if len(buffer) > MAX_HEAD:
-        return Malformed(431, "Bad request. The request header fields are too large")
+        return BadRequest(431, "Bad request. The request header fields are too large")
     return None
 
 
 def parse_head(data: bytes) -> Head:
-    """The head ``data`` (up to and including its blank line), or Malformed."""
+    """The head ``data`` (up to and including its blank line), or BadRequest."""
     text = data.decode("latin-1")
     requestline, _, block = text.partition("\n")
     requestline = requestline[:-1] if requestline.endswith("\r") else requestline
     if len(requestline) > MAX_LINE - 2:
-        raise Malformed(414, "Bad request. The request line is too long")
+        raise BadRequest(414, "Bad request. The request line is too long")
     words = requestline.split()
     version = _VERSIONS.get(words[2]) if len(words) == 3 else None
     if version is None:
@@ -110,13 +110,13 @@ def parse_head(data: bytes) -> Head:
         target = "/" + target.lstrip("/")
     fields = _fields(block[:-2] if block.endswith("\r\n") else block[:-1])  # less the blank line
     if "transfer-encoding" in fields:
-        raise Malformed(400, "Bad request. Transfer-Encoding is not supported; send Content-Length")
+        raise BadRequest(400, "Bad request. Transfer-Encoding is not supported; send Content-Length")
     length = fields.get("content-length")
     if length is not None and not _LENGTH.match(length):
-        raise Malformed(400, "Bad request. Invalid Content-Length")
+        raise BadRequest(400, "Bad request. Invalid Content-Length")
     size = int(length) if length else 0
     if size > MAX_BODY:
-        raise Malformed(400, f"Bad request. Request body is larger than {MAX_BODY} bytes")
+        raise BadRequest(400, f"Bad request. Request body is larger than {MAX_BODY} bytes")
     close = version < (1, 1)
     if "connection" in fields:
         options = {token.strip() for token in fields["connection"].lower().split(",")}
@@ -126,51 +126,51 @@ def parse_head(data: bytes) -> Head:
 
 
 def _version(words: List[str]) -> Tuple[int, int]:
-    """The HTTP version of a request line other than the usual ones, or Malformed."""
+    """The HTTP version of a request line other than the usual ones, or BadRequest."""
     if len(words) == 2 and words[0] == "GET":
-        raise Malformed(400, "Bad request. HTTP/0.9 is not supported; send HTTP/1.1")
+        raise BadRequest(400, "Bad request. HTTP/0.9 is not supported; send HTTP/1.1")
     if len(words) != 3:
-        raise Malformed(400, "Bad request. The request line is not METHOD TARGET HTTP/1.1")
+        raise BadRequest(400, "Bad request. The request line is not METHOD TARGET HTTP/1.1")
     version = words[2]
     numbers = version[5:].split(".") if version.startswith("HTTP/") else []
     if len(numbers) != 2 or not all(n.isdigit() and n.isascii() and len(n) <= 10 for n in numbers):
-        raise Malformed(400, f"Bad request. Bad HTTP version {version[:40]!r}")
+        raise BadRequest(400, f"Bad request. Bad HTTP version {version[:40]!r}")
     major, minor = int(numbers[0]), int(numbers[1])
     if major >= 2:
-        raise Malformed(400, f"Bad request. HTTP/{major}.{minor} is not supported; send HTTP/1.1")
+        raise BadRequest(400, f"Bad request. HTTP/{major}.{minor} is not supported; send HTTP/1.1")
     return major, minor
 
 
 def _fields(block: str) -> Dict[str, str]:
     """The header field lines ``block`` by lower-case name (the first of a
-    repeated field), or Malformed."""
+    repeated field), or BadRequest."""
     lines = block.count("\n")
     if lines > MAX_HEADERS:
-        raise Malformed(431, f"Bad request. More than {MAX_HEADERS} header fields")
+        raise BadRequest(431, f"Bad request. More than {MAX_HEADERS} header fields")
     if len(block) > MAX_LINE and any(len(line) > MAX_LINE for line in block.split("\n")):
-        raise Malformed(431, "Bad request. A header field is too long")
+        raise BadRequest(431, "Bad request. A header field is too long")
     pairs = _FIELD.findall(block)
     if len(pairs) != lines:
-        raise Malformed(400, "Bad request. Malformed header field")
+        raise BadRequest(400, "Bad request. BadRequest header field")
     fields: Dict[str, str] = {}
     for name, value in pairs:
         name, value = name.lower(), value.strip(" \t")
         if name not in fields:
             fields[name] = value
         elif name == "content-length" and fields[name] != value:
-            raise Malformed(400, "Bad request. Conflicting Content-Length fields")
+            raise BadRequest(400, "Bad request. Conflicting Content-Length fields")
     return fields
 
 
 def request(head: Head, body: bytes, client: str) -> Request:
-    """The Request the Service answers, or Malformed for a target that is not a URL."""
+    """The Request the Service answers, or BadRequest for a target that is not a URL."""
     target, _, query = head.target.partition("?")
     query = query.partition("#")[0]
     if target.startswith(("http://", "https://")):  # absolute form, as sent to proxies
         try:
             target = urlsplit(target).path or "/"
         except ValueError:
-            raise Malformed(400, "Bad request. The request target is not a valid URL") from None
+            raise BadRequest(400, "Bad request. The request target is not a valid URL") from None
     segments = target.split("/")
     if segments[0] == "":
         segments = segments[1:]
