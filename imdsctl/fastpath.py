@@ -25,6 +25,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing import at run time: this is the start-up path
     from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
+    from imdsctl.imds.protocols import Client
+    from imdsctl.session import Session, Settings
+
 #: The options of each command the fast path answers, taking one value, and its flags
 #: (as the click commands define them: anything else is the CLI's to take or refuse).
 _SHARED = {"--endpoint", "--api-version", "--timeout", "-o", "--output", "-q", "--query", "--prefix",
@@ -110,16 +113,18 @@ def answer(argv: List[str], environ: Mapping[str, str], began: Optional[float] =
         return terminal.report(err)
 
 
-def quick_session(settings: Any, deadline: float) -> Any:
+def quick_session(settings: Settings, deadline: float) -> Session:
     """A Session whose requests take the plain happy path (Unusual otherwise)."""
     from imdsctl.imds.quick import QuickClient
     from imdsctl.session import Session
 
     class QuickSession(Session):
         @property
-        def client(self) -> Any:
+        def client(self) -> Client:
             if self._client is None:
-                self._client = QuickClient(self.settings.endpoint, self.settings.api_version, deadline)
+                # the reading half of a Client (instance, leaf, request): all a plain read asks
+                quick: Any = QuickClient(self.settings.endpoint, self.settings.api_version, deadline)
+                self._client = quick
             return self._client
 
         def close(self) -> None:

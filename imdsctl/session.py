@@ -26,6 +26,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
     from typing import Any, List, Optional
 
+    from imdsctl.imds.protocols import Client
     from imdsctl.reporter import Reporter
 
 #: Where a setting came from: the command line, the environment, or its default.
@@ -127,7 +128,7 @@ class Session:
                  **fields: Any):
         self.settings = settings if settings is not None else Settings(**fields)
         self.reporter: Reporter = reporter if reporter is not None else SILENT
-        self._client: Any = None
+        self._client: Optional[Client] = None
         self._document: Any = None
 
     def __enter__(self) -> Session:
@@ -137,7 +138,7 @@ class Session:
         self.close()
 
     @property
-    def client(self) -> Any:
+    def client(self) -> Client:
         if self._client is None:
             from imdsctl.imds.client import ImdsClient
 

@@ -44,7 +44,8 @@ def test_mypy_is_configured_in_pyproject_and_installed_for_tests():
 
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert re.search(r"^\[tool\.mypy\]$", pyproject, re.M)
-    for setting in ("check_untyped_defs", "warn_unused_ignores", "no_implicit_optional", "warn_redundant_casts"):
+    for setting in ("check_untyped_defs", "warn_unused_ignores", "no_implicit_optional",
+                    "warn_redundant_casts"):
         assert re.search(rf"^{setting} = true$", pyproject, re.M), setting
     setup = configparser.ConfigParser()
     setup.read(ROOT / "setup.cfg")
@@ -54,8 +55,10 @@ def test_mypy_is_configured_in_pyproject_and_installed_for_tests():
 
 def test_the_protocols_exist_for_the_layers_seams():
     from imdsctl import protocols
+    from imdsctl.imds import protocols as imds_protocols
 
     assert {"Client", "Imds"} <= set(vars(protocols))
+    assert protocols.Client is imds_protocols.Client
 
 
 def test_a_plain_read_does_not_import_the_protocols(imds_emulator):
@@ -69,4 +72,4 @@ def test_a_plain_read_does_not_import_the_protocols(imds_emulator):
     assert result.returncode == 0, result.stderr
     loaded = set(result.stderr.split())
     assert "imdsctl.instance" in loaded
-    assert not loaded & {"imdsctl.protocols", "click", "httpx"}
+    assert not loaded & {"imdsctl.protocols", "imdsctl.imds.protocols", "click", "httpx"}
