@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # no typing import at run time: this is the start-up path
     from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
     from imdsctl.imds.handover import Attempt
+    from imdsctl.imds.protocols import Client
+    from imdsctl.session import Session, Settings
 
 #: The commands the fast path answers, and the options it reads (by the click parameter's
 #: name); how they are spelled, which take a value, their variables and defaults are the
@@ -123,16 +125,18 @@ def respond(argv: List[str], environ: Mapping[str, str],
         return terminal.report(err), None
 
 
-def quick_session(settings: Any, deadline: float) -> Any:
+def quick_session(settings: Settings, deadline: float) -> Session:
     """A Session whose requests take the plain happy path (Unusual otherwise)."""
     from imdsctl.imds.quick import QuickClient
     from imdsctl.session import Session
 
     class QuickSession(Session):
         @property
-        def client(self) -> Any:
+        def client(self) -> Client:
             if self._client is None:
-                self._client = QuickClient(self.settings.endpoint, self.settings.api_version, deadline)
+                # the reading half of a Client (instance, leaf, request): all a plain read asks
+                quick: Any = QuickClient(self.settings.endpoint, self.settings.api_version, deadline)
+                self._client = quick
             return self._client
 
         def close(self) -> None:

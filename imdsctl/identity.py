@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from imdsctl import catalog
 from imdsctl.errors import (
@@ -27,6 +27,9 @@ from imdsctl.errors import (
     one_line,
 )
 from imdsctl.result import Result
+
+if TYPE_CHECKING:
+    from imdsctl.protocols import Imds
 
 #: What the token endpoint's callers retry (the managed identity documentation, azure-identity): 404 and 410
 #: while IMDS updates, 429 throttled, 5xx.
@@ -60,7 +63,7 @@ def check_arm_id(value: str) -> str:
     return value
 
 
-def token(imds: Any, resource: str, client_id: Optional[str] = None, object_id: Optional[str] = None,
+def token(imds: Imds, resource: str, client_id: Optional[str] = None, object_id: Optional[str] = None,
           msi_res_id: Optional[str] = None, show_token: bool = False) -> Result:
     """An access token of the VM's managed identity for ``resource``: IMDS's
     answer as it sends it, the token masked on a terminal unless ``show_token``.
@@ -106,7 +109,7 @@ def _for_people(answer: Any) -> Any:
     return shown
 
 
-def info(imds: Any) -> Result:
+def info(imds: Imds) -> Result:
     """The Entra ID tenant of the VM's managed identities: ``{"tenantId": ...}``."""
     try:
         body = _ask(imds, catalog.IDENTITY_INFO_PATH, {}, INFO_RETRY_STATUSES, "json", None, None)
@@ -130,7 +133,7 @@ def _masked(answer: Dict[str, Any]) -> Dict[str, Any]:
     return {**answer, "access_token": mask(answer["access_token"])}
 
 
-def _ask(imds: Any, path: str, params: Dict[str, str], retry: frozenset, expect: str,
+def _ask(imds: Imds, path: str, params: Dict[str, str], retry: frozenset, expect: str,
          selector: Optional[Tuple[str, str]], resource: Optional[str]) -> Any:
     """The body of a 200 answer; IMDS's refusals explained."""
     version = imds.settings.api_version_for(catalog.IDENTITY_TOKEN)
@@ -148,13 +151,13 @@ def _ask(imds: Any, path: str, params: Dict[str, str], retry: frozenset, expect:
                                cause="identity-throttled") from None
 
 
-def _explain(err: RefusedError, path: str, version: str, selector: Optional[Tuple[str, str]],
+def _explain(err: RefusedError, path: str, version: Optional[str], selector: Optional[Tuple[str, str]],
              resource: Optional[str]) -> ImdsctlError:
     """A refusal of the identity endpoint, in words: which identity, which resource, what to do."""
     body = err.body if isinstance(err.body, dict) else {}
     code, description = (one_line(str(body.get(key, ""))) for key in ("error", "error_description"))
     said = f"{err.status} {': '.join(part for part in (code, description) if part)}".strip()
-    kwargs = dict(status=err.status, body=err.body, url=err.url)
+    kwargs: Dict[str, Any] = dict(status=err.status, body=err.body, url=err.url)
     if err.status == 400 and description.startswith("Identity not found"):
         if resource is None:
             return RefusedError(f"IMDS reports no managed identity on this VM ({said})",

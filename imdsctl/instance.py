@@ -16,7 +16,10 @@ from imdsctl.ui.shapes import in_section, route
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
-    from typing import Any, Dict, List, Optional, Sequence, Tuple
+    from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+    from imdsctl.protocols import Imds
+    Names = Union[None, str, Sequence[str]]  # a field's name, several, or none (all)
 
 
 def _close(name: str, choices: List[str]) -> str:
@@ -36,7 +39,7 @@ def field(fields: tuple, group: str, name: str) -> catalog.Field:
     return found
 
 
-def absent(imds: Any, route: str, err: ImdsctlError, document: Any = None) -> NotFoundError:
+def absent(imds: Imds, route: str, err: ImdsctlError, document: Any = None) -> NotFoundError:
     """A 404 or missing key, explained by the api-version when that is why, or by the key it
     resembles in ``document`` (IMDS keys are case-sensitive: suggest, never guess)."""
     appeared = catalog.since(route)
@@ -58,14 +61,14 @@ def absent(imds: Any, route: str, err: ImdsctlError, document: Any = None) -> No
     return NotFoundError(said, hint, cause=cause, detail={"parent": parent})
 
 
-def fetch(imds: Any, route: str, leaf: bool) -> Any:
+def fetch(imds: Imds, route: str, leaf: bool) -> Any:
     try:
         return imds.leaf(route) if leaf else imds.instance(route)
     except ImdsNotFoundError as err:
         raise absent(imds, route, err) from None
 
 
-def walk(imds: Any, document: Any, route: str) -> Any:
+def walk(imds: Imds, document: Any, route: str) -> Any:
     try:
         return catalog.walk(document, route)
     except LookupError:
@@ -102,7 +105,7 @@ def route_of(path: str) -> str:
 # -- get ------------------------------------------------------------------------
 
 
-def get(imds: Any, paths: Sequence[str] = (), allow_missing: bool = False) -> Result:
+def get(imds: Imds, paths: Sequence[str] = (), allow_missing: bool = False) -> Result:
     """The instance document, one value, or several values from ONE request;
     with ``allow_missing``, a path IMDS does not have is null instead of an error."""
     document = imds.instance()
@@ -116,7 +119,7 @@ def get(imds: Any, paths: Sequence[str] = (), allow_missing: bool = False) -> Re
     return Result(values)
 
 
-def _value(imds: Any, document: Any, route: str, allow_missing: bool) -> Any:
+def _value(imds: Imds, document: Any, route: str, allow_missing: bool) -> Any:
     try:
         return walk(imds, document, route)
     except NotFoundError:
@@ -131,14 +134,11 @@ def _value(imds: Any, document: Any, route: str, allow_missing: bool) -> Any:
 DECODABLE = ("userData", "customData")
 
 
-Names = "Union[None, str, Sequence[str]]"  # a type, spelled for readers (typing is not imported)
-
-
 def _names(names: Names) -> Tuple[str, ...]:
     return (names,) if isinstance(names, str) else tuple(names or ())
 
 
-def compute(imds: Any, names: Names = (), decode: bool = False, allow_missing: bool = False,
+def compute(imds: Imds, names: Names = (), decode: bool = False, allow_missing: bool = False,
             everything: bool = False) -> Result:
     """The compute object (for people, a summary unless ``everything``), one
     field, or several fields from ONE request (keyed by IMDS path); ``decode``
@@ -161,7 +161,7 @@ def compute(imds: Any, names: Names = (), decode: bool = False, allow_missing: b
     return Result(_base64(value, f.path) if decode else value, path=f.path)
 
 
-def _compute_value(imds: Any, f: catalog.Field, document: Any, allow_missing: bool) -> Any:
+def _compute_value(imds: Imds, f: catalog.Field, document: Any, allow_missing: bool) -> Any:
     """One field's value, from ``document`` when there is one, else asked of IMDS."""
     try:
         if f.key == "tags":
@@ -212,7 +212,7 @@ def _base64(value: str, path: str) -> bytes:
                            "read it as IMDS sent it, undecoded", cause="not-base64") from None
 
 
-def tags(imds: Any, document: Any = None) -> Dict[str, str]:
+def tags(imds: Imds, document: Any = None) -> Dict[str, str]:
     """Tags as an object: from tagsList, or the legacy 'k:v;k:v' string on
     api-versions that have no tagsList (that string breaks on ':' and ';');
     from ``document`` (the instance document) when there is one."""
@@ -236,7 +236,7 @@ def normalize_mac(mac: str) -> str:
     return "".join(c for c in mac.upper() if c in "0123456789ABCDEF")
 
 
-def network(imds: Any, names: Names = (), nic: Optional[int] = None, ip: int = 0,
+def network(imds: Imds, names: Names = (), nic: Optional[int] = None, ip: int = 0,
             mac: Optional[str] = None, allow_missing: bool = False) -> Result:
     """The network object; one NIC (by index, or by MAC in any notation); or
     fields of one NIC and IP configuration (default the first), several from
@@ -278,7 +278,7 @@ def network(imds: Any, names: Names = (), nic: Optional[int] = None, ip: int = 0
 INTERFACES_VIEW = "network/interfaces"
 
 
-def _network_value(imds: Any, f: catalog.Field, document: Any, nic: int, ip: int) -> Result:
+def _network_value(imds: Imds, f: catalog.Field, document: Any, nic: int, ip: int) -> Result:
     if f.name == "interfaces":
         return Result(interfaces(document["network"]["interface"]), path=INTERFACES_VIEW)
     if f.name == "public-ip":
@@ -290,7 +290,7 @@ def _network_value(imds: Any, f: catalog.Field, document: Any, nic: int, ip: int
     return Result(fetch(imds, f.route(nic, ip), f.leaf), path=f.route(nic, ip))
 
 
-def _ip_exists(imds: Any, document: Any, nic: int, ip: int) -> None:
+def _ip_exists(imds: Imds, document: Any, nic: int, ip: int) -> None:
     """Not found (exit 3) when IP configuration ``ip`` (not the first) of NIC ``nic`` does not exist."""
     if ip:
         walk(imds, document, catalog.NIC_ADDRESS.format(nic=nic, ip=ip))
@@ -313,7 +313,7 @@ def _nic_by_mac(nics: List[Dict[str, Any]], mac: str) -> int:
     raise NotFoundError(f"no NIC has MAC {mac}; this VM's NICs: {macs}")
 
 
-def _subnet(imds: Any, document: Any, name: str, nic: int, ip: int) -> str:
+def _subnet(imds: Imds, document: Any, name: str, nic: int, ip: int) -> str:
     addresses = walk(imds, document, catalog.NIC_ADDRESS.format(nic=nic, ip=0).rsplit("/", 1)[0])
     _index(addresses if isinstance(addresses, list) else [], ip, "IP configuration",
            catalog.NIC_ADDRESS.format(nic=nic, ip=ip).rsplit("/", 1)[0])
@@ -328,7 +328,7 @@ def _subnet(imds: Any, document: Any, name: str, nic: int, ip: int) -> str:
     return f"{subnet.get('address', '')}/{subnet.get('prefix', '')}"
 
 
-def public_ip(imds: Any, document: Any, nic: int, ip: int) -> Any:
+def public_ip(imds: Imds, document: Any, nic: int, ip: int) -> Any:
     """The public IP of one IP configuration, and where it came from: the
     instance-level (Basic SKU) address, else the Standard load balancer's
     frontend for this private IP
@@ -348,7 +348,7 @@ def public_ip(imds: Any, document: Any, nic: int, ip: int) -> Any:
                   structured={"publicIpAddress": public, "privateIpAddress": private, "source": source})
 
 
-def _from_loadbalancer(imds: Any, private: str) -> Tuple[str, str]:
+def _from_loadbalancer(imds: Imds, private: str) -> Tuple[str, str]:
     try:
         balancer = imds.loadbalancer()
     except ImdsNotFoundError:
@@ -388,7 +388,7 @@ def interfaces(nics: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
 # -- loadbalancer ---------------------------------------------------------------
 
 
-def loadbalancer(imds: Any) -> Any:
+def loadbalancer(imds: Imds) -> Any:
     """The Standard load balancer's view of this VM, or why there is none."""
     try:
         return Result(imds.loadbalancer(), path="loadbalancer")

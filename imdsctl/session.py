@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # typing is not imported at run time: these modules are on th
     from typing import Any, List, Optional
 
     from imdsctl.imds.handover import Attempt
+    from imdsctl.imds.protocols import Client
     from imdsctl.reporter import Reporter
 
 #: Where a setting came from: the command line, the environment, or its default.
@@ -133,7 +134,7 @@ class Session:
         self.settings = settings if settings is not None else Settings(**fields)
         self.reporter: Reporter = reporter if reporter is not None else SILENT
         self._handover = handover
-        self._client: Any = None
+        self._client: Optional[Client] = None
         self._document: Any = None
 
     def __enter__(self) -> Session:
@@ -143,7 +144,7 @@ class Session:
         self.close()
 
     @property
-    def client(self) -> Any:
+    def client(self) -> Client:
         if self._client is None:
             from imdsctl.imds.client import ImdsClient
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from imdsctl import catalog
 from imdsctl.result import Result
+
+if TYPE_CHECKING:
+    from imdsctl.protocols import Imds
 
 #: The default time budget: cloud-init waits as long for IMDS at boot.
 BUDGET = 300
 
 
-def wait(imds: Any) -> Result:
+def wait(imds: Imds) -> Result:
     """Ask for compute/vmId until IMDS answers, retrying connection errors,
     dropped answers, 404 (not populated yet), 410, 429 and 5xx for the whole
     budget. A Result that prints only when asked (a boot script wants none)."""

@@ -57,10 +57,10 @@ def _markdown(text: str) -> str:
 
 def _commands(nodes: List[Node]) -> List[Tuple[str, ...]]:
     """One row per command that runs: its synopsis (options left out) and short help."""
-    rows = []
+    rows: List[Tuple[str, ...]] = []
     for node in nodes:
         group = isinstance(node.command, click.Group)
-        if group and not node.command.invoke_without_command:
+        if isinstance(node.command, click.Group) and not node.command.invoke_without_command:
             continue
         pieces = [p for p in node.command.collect_usage_pieces(node.ctx) if p != "[OPTIONS]"]
         if group:
@@ -72,7 +72,7 @@ def _commands(nodes: List[Node]) -> List[Tuple[str, ...]]:
 def reference_sections(nodes: Optional[List[Node]] = None) -> Dict[str, str]:
     """The reference page's generated sections, by marker name."""
     nodes = nodes if nodes is not None else walk(cli)
-    fields = [(f"`{PROG} {group} {f.name}`", f"`{f.path}`", f.since or "unknown",
+    fields: List[Tuple[str, ...]] = [(f"`{PROG} {group} {f.name}`", f"`{f.path}`", f.since or "unknown",
                f.help + "".join(f" Also `{a}`." for a in f.aliases)) for group, f in catalog.all_fields()]
     return {
         "fields": _table(("Command", "IMDS path", "Since api-version", "Description"), fields),

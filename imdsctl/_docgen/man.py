@@ -70,7 +70,8 @@ def _man_option(node: Node, opt: click.Option) -> List[str]:
     tag = ", ".join(f"\\fB{roff(n)}\\fR" for n in option_names(opt))
     tag += f" \\fI{roff(opt.make_metavar(node.ctx))}\\fR" if takes_value(opt) else ""
     extra = opt.get_help_extra(node.ctx)
-    notes = [f"{key}: {extra[key]}" for key in ("default", "range") if key in extra]
+    notes = [f"default: {extra['default']}"] if "default" in extra else []
+    notes += [f"range: {extra['range']}"] if "range" in extra else []
     notes += [f"env: {var}" for var in ([opt.envvar] if isinstance(opt.envvar, str) else opt.envvar or [])]
     notes += ["required"] if opt.required else []
     return [".TP", tag, roff(collapse(opt.help) + (f" [{'; '.join(notes)}]" if notes else ""))]

@@ -62,7 +62,7 @@ class Node:
         for kind in ("file", "dir", "command"):
             if any(item.type == kind for item in items):
                 return Values(kind)
-        described = dict.fromkeys(str(item.value) for item in items)
+        described = dict.fromkeys((str(item.value) for item in items), "")
         for item in items:
             described[str(item.value)] = described[str(item.value)] or collapse(item.help)
         bad = [w for w in described if not _WORD.fullmatch(w)]

@@ -24,13 +24,16 @@ import binascii
 import functools
 import re
 import secrets
-from typing import Any, Dict, NamedTuple, Optional, TextIO
+from typing import TYPE_CHECKING, Any, Dict, NamedTuple, Optional, TextIO
 
 from imdsctl import catalog
 from imdsctl.attested.der import DATA, BadDer, Envelope, describe, parse_envelope
 from imdsctl.errors import ExitCode, NotImdsError
 from imdsctl.imds import answers
 from imdsctl.result import Result
+
+if TYPE_CHECKING:
+    from imdsctl.protocols import Imds
 
 NONCE = re.compile(r"[A-Za-z0-9]{1,32}")
 
@@ -77,7 +80,7 @@ def decode(body: Any, where: str) -> Attested:
 # -- what the commands do -------------------------------------------------------------------
 
 
-def request(imds: Any, nonce: Optional[str]) -> Attested:
+def request(imds: Imds, nonce: Optional[str]) -> Attested:
     """Ask IMDS for the attested document (instance api-version) and take it apart."""
     answer = imds.client.request("GET", catalog.ATTESTED_PATH,
                                  params={"nonce": nonce} if nonce else None)
@@ -88,14 +91,14 @@ def _without_signature(data: Dict[str, Any]) -> Dict[str, Any]:
     return {key: value for key, value in data.items() if key != "signature"}
 
 
-def show(imds: Any, nonce: Optional[str] = None) -> Result:
+def show(imds: Imds, nonce: Optional[str] = None) -> Result:
     """The document, the signer and the signature (which the table leaves out)."""
     attested = request(imds, nonce)
     return Result({"encoding": "pkcs7", "document": attested.document, "signer": attested.signer,
                    "signature": attested.signature}, table=_without_signature)
 
 
-def verify(imds: Any, nonce: Optional[str] = None, ca_file: Optional[str] = None, cloud: str = "public",
+def verify(imds: Imds, nonce: Optional[str] = None, ca_file: Optional[str] = None, cloud: str = "public",
            no_fetch: bool = False, saved: Optional[TextIO] = None) -> Result:
     """The verdict on the attested document (asked now, or ``saved``): one row
     per check for people, and the report; exit 7 when a check failed."""

@@ -351,7 +351,7 @@ def _span(delta: dt.timedelta) -> str:
 
 
 def _timestamp(document: Dict[str, Any], now: dt.datetime) -> Dict[str, str]:
-    stamp = document.get("timeStamp")
+    stamp: Any = document.get("timeStamp")
     try:
         created = dt.datetime.strptime(stamp["createdOn"], TIME_FORMAT)
         expires = dt.datetime.strptime(stamp["expiresOn"], TIME_FORMAT)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple, Type
 
 import click
 from click.core import ParameterSource
@@ -56,7 +56,7 @@ class Parsed(click.ParamType):
     """A value that a domain function parses (and checks) at parse time: its
     error is a usage error naming the option."""
 
-    def __init__(self, name: str, parse: Callable[[str], Any], error: type = ValueError):
+    def __init__(self, name: str, parse: Callable[[str], Any], error: Type[Exception] = ValueError):
         self.name, self._parse, self._error = name, parse, error
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
@@ -203,7 +203,7 @@ class _Documented:
 
     def __init__(self, *args: Any, fields: Tuple[Any, ...] = (),
                  examples: Tuple[Tuple[str, str], ...] = (), **kwargs: Any):
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         self.fields, self.examples = fields, examples
 
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -130,7 +130,7 @@ class Signer:
         self.domain = domain
         self.aia_url = aia_url          #: caIssuers URL written into leaves (None: none)
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        self._leaves: Dict[str, Any] = {}
+        self._leaves: Dict[Tuple[str, Optional[str]], Any] = {}
         self._lock = threading.Lock()
 
     @classmethod

@@ -25,7 +25,7 @@ import time
 import uuid
 from dataclasses import dataclass, fields, replace
 from email.utils import formatdate
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union, cast
 
 from imdsctl import catalog
 from imdsctl.catalog import SCHEDULED_EVENTS_API_VERSION, version_key
@@ -143,7 +143,8 @@ class EventSpec:
                                  "[:RESOURCE,...], e.g. Reboot or Preempt@30)")
         kind, notice, active, resources = match.group("type", "notice", "active", "resources")
         try:
-            return cls(kind, notice, active,
+            # notice and active as written: __post_init__ reads them as seconds
+            return cls(kind, notice, active,  # type: ignore[arg-type]
                        tuple(r.strip() for r in resources.split(",")) if resources is not None else ())
         except EventSpecError as exc:
             raise EventSpecError(f"bad event spec '{spec}': {exc}") from None
@@ -350,7 +351,7 @@ def _start_requests(body: bytes) -> List[str]:
     bad = [i for i in ids if not isinstance(i, str) or not GUID.match(i)]
     if bad:
         raise EventSpecError(f"Bad request. Invalid EventId {json.dumps(bad[0])}")
-    return ids
+    return cast(List[str], ids)  # each one checked above
 
 
 def handle(service: Any, req: Request, route: Tuple[str, ...], version: str) -> Response:

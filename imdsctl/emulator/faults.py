@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Callable, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
 from imdsctl.emulator.messages import HTML_TYPE, Response, error, status_message
 
@@ -158,8 +158,8 @@ class Fault:
             if "status" not in fields:
                 raise FaultSpecError("a fault needs a kind or a status")
             fields["kind"] = "status"
-        types = {"kind": str, "status": int, "seconds": (int, float), "count": (int, type(None)),
-                 "prefix": str}
+        types: Dict[str, Union[type, Tuple[type, ...]]] = {
+            "kind": str, "status": int, "seconds": (int, float), "count": (int, type(None)), "prefix": str}
         for name, value in fields.items():
             if isinstance(value, bool) or not isinstance(value, types[name]):
                 raise FaultSpecError(f"fault field '{name}' has the wrong type")

@@ -103,7 +103,7 @@ def token(service: Any, req: Request, route: Tuple[str, ...], version: str) -> R
     resource = req.param("resource")
     if not resource:
         return oauth_error(400, "invalid_request", NO_RESOURCE)
-    given = [(name, req.param(name)) for name in SELECTORS if req.param(name) is not None]
+    given = [(name, value) for name in SELECTORS for value in (req.param(name),) if value is not None]
     if len(given) > 1:
         return oauth_error(400, "invalid_request", SEVERAL)
     identity = None if section is None else _select(section, given[0] if given else None)

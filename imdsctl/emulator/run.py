@@ -55,7 +55,7 @@ def build(host: str, port: int, *, attested_ca_out: Optional[str] = None, **opti
     return imds
 
 
-def wait_for_signal(ready: Callable[[], None] = lambda: None) -> None:
+def wait_for_signal(ready: Callable[[], object] = lambda: None) -> None:
     """Block until SIGINT or SIGTERM. ``ready`` runs once they are caught: a
     signal sent as soon as it announces readiness is not lost."""
     received = threading.Event()

@@ -13,12 +13,15 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from imdsctl import catalog
 from imdsctl.errors import ImdsctlError, ImdsNotFoundError, NotFoundError, NotImdsError
 from imdsctl.result import Result
 from imdsctl.ui.text import span
+
+if TYPE_CHECKING:
+    from imdsctl.protocols import Client, Imds
 
 #: The default time budget of every events command: the first call may take ~2 minutes.
 BUDGET = 150.0
@@ -31,12 +34,14 @@ ENABLING = "reading scheduled events (the first call on a VM can take up to 2 mi
 # -- talking to IMDS -------------------------------------------------------------------------------
 
 
-def api_version(imds: Any) -> str:
+def api_version(imds: Imds) -> str:
     """The Scheduled Events api-version for this session (catalog.SCHEDULED_EVENTS' rule)."""
-    return imds.settings.api_version_for(catalog.SCHEDULED_EVENTS)
+    version = imds.settings.api_version_for(catalog.SCHEDULED_EVENTS)
+    assert version is not None  # the family has a default of its own: never the instance one
+    return version
 
 
-def fetch(client: Any, version: str) -> Dict[str, Any]:
+def fetch(client: Client, version: str) -> Dict[str, Any]:
     """GET the scheduled-events document, checked: {"DocumentIncarnation", "Events"}."""
     try:
         body = client.request("GET", catalog.SCHEDULED_EVENTS_PATH, api_version=version).body
@@ -54,7 +59,7 @@ def fetch(client: Any, version: str) -> Dict[str, Any]:
     return body
 
 
-def acknowledge(client: Any, version: str, event_ids: Sequence[str]) -> None:
+def acknowledge(client: Client, version: str, event_ids: Sequence[str]) -> None:
     """POST StartRequests for ``event_ids``: IMDS may start them before NotBefore.
     IMDS's answer body is undocumented and ignored."""
     client.request("POST", catalog.SCHEDULED_EVENTS_PATH, api_version=version, expect="any",
@@ -136,7 +141,7 @@ def table(events: List[Dict[str, Any]], empty: str) -> Callable[[Any], Any]:
 # -- what the commands do ----------------------------------------------------------------------------
 
 
-def list_events(imds: Any) -> Result:
+def list_events(imds: Imds) -> Result:
     """The scheduled-events document; for people, one row per event."""
     with imds.reporter.spinner(ENABLING):
         document = fetch(imds.client, api_version(imds))
@@ -145,7 +150,7 @@ def list_events(imds: Any) -> Result:
                                         f"no scheduled events (DocumentIncarnation {incarnation})"))
 
 
-def ack(imds: Any, event_ids: Sequence[str], force: bool = False) -> Result:
+def ack(imds: Imds, event_ids: Sequence[str], force: bool = False) -> Result:
     """Acknowledge ``event_ids`` in one POST. Without ``force``, reads the
     document first and refuses (NotFoundError) ids it does not list; ids match
     in any case and are sent as IMDS spells them. What was done: one record

@@ -22,7 +22,7 @@ import signal
 import threading
 import time
 from datetime import datetime
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 from imdsctl import catalog
 from imdsctl.errors import ImdsctlError, UnavailableError, UnreachableError
@@ -31,6 +31,9 @@ from imdsctl.events import scheduled
 from imdsctl.events.hook import hook_environment
 from imdsctl.events.state import MAX_ATTEMPTS, State
 from imdsctl.reporter import SILENT, Reporter
+
+if TYPE_CHECKING:
+    from imdsctl.protocols import Client
 
 __all__ = ["Watcher", "hook_environment", "human", "human_line", "watch"]
 
@@ -50,7 +53,7 @@ class Watcher:
     change and outcome records go besides ``emit``; ``now``: the wall clock
     (NotBefore, the state's times), ``clock`` and ``sleep`` the loop's time."""
 
-    def __init__(self, client: Any, version: str, *, interval: float = 1.0, hook: Optional[str] = None,
+    def __init__(self, client: Client, version: str, *, interval: float = 1.0, hook: Optional[str] = None,
                  hook_timeout: float = watch_hook.HOOK_TIMEOUT, approve: bool = False,
                  all_resources: bool = False,
                  once: bool = False, max_events: Optional[int] = None,
@@ -195,6 +198,7 @@ class Watcher:
         attempt = self.state.hook_started(record, now)
         variables = hook_environment(event, self.incarnation, seconds_left=left, timeout=timeout,
                                      attempt=attempt)
+        assert self.hook is not None  # a hook step runs only when there is a hook
         outcome = watch_hook.run(self.hook, event, variables, timeout)
         self.state.hook_ended(record, outcome.ok, outcome.text, self._now())
         self._log(f"hook for {label} {outcome.text}" + ("" if outcome.ok else self._not_acking()))
@@ -286,7 +290,7 @@ def human_line(change: str, event: Record, now: float) -> str:
     return line + (f"  not before {at}" if at else "")
 
 
-def watch(client: Any, version: str, *, state_path: Optional[str] = None, default_state: bool = False,
+def watch(client: Client, version: str, *, state_path: Optional[str] = None, default_state: bool = False,
           notify_url: Optional[str] = None, notify_format: str = "json", **options: Any) -> int:
     """Run a Watcher (``options``: its keyword arguments) with its state file
     (read and written only when it handles events: a hook or ``approve``) and

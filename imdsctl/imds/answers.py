@@ -74,7 +74,8 @@ def _float(text: str) -> Any:
 
 
 #: Only a \uD800-\uDFFF escape makes a lone surrogate: without one, strings need no check.
-_SURROGATE_ESCAPE = {bytes: re.compile(rb"\\u[dD][89a-fA-F]"), str: re.compile(r"\\u[dD][89a-fA-F]")}
+_SURROGATE_ESCAPE: Dict[type, re.Pattern[Any]] = {bytes: re.compile(rb"\\u[dD][89a-fA-F]"),
+                                                  str: re.compile(r"\\u[dD][89a-fA-F]")}
 
 
 def loads(raw: Any) -> Any:
@@ -100,6 +101,7 @@ def _check(node: Any, depth: int, strings: bool) -> None:
     if kind is dict or kind is list:
         if depth >= MAX_DEPTH:
             raise Malformed(f"JSON nested deeper than {MAX_DEPTH} levels")
+        key: Any  # a str in an object (the only place _unicode reads it), an index in a list
         for key, child in (node.items() if kind is dict else enumerate(node)):
             if strings and kind is dict and not is_text(key):
                 raise Malformed("a key that is not valid Unicode (a lone surrogate)")
@@ -131,7 +133,7 @@ def is_text(text: str) -> bool:
 
 # -- the shapes views rely on -----------------------------------------------------------
 
-_KINDS = {dict: "an object", list: "a list", str: "a string"}
+_KINDS: Dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
 
 
 def shaped(value: Any, kind: type, where: str) -> Any:

@@ -278,8 +278,9 @@ class ImdsClient:
 
     def _attempt(self, method: str, path: str, query: Dict[str, str], expect: str,
                  json_body: Any, remaining: float, retry_statuses: frozenset) -> Answer:
-        if self._handed(method, path, query):  # the quick path's attempt: this client's first
-            handed, self._handover = self._handover, None
+        handed = self._handover if self._handed(method, path, query) else None
+        if handed is not None:  # the quick path's attempt: this client's first, once
+            self._handover = None
             return self._taken_over(path, query, handed, expect, retry_statuses)
         timeout = httpx.Timeout(remaining, connect=min(self.connect_timeout, remaining))
         started = self._clock()

@@ -93,9 +93,9 @@ def archive(fmt: str, top: str, files: Dict[str, bytes], created: datetime) -> b
     else:
         with tarfile.open(fileobj=buffer, mode="w:gz") as packed:
             for name, data in files.items():
-                info = tarfile.TarInfo(f"{top}/{name}")
-                info.size, info.mtime, info.mode = len(data), mtime, 0o600
-                packed.addfile(info, io.BytesIO(data))
+                member = tarfile.TarInfo(f"{top}/{name}")
+                member.size, member.mtime, member.mode = len(data), mtime, 0o600
+                packed.addfile(member, io.BytesIO(data))
     return buffer.getvalue()
 
 

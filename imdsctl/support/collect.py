@@ -22,7 +22,7 @@ import json
 import re
 import time
 from datetime import datetime, timezone
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 from imdsctl import __version__, catalog
@@ -33,6 +33,9 @@ from imdsctl.session import VARIABLES
 from imdsctl.support import bundle, facts
 from imdsctl.support.redact import redact
 from imdsctl.ui import terminal
+
+if TYPE_CHECKING:
+    from imdsctl.protocols import Imds
 
 _MEANINGS = {int(code): meaning for code, meaning in EXIT_CODES}
 #: The default time budget of collect, for every endpoint together.
@@ -78,7 +81,7 @@ class Call(NamedTuple):
         return self.record.get("outcome") == "ok"
 
 
-def collect(imds: Any, target: Optional[str] = None, archive_format: Optional[str] = None,
+def collect(imds: Imds, target: Optional[str] = None, archive_format: Optional[str] = None,
             no_redact: bool = False, skip: Tuple[str, ...] = ()) -> Result:
     """Write a support bundle to ``target`` (a file, a directory to hold the
     default name, or '-': stdout); a summary of what was written (for stdout,
@@ -128,7 +131,7 @@ def _all_failed(calls: List[Call], where: str) -> Optional[ImdsctlError]:
                                      "explains what is wrong")
 
 
-def _contents(imds: Any, calls: List[Call], created: datetime, stem: str,
+def _contents(imds: Imds, calls: List[Call], created: datetime, stem: str,
               redacting: bool) -> Tuple[Dict[str, bytes], Dict[str, Any]]:
     """The files of the bundle, by name, and its manifest (also among the files)."""
     files: Dict[str, bytes] = {}
@@ -159,7 +162,7 @@ def _contents(imds: Any, calls: List[Call], created: datetime, stem: str,
 # -- asking IMDS -------------------------------------------------------------------------
 
 
-def _ask(imds: Any, sources: List[Source], status: Any) -> List[Call]:
+def _ask(imds: Imds, sources: List[Source], status: Any) -> List[Call]:
     """Ask every source with one client; each gets a fair share of the budget
     left. Once IMDS proved unreachable and nothing has answered, the rest are
     skipped instead of each waiting out its share."""
@@ -176,7 +179,7 @@ def _ask(imds: Any, sources: List[Source], status: Any) -> List[Call]:
     return calls
 
 
-def _call(imds: Any, source: Source, share: float) -> Call:
+def _call(imds: Imds, source: Source, share: float) -> Call:
     """Ask one source within ``share`` seconds; record what happened."""
     client = imds.client
     client.reset_budget(max(round(share, 2), 0.01))
@@ -189,7 +192,7 @@ def _call(imds: Any, source: Source, share: float) -> Call:
         raise
     except ImdsctlError as err:
         error = err
-    attempts = [{"method": m, "url": u, "outcome": o, "seconds": round(s, 4)}
+    attempts: List[Dict[str, Any]] = [{"method": m, "url": u, "outcome": o, "seconds": round(s, 4)}
                 for m, u, o, s in client.log[first:]]
     answered = [a["outcome"] for a in attempts if a["outcome"].isdigit()]
     record: Dict[str, Any] = {
@@ -206,7 +209,7 @@ def _call(imds: Any, source: Source, share: float) -> Call:
     return Call(source, record, body, error)
 
 
-def _version_sent(imds: Any, source: Source, attempts: List[Dict[str, Any]]) -> Optional[str]:
+def _version_sent(imds: Imds, source: Source, attempts: List[Dict[str, Any]]) -> Optional[str]:
     """The api-version the last attempt sent (after any fall-back), else the one meant."""
     if source.api_version == "":
         return None
@@ -217,7 +220,7 @@ def _version_sent(imds: Any, source: Source, attempts: List[Dict[str, Any]]) -> 
     return source.api_version or imds.settings.api_version or catalog.DEFAULT_API_VERSION
 
 
-def _environment(imds: Any, created: datetime) -> Dict[str, Any]:
+def _environment(imds: Imds, created: datetime) -> Dict[str, Any]:
     host, port = facts.host_port(imds.settings.endpoint)
     names = [name for name, _ in VARIABLES if name.startswith("IMDSCTL_")]
     return {

@@ -15,7 +15,7 @@ import ipaddress
 import json
 import socket
 import time
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
 from urllib.parse import urlsplit
 
 from imdsctl import catalog
@@ -24,6 +24,9 @@ from imdsctl.imds.budget import Budget
 from imdsctl.result import Result
 from imdsctl.session import COMMANDLINE, ENVIRONMENT
 from imdsctl.support import facts as support
+
+if TYPE_CHECKING:
+    from imdsctl.protocols import Client, Imds
 
 #: The default time budget of doctor, for every check together: off Azure, fail fast.
 BUDGET = 10
@@ -51,7 +54,7 @@ class Row(NamedTuple):
         return {"check": self.check, "verdict": self.verdict, "detail": self.detail, "remedy": self.remedy}
 
 
-def doctor(imds: Any) -> Result:
+def doctor(imds: Imds) -> Result:
     """Every check, one row each; the exit code of the most serious failure."""
     settings = imds.settings
     budget = Budget(settings.timeout)
@@ -164,7 +167,7 @@ def _user(reached: bool) -> Row:
 # -- the checks that ask IMDS ----------------------------------------------------------
 
 
-def _http_checks(client: Any, api_version: Optional[str], budget: Budget) -> List[Row]:
+def _http_checks(client: Client, api_version: Optional[str], budget: Budget) -> List[Row]:
     client.reset_budget(max(budget.share(2), 0.001))
     answer_row, versions = _versions(client)
     rows = [answer_row]
@@ -178,7 +181,7 @@ def _http_checks(client: Any, api_version: Optional[str], budget: Budget) -> Lis
     return rows
 
 
-def _versions(client: Any) -> Tuple[Row, Optional[List[str]]]:
+def _versions(client: Client) -> Tuple[Row, Optional[List[str]]]:
     try:
         answer = client.request("GET", catalog.VERSIONS_PATH, versioned=False)
     except UsageError:  # what was asked cannot be sent: not a finding about IMDS
@@ -200,7 +203,7 @@ def _versions(client: Any) -> Tuple[Row, Optional[List[str]]]:
                "check what answers on the endpoint"), versions
 
 
-def _instance(client: Any) -> Row:
+def _instance(client: Client) -> Row:
     try:
         body = client.request("GET", catalog.INSTANCE_PATH).body
     except UsageError:

@@ -23,7 +23,7 @@ from imdsctl.ui.terminal import is_terminal, make_console, note, visible
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
-    from typing import Any, Callable, Dict, Optional, TextIO
+    from typing import Any, Callable, Dict, List, Optional, TextIO
 
 #: Every format, and what it prints (the README and the man page show this table).
 FORMAT_HELP = {
@@ -120,7 +120,8 @@ def _write(result: Result, output: Optional[str], query: Any, stream: TextIO, en
     value, env_base = result.data, result.path
     if isinstance(value, bytes):  # decoded user data: the bytes as they are, whatever -o says
         if output != "none":
-            getattr(stream, "buffer", stream).write(value)
+            binary: Any = getattr(stream, "buffer", stream)
+            binary.write(value)
         stream.flush()
         return
     if result.structured is not None and output in DOCUMENT_FORMATS:
@@ -285,7 +286,8 @@ def check_env_prefix(prefix: str) -> str:
 
 def _env(value: Any, base: str, prefix: str) -> str:
     """``NAME='value'`` lines; two values whose names come out the same is an error."""
-    lines, seen = [], {}
+    lines: List[str] = []
+    seen: Dict[str, str] = {}
     for key, item in flatten(value, base):
         name = env_name(key, prefix)
         if name in seen:

@@ -8,7 +8,7 @@ import json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
-    from typing import Any, Iterator, Tuple
+    from typing import Any, Iterator, List, Tuple
 
 
 def is_scalar(value: Any) -> bool:
@@ -50,7 +50,7 @@ def route(path: str, top: str = "metadata/instance") -> str:
     or ``-o text`` (``compute.storageProfile.dataDisks[0].name``), the form of
     Microsoft's documentation (``/metadata/instance/compute/vmId?...``), or a
     whole URL (its host and query left out: see ``pasted``)."""
-    parts = []
+    parts: List[str] = []
     for segment in pasted(path)[0].split("/"):
         if segment.strip(".") and not segment.endswith("."):  # "." and "..": for imds/endpoint.py to refuse
             segment = segment.replace("]", "").replace(_INDEX, "/").replace(".", "/")

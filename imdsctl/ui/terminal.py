@@ -97,7 +97,9 @@ class spinner:  # noqa: N801 - used as a function: `with spinner("..."):`
     value of ``with`` is the status (``.update(text)``) or None."""
 
     def __init__(self, message: str):
-        self.message, self._status, self._console = message, None, None
+        self.message = message
+        self._status: Any = None
+        self._console: Any = None
 
     def __enter__(self) -> Any:
         if not is_terminal(sys.stderr) or dumb():

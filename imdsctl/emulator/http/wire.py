@@ -52,7 +52,7 @@ class Headers(Dict[str, str]):
     """Header fields by lower-case name (the first of a repeated field);
     ``get`` takes any case."""
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> Any:
         return dict.get(self, name.lower(), default)
 
     def __getitem__(self, name: str) -> str:
