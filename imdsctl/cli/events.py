@@ -130,8 +130,8 @@ def _metrics(imds: Session, at: Optional[Tuple[str, int]], path: Optional[str],
         except OSError as err:
             raise click.BadParameter(f"cannot listen on {at[0]}:{at[1]}: {err.strerror or err}",
                                      param_hint="'--metrics'") from None
-        host, port = server.server_address[:2]
-        shown = f"[{host}]" if ":" in str(host) else host
+        host, port = str(server.server_address[0]), int(server.server_address[1])
+        shown = f"[{host}]" if ":" in host else host
         imds.reporter.note(f"metrics at http://{shown}:{port}/metrics")
     try:
         yield observer

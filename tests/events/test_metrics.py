@@ -249,3 +249,31 @@ def test_a_watch_without_metrics_does_not_import_prometheus_client():
     code = ("import sys, imdsctl.cli.events, imdsctl.events.watch, imdsctl.events.observe; "
             "sys.exit('prometheus_client' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+@pytest.mark.e2e
+def test_a_watch_serves_metrics_and_healthz_against_the_emulator(imds_emulator):
+    import socket
+    import time
+
+    from imdsctl.emulator import events as se
+    from tests.lib.events import Watch
+
+    se.attach(imds_emulator.service, events=("Terminate",))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    watch = Watch("--interval", "0.5", "--metrics", str(port), "-o", "json")
+    try:
+        watch.until(lambda lines: len(lines) == 1)
+        deadline = time.monotonic() + 30
+        while True:  # the first poll's answer is on stdout before the observer has it
+            status, _, body = _get(f"http://127.0.0.1:{port}/metrics")
+            if 'imdsctl_scheduled_events{status="Scheduled",type="Terminate"} 1.0' in body:
+                break
+            assert time.monotonic() < deadline, body
+            time.sleep(0.2)
+        assert _get(f"http://127.0.0.1:{port}/healthz")[0] == 200
+    finally:
+        code, _, err = watch.stop()
+    assert code == 0 and f"imdsctl: metrics at http://127.0.0.1:{port}/metrics\n" in err
