@@ -277,3 +277,23 @@ def test_a_watch_serves_metrics_and_healthz_against_the_emulator(imds_emulator):
     finally:
         code, _, err = watch.stop()
     assert code == 0 and f"imdsctl: metrics at http://127.0.0.1:{port}/metrics\n" in err
+
+
+@pytest.mark.parametrize("given, address", [
+    ("9108", ("127.0.0.1", 9108)), (":9108", ("127.0.0.1", 9108)), ("0.0.0.0:9108", ("0.0.0.0", 9108)),
+    ("[::1]:9108", ("::1", 9108)), ("[::]:0", ("::", 0))])
+def test_metrics_addresses(given, address):
+    from imdsctl.cli.events import _listen
+
+    assert _listen(None, None, given) == address
+
+
+def test_a_port_in_use_is_a_usage_error_before_any_poll(run):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = ok(run("events", "watch", "--once", "--metrics", f"127.0.0.1:{port}"), 2)
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
