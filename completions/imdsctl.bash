@@ -102,10 +102,10 @@ _imdsctl_spec() {
             case $2 in --notify-format) vals='json slack' ;; --state) vals='@file' ;; esac ;;
         'imdsctl events watch')
             cmds=''
-            opts='--interval --exec --hook-timeout --ack --all-resources --notify --notify-format --state --once --max-events --endpoint --api-version --timeout -o --output -q --query --debug -h --help'
-            valued='--interval --exec --hook-timeout --notify --notify-format --state --max-events --endpoint --api-version --timeout -o --output -q --query'
+            opts='--interval --exec --hook-timeout --ack --all-resources --notify --notify-format --state --once --max-events --metrics --metrics-file --endpoint --api-version --timeout -o --output -q --query --debug -h --help'
+            valued='--interval --exec --hook-timeout --notify --notify-format --state --max-events --metrics --metrics-file --endpoint --api-version --timeout -o --output -q --query'
             args=''
-            case $2 in --notify-format) vals='json slack' ;; --state) vals='@file' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in --notify-format) vals='json slack' ;; --state) vals='@file' ;; --metrics-file) vals='@file' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl get')
             cmds=''
             opts='--allow-missing --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'

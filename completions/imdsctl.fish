@@ -313,6 +313,8 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l notify-format -x
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l state -r -F -d 'Where a watch that handles events (--exec, --ack) records what it did, to do it once across restarts [default: events-*.json in the private runtime directory of snapshots: IMDSCTL_CACHE_DIR, else $XDG_RUNTIME_DIR/imdsctl, else /run/imdsctl for root, else <tmp>/imdsctl-UID].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l once -d 'Poll once, handle what is there, exit.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l max-events -x -d 'Exit after N new events.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l metrics -x -d 'Serve Prometheus metrics at http://HOST:PORT/metrics (text or OpenMetrics) and /healthz; PORT alone listens on 127.0.0.1. Needs imdsctl[metrics].'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l metrics-file -r -F -d 'Write the same series to PATH after every poll, atomically and mode 0644, for node_exporter\'s textfile collector. Needs imdsctl[metrics].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l endpoint -x -d 'IMDS base URL.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l api-version -x -d 'Scheduled Events api-version (default 2020-07-01; IMDSCTL_API_VERSION, an instance version, is ignored).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l timeout -x -d 'Total time budget for all attempts and retries.'

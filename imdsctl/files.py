@@ -10,7 +10,8 @@ interrupts the write, the temporary file is removed; nothing but a regular
 file is ever replaced. Failures are OSError (``NotRegularFile`` for a target
 that is a link, a FIFO, a device, a directory...): each caller says them in
 its own words (the snapshot's --debug line, the watch's note, collect's
-usage error).
+usage error). ``write_readable`` is the same write for a file that other
+users must read (mode 0644: node_exporter reads the watch's metrics file).
 
 Stdlib only (os, stat), and cheap to import: the snapshot is on the fast path.
 """
@@ -72,16 +73,18 @@ def check_replaceable(path: str) -> None:
 
 
 def write_private(path: str, data: bytes, *, prefix: Optional[str] = None, suffix: str = ".tmp",
-                  check: Optional[Callable[[str], None]] = None) -> None:
+                  check: Optional[Callable[[str], None]] = None, mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` atomically, as a private file (see the module).
     ``prefix``/``suffix`` name the temporary file (default ``.<name>.``...``.tmp``);
     ``check(path)`` runs just before the rename (default check_replaceable) and
-    may raise what its caller wants said."""
+    may raise what its caller wants said; ``mode``: see write_readable."""
     path = os.fspath(path)
     directory, name = os.path.split(os.path.abspath(path))
     fd, temp = _create(directory, f".{name}." if prefix is None else prefix, suffix)
     try:
         with os.fdopen(fd, "wb") as out:
+            if mode != 0o600 and hasattr(os, "fchmod"):
+                os.fchmod(out.fileno(), mode)  # on the descriptor: the umask does not apply
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
@@ -94,6 +97,12 @@ def write_private(path: str, data: bytes, *, prefix: Optional[str] = None, suffi
             pass
         raise
     fsync_directory(directory)
+
+
+def write_readable(path: str, data: bytes, *, mode: int = 0o644) -> None:
+    """write_private's atomic write (same temporary file, fsyncs and checks) for a
+    file others must read: the file has ``mode`` (0644) whatever the umask."""
+    write_private(path, data, mode=mode)
 
 
 def _create(directory: str, prefix: str, suffix: str) -> tuple:

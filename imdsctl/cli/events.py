@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+import contextlib
+from typing import Any, Iterator, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
 import click
@@ -94,6 +95,53 @@ def _webhook(ctx: click.Context, param: click.Parameter, value: Optional[str]) -
     return value
 
 
+def _listen(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[Tuple[str, int]]:
+    """HOST:PORT, [IPv6]:PORT, :PORT or PORT (host 127.0.0.1) as (host, port)."""
+    if value is None:
+        return None
+    host, _, port = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not port.isdigit() or not 0 <= int(port) <= 65535 or (":" in host and not value.startswith("[")):
+        raise click.BadParameter("give HOST:PORT, [IPv6]:PORT or PORT (e.g. 127.0.0.1:9108)")
+    return host or "127.0.0.1", int(port)
+
+
+@contextlib.contextmanager
+def _metrics(imds: Session, at: Optional[Tuple[str, int]], path: Optional[str],
+             interval: float) -> Iterator[Any]:
+    """The watch's observer for --metrics and --metrics-file (None without them),
+    serving while the watch runs; prometheus_client is imported only here."""
+    if at is None and path is None:
+        yield None
+        return
+    try:
+        from imdsctl.events import metrics
+    except ImportError as err:
+        if not (err.name or "").startswith("prometheus_client"):
+            raise
+        raise click.UsageError("--metrics and --metrics-file need prometheus_client: "
+                               "pip install 'imdsctl[metrics]'") from None
+    observer = metrics.Metrics(interval=interval, timeout=imds.settings.timeout, path=path,
+                               log=imds.reporter.note)
+    server = None
+    if at is not None:
+        try:
+            server = metrics.serve(observer, *at)
+        except OSError as err:
+            raise click.BadParameter(f"cannot listen on {at[0]}:{at[1]}: {err.strerror or err}",
+                                     param_hint="'--metrics'") from None
+        host, port = str(server.server_address[0]), int(server.server_address[1])
+        shown = f"[{host}]" if ":" in host else host
+        imds.reporter.note(f"metrics at http://{shown}:{port}/metrics")
+    try:
+        yield observer
+    finally:
+        observer.close()
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+
 def handler_options(environment: bool) -> Any:
     """The options `events watch` and `events unit` share: how events are handled.
     ``environment``: whether IMDSCTL_NOTIFY_URL and IMDSCTL_NOTIFY_FORMAT apply
@@ -152,9 +200,16 @@ def handler_options(environment: bool) -> Any:
 @click.option("--once", is_flag=True, help="Poll once, handle what is there, exit.")
 @click.option("--max-events", type=click.IntRange(min=1), metavar="N",
               help="Exit after N new events.")
+@click.option("--metrics", "metrics_at", metavar="HOST:PORT", callback=_listen,
+              help="Serve Prometheus metrics at http://HOST:PORT/metrics (text or OpenMetrics) and "
+                   "/healthz; PORT alone listens on 127.0.0.1. Needs imdsctl[metrics].")
+@click.option("--metrics-file", metavar="PATH", type=click.Path(dir_okay=False),
+              help="Write the same series to PATH after every poll, atomically and mode 0644, for "
+                   "node_exporter's textfile collector. Needs imdsctl[metrics].")
 @imds_command(timeout=BUDGET, api_version_help=API_VERSION_HELP, with_output=True, env=False)
 def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optional[str],
-          notify_format: str, **options: Any) -> Result:
+          notify_format: str, metrics_at: Optional[Tuple[str, int]], metrics_file: Optional[str],
+          **options: Any) -> Result:
     """Poll scheduled events and print each change once.
 
     \b
@@ -194,7 +249,8 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
     retried at the next poll. A notification (--notify) never holds the
     watch up: each has 10 s of retries, then a failure is one line on
     stderr. SIGTERM finishes the current step and exits 0; Ctrl-C exits 130.
-    `imdsctl events unit` runs this as a systemd service.
+    `imdsctl events unit` runs this as a systemd service. --metrics serves
+    Prometheus series of it all and /healthz (see docs/fleet-metrics.md).
     """
     from imdsctl.events.watch import human
     from imdsctl.events.watch import watch as run
@@ -202,9 +258,12 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
     emit = output.line_printer(out.format, out.query, human, what="watch")
     default = state_path is None
     path = default_path(imds.settings.endpoint) if default else state_path
-    return Result.streamed(run(imds.client, domain.api_version(imds), state_path=path, default_state=default,
-                               notify_url=notify, notify_format=notify_format, emit=emit,
-                               reporter=imds.reporter, **options))
+    with _metrics(imds, metrics_at, metrics_file, options["interval"]) as observer:
+        if observer is not None:
+            options["observer"] = observer
+        return Result.streamed(run(imds.client, domain.api_version(imds), state_path=path,
+                                   default_state=default, notify_url=notify, notify_format=notify_format,
+                                   emit=emit, reporter=imds.reporter, **options))
 
 
 @events.command(examples=(

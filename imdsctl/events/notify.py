@@ -64,14 +64,14 @@ class Notifier:
                  budget: float = BUDGET, attempt_timeout: float = ATTEMPT_TIMEOUT, flush: float = FLUSH,
                  queue_size: int = QUEUE_SIZE, log: Callable[[str], None] = SILENT.note,
                  host: Optional[str] = None, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, dropped: Callable[[], None] = lambda: None):
         if fmt not in FORMATS:
             raise ValueError(f"notification format {fmt!r} is not one of {', '.join(FORMATS)}")
         self.url, self.format = url, fmt
         self.host = host or socket.gethostname()
         self._post, self._log = post, log
         self.budget, self.attempt_timeout, self.flush = budget, attempt_timeout, flush
-        self._sleep, self._clock = sleep, clock
+        self._sleep, self._clock, self._on_drop = sleep, clock, dropped
         self._queue: queue.Queue[Any] = queue.Queue(queue_size)
         self._closing: Optional[float] = None  # the clock time sending ends, once closing
         self._dropped = 0
@@ -92,6 +92,7 @@ class Notifier:
             self.queued += 1
         except queue.Full:
             self._dropped += 1
+            self._on_drop()
             if self._dropped == 1:
                 self._log(f"notifications to {where(self.url)} are not keeping up: "
                           f"queue full ({self._queue.maxsize}), dropping")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional,
 from imdsctl import catalog
 from imdsctl.errors import ImdsctlError, UnavailableError, UnreachableError
 from imdsctl.events import hook as watch_hook
-from imdsctl.events import scheduled
+from imdsctl.events import observe, scheduled
 from imdsctl.events.hook import hook_environment
 from imdsctl.events.state import MAX_ATTEMPTS, State
 from imdsctl.reporter import SILENT, Reporter
@@ -51,7 +51,8 @@ class Watcher:
     """Poll ``client`` every ``interval`` seconds; see `imdsctl events watch --help`.
     ``state``: what was handled (default: in memory only); ``notify``: where
     change and outcome records go besides ``emit``; ``now``: the wall clock
-    (NotBefore, the state's times), ``clock`` and ``sleep`` the loop's time."""
+    (NotBefore, the state's times), ``clock`` and ``sleep`` the loop's time;
+    ``observer`` hears each poll, hook and acknowledgement (imdsctl.events.observe)."""
 
     def __init__(self, client: Client, version: str, *, interval: float = 1.0, hook: Optional[str] = None,
                  hook_timeout: float = watch_hook.HOOK_TIMEOUT, approve: bool = False,
@@ -61,8 +62,9 @@ class Watcher:
                  notify: Optional[Callable[[Record], None]] = None, state: Optional[State] = None,
                  reporter: Reporter = SILENT, log: Optional[Callable[[str], None]] = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time):
-        self.client, self.version = client, version
+                 clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time,
+                 observer: observe.WatchObserver = observe.NOOP):
+        self.client, self.version, self.observer = client, version, observer
         self.interval = max(interval, scheduled.MIN_INTERVAL)
         self.hook, self.hook_timeout = hook, hook_timeout
         self.approve, self.all_resources = approve, all_resources
@@ -88,6 +90,8 @@ class Watcher:
             try:
                 if (self.hook or self.approve) and not self.all_resources:
                     self._vm = self._this_vm()
+                if self.observer is not observe.NOOP:
+                    self.observer.on_start(self._vm or self._vm_if_known(), self.version)
                 while True:
                     started = self._clock()
                     answered = self._poll()
@@ -110,12 +114,15 @@ class Watcher:
         try:
             with self._interruptible():
                 document = self._fetch()
-        except (UnavailableError, UnreachableError) as err:
-            if self.once or (isinstance(err, UnreachableError) and not self._answered):
+        except ImdsctlError as err:
+            self.observer.on_poll(observe.poll_outcome(err), None)
+            if not isinstance(err, (UnavailableError, UnreachableError)) or self.once or (
+                    isinstance(err, UnreachableError) and not self._answered):
                 raise
             self._log(f"{err.message}; polling again in {self.interval:g}s")
             return False
         self._answered = True
+        self.observer.on_poll("ok", document)
         if document["DocumentIncarnation"] == self.incarnation:
             return True
         self.incarnation = document["DocumentIncarnation"]
@@ -189,6 +196,7 @@ class Watcher:
         if record.get("attempts", 0) >= MAX_ATTEMPTS:
             outcome = watch_hook.Outcome(False, f"interrupted {record['attempts']} times: not run again")
             self.state.hook_ended(record, False, outcome.text, self._now())
+            self.observer.on_hook("interrupted", 0.0)
             self._log(f"hook for {label} was {outcome.text}" + self._not_acking())
             return outcome
         if record.get("attempts"):
@@ -199,7 +207,9 @@ class Watcher:
         variables = hook_environment(event, self.incarnation, seconds_left=left, timeout=timeout,
                                      attempt=attempt)
         assert self.hook is not None  # a hook step runs only when there is a hook
+        started = self._clock()
         outcome = watch_hook.run(self.hook, event, variables, timeout)
+        self.observer.on_hook(observe.hook_outcome(outcome.ok, outcome.text), self._clock() - started)
         self.state.hook_ended(record, outcome.ok, outcome.text, self._now())
         self._log(f"hook for {label} {outcome.text}" + ("" if outcome.ok else self._not_acking()))
         return outcome
@@ -218,7 +228,9 @@ class Watcher:
             scheduled.acknowledge(self.client, self.version, [event["EventId"]])
         except ImdsctlError as err:  # logged, never fatal: the next event matters
             self._log(f"could not acknowledge {label}: {err.message}")
+            self.observer.on_ack("failed")
             return False
+        self.observer.on_ack("sent")
         self.state.acknowledged(record, self._now())
         self._log(f"acknowledged {label}")
         return True
@@ -231,6 +243,13 @@ class Watcher:
         self.client.reset_budget()
         return self.client.request("GET", f"{catalog.INSTANCE_PATH}/{name.path}", params={"format": "text"},
                                    expect="text", api_version=name.since).body
+
+    def _vm_if_known(self) -> Optional[str]:
+        """This VM's name for an observer, None when IMDS does not say it now."""
+        try:
+            return self._this_vm()
+        except ImdsctlError:
+            return None
 
     # -- time and signals ----------------------------------------------------------
 
@@ -304,5 +323,7 @@ def watch(client: Client, version: str, *, state_path: Optional[str] = None, def
         if handles and state_path:
             options["state"] = stack.enter_context(State.open(state_path, default=default_state, log=log))
         if notify_url:
-            options["notify"] = stack.enter_context(Notifier(notify_url, notify_format, log=log)).send
+            dropped = options.get("observer", observe.NOOP).on_notification_dropped
+            options["notify"] = stack.enter_context(Notifier(notify_url, notify_format, log=log,
+                                                             dropped=dropped)).send
         return Watcher(client, version, **options).run()

@@ -22,13 +22,14 @@ PACKAGE = Path(__file__).resolve().parents[2] / "imdsctl"
 #: A default and the one module allowed to write it as a number.
 HOMES = {30.0: "catalog.py", 2.0: "catalog.py", 300.0: "events/hook.py"}
 #: The same number meaning something else.
-OTHERS = {"COMMAND_TIMEOUT"}  # support/facts.py: a local `ip route` lookup's, not a request's
+OTHERS = {"COMMAND_TIMEOUT", "HOOK_BUCKETS"}  # facts: an `ip route` lookup; metrics: histogram buckets
 
 
 def _literals(path: Path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    other = {id(a.value) for a in ast.walk(tree) if isinstance(a, ast.Assign)
-             and any(isinstance(t, ast.Name) and t.id in OTHERS for t in a.targets)}
+    other = {id(n) for a in ast.walk(tree) if isinstance(a, ast.Assign)
+             and any(isinstance(t, ast.Name) and t.id in OTHERS for t in a.targets)
+             for n in ast.walk(a.value)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and type(node.value) is float and node.value in HOMES \
                 and id(node) not in other:

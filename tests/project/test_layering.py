@@ -28,6 +28,7 @@ HOMES = {
     "httpx": ("imdsctl.imds.client", "imdsctl.imds.transport", "imdsctl.imds.endpoint",
               "imdsctl.imds.internet"),
     "rich": ("imdsctl.ui.terminal", "imdsctl.ui.render", "imdsctl.ui.tables"),
+    "prometheus_client": ("imdsctl.events.metrics",),
 }
 #: What each part of the package may import of the others (its own modules aside), by
 #: the part's name: a subpackage of imdsctl or a top-level module. "imdsctl" is the
