@@ -51,5 +51,5 @@ def test_a_long_example_is_continued_between_shell_words_never_in_a_quote():
             "-o tsv --timeout 5 --endpoint http://127.0.0.1:8080")
     lines = example_lines(line, 4)
     assert len(lines) > 1 and all(4 + len(piece) <= 78 for piece in lines)
-    assert shlex.split("\n".join(lines)) == shlex.split(line)
+    assert shlex.split("\n".join(lines).replace("\\\n", "")) == shlex.split(line)  # as sh reads it
     assert "[?lun == `0`].managedDisk.id | [0]" in "\n".join(lines)
