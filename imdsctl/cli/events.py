@@ -196,10 +196,10 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
     stderr. SIGTERM finishes the current step and exits 0; Ctrl-C exits 130.
     `imdsctl events unit` runs this as a systemd service.
     """
-    from imdsctl.events.watch import human
+    from imdsctl.events.watch import human, human_lines
     from imdsctl.events.watch import watch as run
 
-    emit = output.line_printer(out.format, out.query, human, what="watch")
+    emit = output.line_printer(out.format, out.query, human, what="watch", fitted=human_lines)
     default = state_path is None
     path = default_path(imds.settings.endpoint) if default else state_path
     return Result.streamed(run(imds.client, domain.api_version(imds), state_path=path, default_state=default,
