@@ -45,6 +45,10 @@ def table(value: Any, stream: TextIO) -> str:
     caption = ""
     if isinstance(value, Captioned):
         value, caption = value
+    from imdsctl.ui.checklist import Checks, checklist
+
+    if isinstance(value, Checks):
+        return checklist(value, make_console(stream).width)
     if is_scalar(value):
         return scalar_text(value) + "\n"
     from rich import box
