@@ -136,8 +136,8 @@ def _write(result: Result, output: Optional[str], query: Any, stream: TextIO, en
             note(line)
         value, env_base = found, ""
     fmt = output or default_format(value, stream)
-    if fmt == "table" and query is None and result.table is not None:
-        value = result.table(value)
+    if fmt == "table" and query is None:
+        value = _people(result, value)
     if person and fmt not in DOCUMENT_FORMATS:  # a value meant to be seen: its controls shown, not obeyed
         value = _visible(value)
     if fmt == "env":
@@ -147,6 +147,16 @@ def _write(result: Result, output: Optional[str], query: Any, stream: TextIO, en
     if text:
         stream.write(text)
     stream.flush()
+
+
+def _people(result: Result, value: Any) -> Any:
+    """The table view: the result's own, or the one of the path it came from
+    (the storage profile as a disks table, however it was asked)."""
+    if result.table is not None:
+        return result.table(value)
+    from imdsctl.ui import disks
+
+    return disks.Disks(value) if result.path == disks.PATH and isinstance(value, dict) else value
 
 
 def _visible(value: Any) -> Any:

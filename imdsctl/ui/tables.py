@@ -46,9 +46,10 @@ def table(value: Any, stream: TextIO) -> str:
     if isinstance(value, Captioned):
         value, caption = value
     from imdsctl.ui.checklist import Checks, checklist
+    from imdsctl.ui.disks import Disks, disks
 
-    if isinstance(value, Checks):
-        return checklist(value, make_console(stream).width)
+    if isinstance(value, (Checks, Disks)):
+        return (checklist if isinstance(value, Checks) else disks)(value, make_console(stream).width)
     if is_scalar(value):
         return scalar_text(value) + "\n"
     from rich import box
