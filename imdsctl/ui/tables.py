@@ -45,11 +45,13 @@ def table(value: Any, stream: TextIO) -> str:
     caption = ""
     if isinstance(value, Captioned):
         value, caption = value
+    from imdsctl.ui.changes import Changes, changes
     from imdsctl.ui.checklist import Checks, checklist
     from imdsctl.ui.disks import Disks, disks
 
-    if isinstance(value, (Checks, Disks)):
-        return (checklist if isinstance(value, Checks) else disks)(value, make_console(stream).width)
+    views = {Checks: checklist, Disks: disks, Changes: changes}  # laid out for people, nothing cut
+    if type(value) in views:
+        return views[type(value)](value, make_console(stream).width)
     if is_scalar(value):
         return scalar_text(value) + "\n"
     from rich import box
