@@ -115,7 +115,8 @@ def write_sections(command: click.Command, ctx: click.Context, formatter: click.
                    examples: Sequence[Tuple[str, str]]) -> None:
     """A command's options, fields, examples, then the options named in
     ``shared``, then (a group) its commands."""
-    own, common = [], []
+    own: List[Tuple[str, str]] = []
+    common: List[Tuple[str, str]] = []
     for param in command.get_params(ctx):
         record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
         if record is not None:

@@ -20,7 +20,7 @@ escaped by output.render on a terminal.
 
 from __future__ import annotations
 
-from typing import Any, List, NamedTuple, TextIO, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, TextIO, Tuple
 
 from imdsctl.ui.shapes import flatten, is_scalar, scalar_text
 from imdsctl.ui.terminal import can_draw, make_console
@@ -49,7 +49,7 @@ def table(value: Any, stream: TextIO) -> str:
     from imdsctl.ui.checklist import Checks, checklist
     from imdsctl.ui.disks import Disks, disks
 
-    views = {Checks: checklist, Disks: disks, Changes: changes}  # laid out for people, nothing cut
+    views: Dict[type, Callable[[Any, int], str]] = {Checks: checklist, Disks: disks, Changes: changes}
     if type(value) in views:
         return views[type(value)](value, make_console(stream).width)
     if is_scalar(value):
