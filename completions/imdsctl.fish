@@ -129,7 +129,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -s h -l help -d 
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -s f -l file -r -F -d 'Where to write the bundle: a new file or a regular one named *.tar.gz, *.tgz or *.zip (never a link or a special file), a directory for the default name inside it, or \'-\' for stdout (not a terminal). [default: ./imds-<vmId or hostname>-<UTC time>.tar.gz]'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l format -x -a 'tar.gz zip' -d 'Archive format [default: from FILE\'s suffix, else tar.gz].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l no-redact -d 'Keep userData, customData, publicKeys, adminUsername and the attested signature (prints a warning).'
-complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l skip -x -a 'versions instance loadbalancer scheduled-events attested identity-info' -d 'Do not ask this endpoint; repeatable.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l skip -x -a 'versions instance loadbalancer scheduled-events attested identity-info' -d 'Do not ask this endpoint (versions, instance, loadbalancer, scheduled-events, attested, identity-info); repeatable.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l endpoint -x -d 'IMDS base URL.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l api-version -x -d 'Instance api-version (default 2025-04-07, or \'latest\' to ask IMDS).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l timeout -x -d 'Total time budget for all attempts and retries.'

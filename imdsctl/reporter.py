@@ -4,9 +4,11 @@ The domain prints nothing. A note while working (``note``), a ``--debug``
 line (``debug``), a spinner or progress while waiting (``spinner``, whose
 ``with`` value is the status to ``.update(text)``, or None) and an error
 said without stopping (``problem``, which returns its exit code) all go
-through ``session.reporter``. This one, the default of a Session built from
-Python, is silent; the command line gives the Session one that writes to
-stderr (imdsctl.ui.terminal.TerminalReporter, with the CLI's hints)::
+through ``session.reporter``, and so does a long wait's status line
+(``status``: the watch's last poll, a person's sign that it is alive).
+This one, the default of a Session built from Python, is silent; the
+command line gives the Session one that writes to stderr
+(imdsctl.ui.terminal.TerminalReporter, with the CLI's hints)::
 
     from imdsctl import Session
     from imdsctl.ui.terminal import TerminalReporter
@@ -44,6 +46,10 @@ class Reporter:
     def spinner(self, text: str) -> Any:
         """A context while waiting; its value is a status (``.update(text)``) or None."""
         return _Still()
+
+    def status(self, text: str) -> None:
+        """A status line a person watching sees change in place (``""`` ends
+        it): never part of the data, never on a pipe."""
 
     def problem(self, err: Any) -> int:
         """An error said without raising it (``err``: an ImdsctlError); its exit code."""

@@ -323,7 +323,8 @@ def test_info_without_a_tenant_exits_7(imds, run, body):
 def test_identity_help_lists_both_commands(run):
     result = ok(run("identity", "--help"))
     assert "token" in result.stdout and "info" in result.stdout and "20 token requests" in result.stdout
-    assert "-q access_token -o tsv" in ok(run("identity", "token", "--help")).stdout
+    example = " ".join(ok(run("identity", "token", "--help")).stdout.replace(" \\\n", " ").split())
+    assert "-q access_token -o tsv" in example  # an example continued with " \\" reads as one line
 
 
 def test_a_query_that_fails_on_the_token_exits_2_without_quoting_it(imds, run):

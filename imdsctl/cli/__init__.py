@@ -31,7 +31,8 @@ import click
 
 from imdsctl import __version__
 from imdsctl.cli import hints
-from imdsctl.cli.options import DEBUG, EPILOG, global_options, remember_globals, suggesting
+from imdsctl.cli.helptext import EPILOG, unbroken_words
+from imdsctl.cli.options import DEBUG, global_options, remember_globals, suggesting
 from imdsctl.errors import ExitCode, ImdsctlError, InternalError, Interrupted, UsageError
 from imdsctl.imds.handover import Attempt
 from imdsctl.ui import terminal
@@ -70,6 +71,10 @@ class ImdsGroup(click.Group):
 
     def resolve_command(self, ctx: click.Context, args: List[str]) -> Any:
         return suggesting(super().resolve_command, self, ctx, args)
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with unbroken_words():
+            super().format_help(ctx, formatter)
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         with _quiet_when_the_reader_goes():  # `imdsctl --help | head`

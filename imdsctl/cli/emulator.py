@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Sequence, Tuple
 import click
 from click.shell_completion import CompletionItem
 
+from imdsctl.cli.helptext import fit_block
 from imdsctl.cli.options import FiniteRange, Group, Parsed, command
 from imdsctl.emulator.events import SYNTAX as EVENT_SYNTAX
 from imdsctl.emulator.events import EventSpec, EventSpecError
@@ -28,9 +29,9 @@ from imdsctl.ui.render import render
 from imdsctl.ui.terminal import note
 
 FAULT_EPILOG = "\b\nFault specs (--fault; a request uses the first matching one):\n" \
-    + "\n".join("  " + line for line in SYNTAX.splitlines()) \
+    + fit_block("\n".join("  " + line for line in SYNTAX.splitlines())) \
     + "\n\n\b\nScheduled events (--event; Scheduled -> Started -> gone):\n" \
-    + "\n".join("  " + line for line in EVENT_SYNTAX.splitlines())
+    + fit_block("\n".join("  " + line for line in EVENT_SYNTAX.splitlines()))
 
 
 class ProfileParam(Parsed):

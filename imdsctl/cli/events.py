@@ -252,10 +252,10 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
     `imdsctl events unit` runs this as a systemd service. --metrics serves
     Prometheus series of it all and /healthz (see docs/fleet-metrics.md).
     """
-    from imdsctl.events.watch import human
+    from imdsctl.events.watch import human, human_lines
     from imdsctl.events.watch import watch as run
 
-    emit = output.line_printer(out.format, out.query, human, what="watch")
+    emit = output.line_printer(out.format, out.query, human, what="watch", fitted=human_lines)
     default = state_path is None
     path = default_path(imds.settings.endpoint) if default else state_path
     with _metrics(imds, metrics_at, metrics_file, options["interval"]) as observer:

@@ -24,10 +24,11 @@ import click
 from click.core import ParameterSource
 
 from imdsctl import catalog
+from imdsctl.cli.helptext import unbroken_words, write_sections
 from imdsctl.cli.hints import hint
-from imdsctl.errors import UsageError, exit_code_text
+from imdsctl.errors import UsageError
 from imdsctl.imds.handover import Attempt
-from imdsctl.session import COMMANDLINE, DEFAULT, ENVIRONMENT, VARIABLES, Session, Settings
+from imdsctl.session import COMMANDLINE, DEFAULT, ENVIRONMENT, Session, Settings
 from imdsctl.session import check_api_version as check_api_version_form
 from imdsctl.ui.render import FORMATS, check_env_prefix, compile_query, render
 from imdsctl.ui.terminal import TerminalReporter
@@ -37,11 +38,6 @@ from imdsctl.ui.terminal import TerminalReporter
 DEBUG = "imdsctl.debug"
 GLOBAL = "imdsctl.global"
 
-EPILOG = (
-    "\b\nExit codes:\n" + exit_code_text()
-    + "\n\n\b\nEnvironment:\n"
-    + "\n".join(f"  {name:<{max(len(n) for n, _ in VARIABLES) + 2}}{text}" for name, text in VARIABLES)
-)
 
 #: What the command line gives every Session: notes, spinners and --debug lines on
 #: stderr, errors with the command line's hints.
@@ -197,26 +193,23 @@ def apply_globals(ctx: click.Context, strict: bool = True) -> None:
 
 
 class _Documented:
-    """A command's help, ending with its Fields (from the catalog, with their
-    aliases, wrapped to the terminal like the options) and Examples:
-    ``examples`` are (what it shows, command line) pairs, also in the man page."""
+    """A command's help: its own options, its Fields (from the catalog, with
+    their aliases, wrapped to the terminal like the options) and Examples
+    first, then the shared options (as az and gh print them), then the
+    epilog. ``examples`` are (what it shows, command line) pairs, also in the
+    man page."""
 
     def __init__(self, *args: Any, fields: Tuple[Any, ...] = (),
                  examples: Tuple[Tuple[str, str], ...] = (), **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields, self.examples = fields, examples
 
-    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        if self.fields:
-            with formatter.section("Fields"):
-                formatter.write_dl([(f.name + (f" ({', '.join(f.aliases)})" if f.aliases else ""), f.help)
-                                    for f in self.fields])
-        super().format_epilog(ctx, formatter)  # type: ignore[misc]
-        if self.examples:
-            with formatter.section("Examples"):
-                for text, line in self.examples:
-                    formatter.write_text(text)
-                    formatter.write(f"{'':>{formatter.current_indent + 2}}{line}\n")
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with unbroken_words():
+            super().format_help(ctx, formatter)  # type: ignore[misc]
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        write_sections(self, ctx, formatter, tuple(SHARED), self.fields, self.examples)  # type: ignore[arg-type]
 
 
 class Command(_Documented, click.Command):

@@ -29,8 +29,9 @@ from imdsctl.support import doctor as diagnosis
 @click.option("--no-redact", is_flag=True,
               help="Keep userData, customData, publicKeys, adminUsername and the attested signature "
                    "(prints a warning).")
-@click.option("--skip", multiple=True, type=click.Choice([s.name for s in collecting.SOURCES]),
-              help="Do not ask this endpoint; repeatable.")
+@click.option("--skip", multiple=True, metavar="SOURCE",
+              type=click.Choice([s.name for s in collecting.SOURCES]),
+              help=f"Do not ask this endpoint ({', '.join(s.name for s in collecting.SOURCES)}); repeatable.")
 @imds_command(timeout=collecting.BUDGET)
 def collect(imds: Session, target: Optional[str], archive_format: Optional[str], no_redact: bool,
             skip: Tuple[str, ...]) -> Result:

@@ -98,14 +98,17 @@ def duration(event: Dict[str, Any]) -> str:
 
 def starts(event: Dict[str, Any], now: float) -> str:
     """When the event starts, for people: ``in 14m 32s (23:26)``, ``started``,
-    ``due`` (its NotBefore passed), or NotBefore as sent if unreadable."""
+    ``due`` (its NotBefore passed), or NotBefore as sent if unreadable. The
+    clock time is shown under a day ahead (the countdown says which day
+    ``00:04`` is), the day a day or more ahead (``in 3d 04h (11 Dec)``): the
+    cell stays short enough to keep its column at 80 columns."""
     if event.get("EventStatus") == "Started":
         return "started"
     at = not_before(event)
     if at is None:
         return event.get("NotBefore") or ""
     local, today = (datetime.fromtimestamp(t, timezone.utc).astimezone() for t in (at, now))
-    clock = local.strftime("%H:%M" if local.date() == today.date() else "%Y-%m-%d %H:%M")
+    clock = local.strftime("%H:%M" if local.date() == today.date() or at - now < 86400 else "%d %b")
     return f"in {span(at - now)} ({clock})" if at - now >= 1 else f"due ({clock})"
 
 

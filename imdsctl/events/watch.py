@@ -35,7 +35,7 @@ from imdsctl.reporter import SILENT, Reporter
 if TYPE_CHECKING:
     from imdsctl.protocols import Client
 
-__all__ = ["Watcher", "hook_environment", "human", "human_line", "watch"]
+__all__ = ["Watcher", "hook_environment", "human", "human_line", "human_lines", "watch"]
 
 Record = Dict[str, Any]
 
@@ -86,7 +86,7 @@ class Watcher:
 
     def run(self) -> int:
         """Watch until --once, --max-events or SIGTERM; the exit code (0)."""
-        with self._sigterm():
+        with self._sigterm(), self._status_line():
             try:
                 if (self.hook or self.approve) and not self.all_resources:
                     self._vm = self._this_vm()
@@ -124,6 +124,7 @@ class Watcher:
         self._answered = True
         self.observer.on_poll("ok", document)
         if document["DocumentIncarnation"] == self.incarnation:
+            self._alive(document)
             return True
         self.incarnation = document["DocumentIncarnation"]
         if self.hook or self.approve:
@@ -139,7 +140,23 @@ class Watcher:
                 self._handle(event)
             if self._done():
                 break
+        self._alive(document)
         return True
+
+    def _alive(self, document: Record) -> None:
+        """The status line a person sees change at each poll: that the watch
+        is alive, what IMDS said last."""
+        stamp = datetime.fromtimestamp(self._now()).strftime("%H:%M:%S")
+        incarnation, pending = document["DocumentIncarnation"], len(document["Events"])
+        self._reporter.status(f"watching: last poll {stamp}, DocumentIncarnation {incarnation}, "
+                              f"{pending} pending (Ctrl-C stops)")
+
+    @contextlib.contextmanager
+    def _status_line(self) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self._reporter.status("")
 
     def _fetch(self) -> Record:
         self._pace()
@@ -307,6 +324,29 @@ def human_line(change: str, event: Record, now: float) -> str:
         return line + "  (completed or cancelled)"
     at = scheduled.when(event, now)
     return line + (f"  not before {at}" if at else "")
+
+
+def human_lines(record: Record, width: int, now: Optional[float] = None) -> List[str]:
+    """A change record for a person at a terminal ``width`` columns wide: the
+    line of ``human_line`` when it fits; else its change, type, status and
+    EventId on one line (77 columns) and the resources and the time below it,
+    indented, wrapped between words (an EventId, a resource name never split)."""
+    from imdsctl.ui.layout import wrap
+
+    change, event = record["change"], record["event"]
+    now = time.time() if now is None else now
+    line = human_line(change, event, now)
+    if len(line) <= width:
+        return [line]
+    stamp = datetime.fromtimestamp(now).strftime("%H:%M:%S")
+    status = "" if change == "gone" else event.get("EventStatus", "")
+    first = f"{stamp}  {change:<7}  {event.get('EventType', ''):<9}  {status:<9}  {event['EventId']}".rstrip()
+    rest = [", ".join(str(r) for r in event.get("Resources") or [])]
+    at = "" if change == "gone" else scheduled.when(event, now)
+    rest.append("(completed or cancelled)" if change == "gone" else (f"not before {at}" if at else ""))
+    indent = len(stamp) + 2
+    below = wrap("  ".join(filter(None, rest)), max(width - indent, 20))
+    return [first] + [" " * indent + piece for piece in below if piece]
 
 
 def watch(client: Client, version: str, *, state_path: Optional[str] = None, default_state: bool = False,

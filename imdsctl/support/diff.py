@@ -35,7 +35,9 @@ def diff(a: str, b: str, exit_code: bool = False, no_redact: bool = False) -> Re
         raise UsageError("only one of A and B can be '-' (stdin)")
     rows = [_shown(row, no_redact) for row in compare(load(a), load(b))]
     differ = exit_code and any(row["change"] != "redacted" for row in rows)
-    return Result(rows, exit_code=DIFFERENT if differ else 0)
+    from imdsctl.ui.changes import Changes
+
+    return Result(rows, exit_code=DIFFERENT if differ else 0, table=Changes)
 
 
 def load(name: str) -> Any:

@@ -71,7 +71,10 @@ def doctor(imds: Imds) -> Result:
     reached = any(r.check == "imds-answer" and r.verdict in ("ok", "warn") for r in rows)
     rows.append(_user(reached))
     failed = [r.code for r in rows if r.verdict == "fail"]
-    return Result([r.data() for r in rows], exit_code=min(failed, key=support.severity) if failed else 0)
+    from imdsctl.ui.checklist import Checks
+
+    return Result([r.data() for r in rows], exit_code=min(failed, key=support.severity) if failed else 0,
+                  table=Checks)
 
 
 # -- the checks that need no request -------------------------------------------------

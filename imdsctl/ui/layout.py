@@ -5,6 +5,9 @@ they may be: the ``table`` format of an object.
 * The value column can be made wide enough (``_VALUE_MIN``): two columns, the
   key wrapped at its own separators (``.`` and ``[``), each value wrapped.
 * Else a stacked layout: the key on its own line, its value below, indented.
+* In two columns, a one-word value (an id, a path, a URL) too wide for its
+  column but not for the line goes whole on a line of its own below its key
+  (a bundle's path to copy is never split).
 
 A value is wrapped between words when it is text; an id, a path, a URL or a
 command is wrapped only after one of its own separators (``/ - . , : ; = & ?``),
@@ -103,12 +106,21 @@ def _columns(rows: List[Tuple[str, str]], widths: Tuple[int, int], rule: str, ca
     header = "Key".ljust(key_col) + gap + "Value"
     lines = [f"\x1b[1m{header}\x1b[0m" if bold else header, rule * (key_col + _GAP + value_col)]
     for key, value in rows:
+        if _whole_below(value, value_col, width):  # a path to copy: whole, on a line of its own
+            lines.extend(wrap_key(key, key_col) + [" " * _INDENT + value])
+            continue
         keys, values = wrap_key(key, key_col), wrap(value, value_col)
         for index in range(max(len(keys), len(values))):
             left = keys[index] if index < len(keys) else ""
             right = values[index] if index < len(values) else ""
             lines.append((left.ljust(key_col) + gap + right).rstrip())
     return "\n".join(lines + _caption(caption, width)) + "\n"
+
+
+def _whole_below(value: str, value_col: int, width: int) -> bool:
+    """Whether a one-word value (an id, a path, a URL) too wide for its column
+    fits whole on a line of its own, below its key."""
+    return len(value) > value_col and len(value) <= width - _INDENT and not any(c.isspace() for c in value)
 
 
 def _stacked(rows: List[Tuple[str, str]], width: int, caption: str) -> str:

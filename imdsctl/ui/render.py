@@ -19,7 +19,7 @@ import sys
 from imdsctl.errors import OutputError, UsageError
 from imdsctl.result import ALWAYS, Result
 from imdsctl.ui.shapes import flatten, is_scalar, scalar_text
-from imdsctl.ui.terminal import is_terminal, make_console, note, visible
+from imdsctl.ui.terminal import STATUS, is_terminal, make_console, note, visible
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
@@ -137,8 +137,8 @@ def _write(result: Result, output: Optional[str], query: Any, stream: TextIO, en
             note(line)
         value, env_base = found, ""
     fmt = output or default_format(value, stream)
-    if fmt == "table" and query is None and result.table is not None:
-        value = result.table(value)
+    if fmt == "table" and query is None:
+        value = _people(result, value)
     if person and fmt not in DOCUMENT_FORMATS:  # a value meant to be seen: its controls shown, not obeyed
         value = _visible(value)
     if fmt == "env":
@@ -148,6 +148,16 @@ def _write(result: Result, output: Optional[str], query: Any, stream: TextIO, en
     if text:
         stream.write(text)
     stream.flush()
+
+
+def _people(result: Result, value: Any) -> Any:
+    """The table view: the result's own, or the one of the path it came from
+    (the storage profile as a disks table, however it was asked)."""
+    if result.table is not None:
+        return result.table(value)
+    from imdsctl.ui import disks
+
+    return disks.Disks(value) if result.path == disks.PATH and isinstance(value, dict) else value
 
 
 def _visible(value: Any) -> Any:
@@ -168,13 +178,16 @@ LINE_FORMATS = ("json", "jsonc", "table", "text", "none")
 
 
 def line_printer(output: Optional[str], query: Any = None, human: Optional[Callable[[Any], str]] = None,
-                 *, what: str = "this command",
-                 stream: Optional[TextIO] = None) -> Optional[Callable[[Any], None]]:
+                 *, what: str = "this command", stream: Optional[TextIO] = None,
+                 fitted: Optional[Callable[[Any, int], List[str]]] = None) -> Optional[Callable[[Any], None]]:
     """How a stream of records (``events watch``) is shown: None for -o none,
     else a function writing one line per record: the query's result (a string
     bare, anything else compact JSON), ``human(record)`` for people (a
-    terminal, or -o text/table), or the record as JSON. A line's control
-    characters are escaped, on a terminal or not: a record is one line."""
+    terminal, or -o text/table), or the record as JSON. On a terminal,
+    ``fitted(record, columns)`` gives a person's lines instead, to fit its
+    width (above the status line, if one shows). A line's control characters
+    are escaped, on a terminal or not: a record is one line (or, fitted, the
+    lines it was given)."""
     fmt = output or default_format({}, stream)
     if fmt not in LINE_FORMATS:
         raise UsageError(f"{what} prints JSON lines or text lines, not {fmt}", "use -o json, text or none")
@@ -183,14 +196,20 @@ def line_printer(output: Optional[str], query: Any = None, human: Optional[Calla
     people = human if fmt in ("table", "text") else None
 
     def write(record: Any) -> None:
+        out = stream or sys.stdout
         if query is not None:
             value = apply_query(query, record)
-            line = value if isinstance(value, str) else dump_json(value, indent=None)
+            lines = [value if isinstance(value, str) else dump_json(value, indent=None)]
+        elif people is not None and fitted is not None and is_terminal(out):
+            import shutil
+
+            lines = fitted(record, shutil.get_terminal_size().columns)
         else:
-            line = people(record) if people is not None else dump_json(record, indent=None)
-        out = stream or sys.stdout
-        out.write(visible(line) + "\n")  # one record, one line, whatever its values hold
+            lines = [people(record) if people is not None else dump_json(record, indent=None)]
+        STATUS.erase()
+        out.write("".join(visible(line) + "\n" for line in lines))  # whatever its values hold
         out.flush()
+        STATUS.draw()
 
     return write
 

@@ -20,7 +20,7 @@ escaped by output.render on a terminal.
 
 from __future__ import annotations
 
-from typing import Any, List, NamedTuple, TextIO, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, TextIO, Tuple
 
 from imdsctl.ui.shapes import flatten, is_scalar, scalar_text
 from imdsctl.ui.terminal import can_draw, make_console
@@ -45,6 +45,13 @@ def table(value: Any, stream: TextIO) -> str:
     caption = ""
     if isinstance(value, Captioned):
         value, caption = value
+    from imdsctl.ui.changes import Changes, changes
+    from imdsctl.ui.checklist import Checks, checklist
+    from imdsctl.ui.disks import Disks, disks
+
+    views: Dict[type, Callable[[Any, int], str]] = {Checks: checklist, Disks: disks, Changes: changes}
+    if type(value) in views:
+        return views[type(value)](value, make_console(stream).width)
     if is_scalar(value):
         return scalar_text(value) + "\n"
     from rich import box

@@ -116,8 +116,57 @@ class spinner:  # noqa: N801 - used as a function: `with spinner("..."):`
             self._status.__exit__(*exc)
 
 
+class _StatusLine:
+    """The one status line on stderr (``events watch``'s last poll): shown in
+    place while stdout and stderr are both a terminal that can move its
+    cursor (never on a pipe, never in a log), erased before any other line is
+    written to the terminal, then drawn again below it."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def set(self, text: str) -> None:
+        """Show ``text`` (one line, cut to the terminal); ``""`` erases it."""
+        if not text:
+            self.erase()
+            self.text = ""
+            return
+        if not (is_terminal(sys.stderr) and is_terminal(sys.stdout)) or dumb():
+            return
+        import shutil
+
+        width = shutil.get_terminal_size().columns - 1  # never the last column: no wrap, no scroll
+        self.text = visible(" ".join(text.split()))[:max(width, 0)]
+        self.draw()
+
+    def draw(self) -> None:
+        if self.text:
+            self._write("\r\x1b[2K" + self.text)
+
+    def erase(self) -> None:
+        if self.text:
+            self._write("\r\x1b[2K")
+
+    @staticmethod
+    def _write(text: str) -> None:
+        try:
+            sys.stderr.write(text)
+            sys.stderr.flush()
+        except (OSError, ValueError):  # stderr is gone: nowhere left to show it
+            pass
+
+
+#: The status line showing now, if any (TerminalReporter.status sets it).
+STATUS = _StatusLine()
+
+
 def _line(text: str) -> None:
-    text = visible(text)
+    STATUS.erase()
+    _say(visible(text))
+    STATUS.draw()
+
+
+def _say(text: str) -> None:
     try:
         if _SPINNING:  # above the spinner, from column 0
             _SPINNING[-1].print(text, markup=False, highlight=False, soft_wrap=True)
@@ -165,6 +214,9 @@ class TerminalReporter(Reporter):
 
     def spinner(self, text: str) -> Any:
         return spinner(text)
+
+    def status(self, text: str) -> None:
+        STATUS.set(text)
 
     def problem(self, err: Any) -> int:
         return report(err, self._hint(err) if self._hint is not None else None)

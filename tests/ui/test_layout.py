@@ -38,6 +38,9 @@ def reassemble(text: str):
         column = lines[0].index("Value")
         for line in lines[2:]:
             left, right = line[:column].strip(), line[column:]
+            if line.startswith("    ") and left:  # a one-word value whole on a line below its key
+                rows[-1][1].append(line.strip())
+                continue
             if left and not left.startswith((".", "[")):
                 rows.append([left, []])
             elif left:
@@ -77,6 +80,14 @@ def test_ids_and_paths_wrap_only_after_their_own_separators(width, monkeypatch):
         assert "".join(pieces) == scalar_text(dict(flatten(DOC["compute"]))[key])
         assert all(piece[-1] in SEPARATORS for piece in pieces[:-1]), pieces
     assert DOC["compute"]["vmId"] in text  # a GUID fits any of these widths: never split
+
+
+def test_a_path_too_wide_for_its_column_goes_whole_below_its_key(monkeypatch):
+    path = "/tmp/cases/imds-02aab8a4-74ef-476e-8182-f6d2ba4166a6-20261208T000441Z.tar.gz"
+    text = screen({"file": path, "format": "tar.gz", "redactions": 5}, 80, monkeypatch)
+    lines = text.splitlines()
+    assert lines[2:5] == ["file", "    " + path, "format       tar.gz"], text
+    assert max(len(line) for line in lines) <= 80
 
 
 def test_a_wide_table_stacks_below_two_columns(monkeypatch):
