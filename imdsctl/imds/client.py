@@ -40,7 +40,7 @@ from imdsctl.errors import (
     UnreachableError,
     UsageError,
 )
-from imdsctl.imds import quick
+from imdsctl.imds import mediation, quick
 from imdsctl.imds.answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
 from imdsctl.imds.budget import Budget, BudgetTransport
 from imdsctl.imds.endpoint import check_sendable, checked
@@ -217,6 +217,7 @@ class ImdsClient:
                       json_body: Any, retry_statuses: frozenset) -> Answer:
         attempt, refused, started = 0, 0, self._clock()
         answered: Optional[ImdsHttpError] = None  # the last failure IMDS itself caused
+        why: Tuple[Optional[int], bool] = (None, False)  # the last connect failure's errno, timed out
         where = f"{method} {path}"
         while True:
             remaining = self.remaining()
@@ -230,6 +231,8 @@ class ImdsClient:
                 refused = refused + 1 if failure.connect else 0
                 if failure.http_error is not None:
                     answered = failure.http_error
+                if failure.connect:
+                    why = (failure.errno, failure.timed_out)
             except _BudgetSpent:
                 reason, retry_after = "time budget spent", None
             attempt += 1
@@ -247,11 +250,22 @@ class ImdsClient:
                     raise UnavailableError(
                         f"IMDS kept failing for {where} ({reason}; {spent})", _failing_hint(answered.status),
                         status=answered.status, body=answered.body, url=answered.url)
-                raise UnreachableError(f"IMDS at {self.endpoint} did not answer {where}: {reason} ({spent})",
-                                       self._unreachable_hint(absent))
+                raise self._unreachable(f"IMDS at {self.endpoint} did not answer {where}: {reason} ({spent})",
+                                        absent, *why)
             self._say(f"retrying {where} in {delay:.2f}s ({reason}; attempt {attempt + 1}, "
                       f"{remaining:.2f}s left)")
             self._sleep(delay)
+
+    def _unreachable(self, message: str, absent: bool, code: Optional[int], timed_out: bool
+                     ) -> UnreachableError:
+        """IMDS unreachable, with its cause when something on this machine stands in between
+        (only at IMDS's own address: an explicit endpoint is what it is)."""
+        hint = self._unreachable_hint(absent)
+        if self.endpoint != catalog.DEFAULT_ENDPOINT:
+            return UnreachableError(message, hint)
+        cause, detail = mediation.unreachable(code, timed_out)
+        return UnreachableError(message, mediation.CAUSES.get(cause, hint), cause=cause or "unreachable",
+                                detail={"absent": "yes" if absent else "", **detail})
 
     def _unreachable_hint(self, absent: bool) -> str:
         then = "at boot, 'imdsctl wait' waits for IMDS" if absent else "or raise --timeout"
@@ -284,10 +298,11 @@ class ImdsClient:
                 raise Retryable(what, ImdsHttpError(what, url=url)) from None
             what = "timed out connecting" if connect else "timed out waiting for the answer"
             self._record(method, url, what, started)
-            raise Retryable(what, connect=connect) from None
+            raise Retryable(what, connect=connect, timed_out=connect) from None
         except httpx.ConnectError as exc:
             self._record(method, url, "connect error", started)
-            raise Retryable(f"cannot connect ({_short(exc)})", connect=True) from None
+            raise Retryable(f"cannot connect ({_short(exc)})", connect=True,
+                            errno=mediation.errno_of(exc)) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             self._record(method, url, "dropped", started)
             # Something listens and began to answer: a broken IMDS, not an absent one.
@@ -332,12 +347,14 @@ class ImdsClient:
             self.log.append(("GET", url, {"connect timeout": "timed out connecting", "read timeout":
                                           "timed out waiting for the answer"}.get(kind, kind), 0.0))
             if kind in ("connect timeout", "read timeout"):
-                raise Retryable(self.log[-1][2], connect=kind == "connect timeout")
+                raise Retryable(self.log[-1][2], connect=kind == "connect timeout",
+                                timed_out=kind == "connect timeout")
             if kind == "unfinished":  # it began to answer and never finished: a broken IMDS
                 what = f"timed out with the answer unfinished ({rest[0]} bytes)"
                 raise Retryable(what, ImdsHttpError(what, url=url))
             if kind == "connect error":
-                raise Retryable(f"cannot connect ({rest[0]})", connect=True)
+                raise Retryable(f"cannot connect ({rest[0]})", connect=True,
+                                errno=rest[1] if len(rest) > 1 else None)
             reason = f"connection dropped or answer truncated ({rest[0]})"
             raise Retryable(reason, ImdsHttpError(reason, url=url))
         status, phrase, headers, raw = rest

@@ -59,9 +59,9 @@ def take(path: str, query: Dict[str, str]) -> Optional[Tuple[Any, ...]]:
 class _Failed(Exception):
     """The attempt failed the way ``kind`` says (see _HANDED)."""
 
-    def __init__(self, kind: str, detail: str = ""):
+    def __init__(self, kind: str, detail: str = "", errno: Optional[int] = None):
         super().__init__(kind, detail)
-        self.kind, self.detail = kind, detail
+        self.kind, self.detail, self.errno = kind, detail, errno
 
 
 def _address(endpoint: str) -> Tuple[int, str, int]:
@@ -117,7 +117,7 @@ class QuickClient:
         try:
             status, reason, headers, body = self._exchange(f"{path}?{query}")
         except _Failed as failed:
-            _HANDED[key] = (failed.kind, failed.detail)
+            _HANDED[key] = (failed.kind, failed.detail, failed.errno)
             raise Unusual(failed.kind) from None
         try:
             if status != 200:
@@ -141,7 +141,7 @@ class QuickClient:
             except _TIMEOUTS:
                 raise _Failed("connect timeout") from None
             except OSError as exc:
-                raise _Failed("connect error", _short(exc)) from None
+                raise _Failed("connect error", _short(exc), exc.errno) from None
             authority = f"[{host}]:{port}" if family == _socket.AF_INET6 else f"{host}:{port}"
             try:
                 sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {authority}\r\nMetadata: true\r\n"
