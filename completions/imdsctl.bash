@@ -56,11 +56,11 @@ _imdsctl_spec() {
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl emulate')
             cmds=''
-            opts='--link-local --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out -v --verbose -h --help'
-            valued='--profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out'
+            opts='--link-local --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid -v --verbose -h --help'
+            valued='--profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid'
             args='@command'
             stop=1
-            case $2 in --profile) vals='linux-2017 linux-2025 spot-vmss windows-sql-2017' ;; --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; esac ;;
+            case $2 in --profile) vals='linux-2017 linux-2025 spot-vmss windows-sql-2017' ;; --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; --as) vals='imds gpa-enforce gpa-audit nmi' ;; esac ;;
         'imdsctl emulator')
             cmds='profiles serve'
             opts='-h --help'
@@ -73,10 +73,10 @@ _imdsctl_spec() {
             args='' ;;
         'imdsctl emulator serve')
             cmds=''
-            opts='--host --port --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out -v --verbose -h --help'
-            valued='--host --port --profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out'
+            opts='--host --port --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid -v --verbose -h --help'
+            valued='--host --port --profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid'
             args=''
-            case $2 in --profile) vals='linux-2017 linux-2025 spot-vmss windows-sql-2017' ;; --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; esac ;;
+            case $2 in --profile) vals='linux-2017 linux-2025 spot-vmss windows-sql-2017' ;; --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; --as) vals='imds gpa-enforce gpa-audit nmi' ;; esac ;;
         'imdsctl events')
             cmds='ack list unit watch'
             opts='-h --help'

@@ -233,9 +233,11 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-ca -r -F -d 
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-key -r -F -d 'The unencrypted private key of --attested-ca.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-validity -x -d 'Validity of attested documents [default: 21600, 6 h].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-ca-out -r -F -d 'Write the CA certificates attested documents chain to (PEM), for \'imdsctl attested verify --ca-file FILE\', before serving.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l as -x -a 'imds gpa-enforce gpa-audit nmi' -d 'What answers in front of IMDS: the Guest Proxy Agent in Enforce mode (its header on answers, an empty 403 for a uid not allowed) or Audit mode (the header, nothing refused), or aad-pod-identity\'s NMI (its own token refusals).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l allow-uid -x -d 'With --as gpa-enforce: a uid the Guest Proxy Agent\'s rules allow (repeatable).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -s v -l verbose -d 'Log every request to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -s h -l help -d 'Show this message and exit.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -a '(__fish_complete_subcommand --fcs-skip=2 --profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out)' -d 'COMMAND'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -a '(__fish_complete_subcommand --fcs-skip=2 --profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid)' -d 'COMMAND'
 
 # imdsctl emulator
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator"' -a 'profiles' -d 'List the built-in profiles: name, tab, description.'
@@ -260,6 +262,8 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l attested-ca -r
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l attested-key -r -F -d 'The unencrypted private key of --attested-ca.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l attested-validity -x -d 'Validity of attested documents [default: 21600, 6 h].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l attested-ca-out -r -F -d 'Write the CA certificates attested documents chain to (PEM), for \'imdsctl attested verify --ca-file FILE\', before serving.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l as -x -a 'imds gpa-enforce gpa-audit nmi' -d 'What answers in front of IMDS: the Guest Proxy Agent in Enforce mode (its header on answers, an empty 403 for a uid not allowed) or Audit mode (the header, nothing refused), or aad-pod-identity\'s NMI (its own token refusals).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l allow-uid -x -d 'With --as gpa-enforce: a uid the Guest Proxy Agent\'s rules allow (repeatable).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -s v -l verbose -d 'Log every request to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -s h -l help -d 'Show this message and exit.'
 
