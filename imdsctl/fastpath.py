@@ -119,7 +119,8 @@ def quick_session(settings: Any, deadline: float) -> Any:
         @property
         def client(self) -> Any:
             if self._client is None:
-                self._client = QuickClient(self.settings.endpoint, self.settings.api_version, deadline)
+                self._client = self.varlink() or QuickClient(self.settings.endpoint,
+                                                             self.settings.api_version, deadline)
             return self._client
 
         def close(self) -> None:
@@ -165,8 +166,11 @@ def _asked(argv: List[str], environ: Mapping[str, str]) -> Optional[_Asked]:
         return None
     if options.get("--output") not in (None, *FORMATS):
         return None
+    via = environ.get("IMDSCTL_VIA") or "auto"
+    if via not in ("auto", "imds", "systemd-imds"):
+        return None
     settings = Settings(options.get("--endpoint", catalog.DEFAULT_ENDPOINT),
-                        options.get("--api-version") or None, timeout)
+                        options.get("--api-version") or None, timeout, via=via)
     asked = _Asked((settings, options, command, positionals))
     asked.query = query
     return asked

@@ -38,6 +38,10 @@ VARIABLES = (
     ("IMDSCTL_TIMEOUT", "total time budget in seconds for all attempts (default 30)"),
     ("IMDSCTL_OUTPUT", "default output format"),
     ("IMDSCTL_MAX_AGE", "answer get/compute/network from a snapshot younger than this (seconds)"),
+    ("IMDSCTL_VIA", "the way to IMDS: auto (default: systemd-imds's socket when its route locks IMDS), "
+                    "imds or systemd-imds (--via)"),
+    ("IMDSCTL_SYSROOT", "for tests: a directory standing for / where DMI, /proc and systemd-imds's "
+                        "socket are read"),
     ("IMDSCTL_CACHE_DIR", "where snapshots and the events watch's state are kept (default: a private "
                           "runtime directory)"),
     ("IMDSCTL_NOTIFY_URL", "events watch: the webhook each change is POSTed to (--notify)"),
@@ -58,11 +62,12 @@ def check_api_version(value: str) -> str:
     return value
 
 
-class Settings(namedtuple("Settings", "endpoint api_version timeout debug endpoint_from api_version_from",
-                          defaults=(catalog.DEFAULT_ENDPOINT, None, 30.0, False, DEFAULT, DEFAULT))):
+class Settings(namedtuple("Settings", "endpoint api_version timeout debug endpoint_from api_version_from via",
+                          defaults=(catalog.DEFAULT_ENDPOINT, None, 30.0, False, DEFAULT, DEFAULT, "auto"))):
     """What an IMDS command was asked (endpoint, api_version, timeout, debug),
-    and where the endpoint and the api-version came from (COMMANDLINE,
-    ENVIRONMENT or DEFAULT)."""
+    where the endpoint and the api-version came from (COMMANDLINE,
+    ENVIRONMENT or DEFAULT), and the way to IMDS (``via``: imds, systemd-imds,
+    or auto: systemd-imds's Varlink socket when its route locks IMDS away)."""
 
     __slots__ = ()
 
@@ -139,12 +144,29 @@ class Session:
     @property
     def client(self) -> Any:
         if self._client is None:
+            self._client = self.varlink()
+        if self._client is None:
             from imdsctl.imds.client import ImdsClient
 
             s = self.settings
             self._client = ImdsClient(s.endpoint, s.api_version, timeout=remaining(s.timeout),
                                       debug=self.reporter.debug if s.debug else None)
         return self._client
+
+    def varlink(self) -> Any:
+        """A client of systemd-imds's Varlink socket, when ``via`` asks for it or finds it needed."""
+        from imdsctl.imds import mediation
+
+        path = mediation.varlink_path(self.settings.endpoint, self.settings.via)
+        if path is None:
+            return None
+        import time
+
+        from imdsctl.imds.varlink import VarlinkClient
+
+        self.explain(f"reading through systemd-imds's Varlink socket {path}")
+        deadline = time.monotonic() + remaining(self.settings.timeout)
+        return VarlinkClient(path, deadline, self.settings.api_version)
 
     @property
     def api_version(self) -> str:

@@ -39,8 +39,8 @@ HINTS: Dict[str, str] = {
                       "the pod with hostNetwork, or allow 169.254.169.254; 'imdsctl doctor' says more",
     "dropped-not-root": "a firewall drops IMDS traffic from uid {uid}: some images let only root reach "
                         "IMDS; compare with 'sudo imdsctl doctor'",
-    "systemd-locked": "locked by systemd-imds: read leaves through its socket with --via systemd-imds, or "
-                      "boot with systemd.imds.network=unlocked",
+    "systemd-locked": "locked by systemd-imds: leaves are read through its socket (--via systemd-imds, "
+                      "automatic once systemd-imds.socket runs), or boot with systemd.imds.network=unlocked",
     "gpa-refused": "refused by the Guest Proxy Agent's rules: allow this process (path, user) in the "
                    "inVMAccessControlProfile; its logs are under /var/log/azure-proxy-agent",
     "gpa-no-claims": "the Guest Proxy Agent had no claims for this process: check that its eBPF redirection "

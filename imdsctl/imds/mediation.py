@@ -142,6 +142,19 @@ def varlink_socket(root: str) -> Optional[str]:
     return path if os.path.exists(path) else None
 
 
+def varlink_path(endpoint: str, via: str, environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """The Varlink socket to read through: always with ``via`` systemd-imds; with auto, when the
+    endpoint is IMDS's own, a prohibit route locks it and the socket exists; else None."""
+    if via == "imds":
+        return None
+    root = sysroot(environ)
+    if via == "systemd-imds":
+        return varlink_socket(root) or _path(root, VARLINK_SOCKET)
+    if endpoint.rstrip("/") != "http://" + IMDS_ADDRESS or not locked_route(root):
+        return None
+    return varlink_socket(root)
+
+
 def _not_azure(root: str) -> Dict[str, str]:
     facts = dmi(root)
     return {"dmi_vendor": facts.vendor or "unknown"} if facts.azure is False else {}

@@ -55,7 +55,7 @@ class Row(NamedTuple):
 
 def doctor(imds: Any) -> Result:
     """Every check, one row each; the exit code of the most serious failure."""
-    settings = imds.settings
+    imds.settings = settings = imds.settings._replace(via="imds")  # doctor asks IMDS itself
     budget = support.Budget(settings.timeout)
     client = imds.client  # a malformed --endpoint is a usage error before any check
     host, port = support.host_port(settings.endpoint)

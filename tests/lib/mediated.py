@@ -108,3 +108,67 @@ DROP = [["iptables", "-A", "OUTPUT", "-d", "169.254.169.254", "-j", "DROP"]]
 #: A silent drop for every uid but root (waagent-style owner match).
 DROP_NOT_ROOT = [["iptables", "-A", "OUTPUT", "-d", "169.254.169.254", "-m", "owner", "!", "--uid-owner", "0",
                   "-j", "DROP"]]
+
+
+class VarlinkServer:
+    """A test double of systemd-imds's Varlink service, written from its interface
+    definition (io.systemd.InstanceMetadata: method Get(key) -> data, Base64; errors
+    KeyNotFound, NotAvailable, Timeout, CommunicationFailure...): JSON messages ended
+    by a NUL byte on a Unix stream socket at ``root``/run/systemd/io.systemd.InstanceMetadata.
+    ``values`` maps keys to values; ``errors`` keys to an error name."""
+
+    def __init__(self, root: Path, values: Dict[str, str], errors: Optional[Dict[str, str]] = None):
+        import socket
+        import threading
+
+        self.values, self.errors = values, errors or {}
+        self.calls: List[dict] = []
+        self.path = root / "run/systemd/io.systemd.InstanceMetadata"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(self.path))
+        self.listener.listen(8)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> VarlinkServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.listener.close()
+
+    def _serve(self) -> None:
+        import base64
+
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(10)
+                received = b""
+                while b"\0" not in received:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    received += chunk
+                call = json.loads(received.split(b"\0")[0])
+                self.calls.append(call)
+                key = call.get("parameters", {}).get("key", "")
+                if call.get("method") != "io.systemd.InstanceMetadata.Get":
+                    reply = {"error": "org.varlink.service.MethodNotFound", "parameters": {}}
+                elif key in self.errors:
+                    reply = {"error": f"io.systemd.InstanceMetadata.{self.errors[key]}", "parameters": {}}
+                elif key in self.values:
+                    reply = {"parameters": {"data": base64.b64encode(self.values[key].encode()).decode()}}
+                else:
+                    reply = {"error": "io.systemd.InstanceMetadata.KeyNotFound", "parameters": {}}
+                conn.sendall(json.dumps(reply).encode() + b"\0")
+
+
+def short_root(prefix: str = "imdsctl-root-") -> Path:
+    """A fixture root with a short path: a Unix socket's path is at most 107 bytes."""
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
