@@ -83,6 +83,14 @@ def doctor(imds: Any) -> Result:
 # -- the checks that need no request -------------------------------------------------
 
 
+def environment_rows() -> List[Dict[str, str]]:
+    """The rows that send no request, for collect's doctor.json (its environment.json has the route)."""
+    root = mediation.sysroot()
+    rows = [Row(*mediated.platform_row(root)), Row(*mediated.container_row(root, os.environ)), _proxies(),
+            Row(*mediated.systemd_row(root)), Row(*mediated.identity_row(os.environ, ""))]
+    return [r.data() for r in rows]
+
+
 def _endpoint(url: str, source: str) -> Row:
     origin = {ENVIRONMENT: "from IMDSCTL_ENDPOINT", COMMANDLINE: "from --endpoint"}.get(source, "the default")
     if url.rstrip("/") == catalog.DEFAULT_ENDPOINT:

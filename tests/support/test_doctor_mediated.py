@@ -104,3 +104,17 @@ def test_doctor_tells_a_prohibit_route_from_a_pods_drop(tmp_path):
     code, out, err = in_netns(DROP, argv, env)
     assert code == 6, err
     assert "IMDS restricted for pods" in found(out)["tcp-connect"]["detail"]
+
+
+def test_collect_carries_the_doctor_rows_that_need_no_request(run, imds_emulator, root, tmp_path):
+    import tarfile
+
+    root(vendor="QEMU")
+    target = tmp_path / "case.tar.gz"
+    ok(run("collect", "-f", str(target)))
+    with tarfile.open(target) as archive:
+        member = next(m for m in archive.getmembers() if m.name.endswith("/doctor.json"))
+        rows = json.loads(archive.extractfile(member).read())
+    checks = [row["check"] for row in rows]
+    assert checks == ["platform", "container", "proxy", "systemd-imds", "identity-source"]
+    assert next(r for r in rows if r["check"] == "platform")["verdict"] == "warn"
