@@ -9,28 +9,28 @@ _imdsctl_spec() {
     case $1 in
         'imdsctl')
             cmds='attested collect completion compute diff doctor emulate emulator events get identity loadbalancer network versions wait'
-            opts='-V --version --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='-V --version --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl attested')
             cmds='verify'
-            opts='--nonce --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--nonce --endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--nonce --endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--nonce --endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl attested verify')
             cmds=''
-            opts='--nonce --ca-file --cloud --no-fetch --file --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--nonce --ca-file --cloud --file --endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--nonce --ca-file --cloud --no-fetch --file --endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--nonce --ca-file --cloud --file --endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
-            case $2 in --ca-file) vals='@file' ;; --cloud) vals='china germany public usgov' ;; --file) vals='@file' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in --ca-file) vals='@file' ;; --cloud) vals='china germany public usgov' ;; --file) vals='@file' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl collect')
             cmds=''
-            opts='-f --file --format --no-redact --skip --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='-f --file --format --skip --endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='-f --file --format --no-redact --skip --endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='-f --file --format --skip --endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
-            case $2 in -f|--file) vals='@file' ;; --format) vals='tar.gz zip' ;; --skip) vals='versions instance loadbalancer scheduled-events attested identity-info' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -f|--file) vals='@file' ;; --format) vals='tar.gz zip' ;; --skip) vals='versions instance loadbalancer scheduled-events attested identity-info' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl completion')
             cmds=''
             opts='-h --help'
@@ -38,10 +38,10 @@ _imdsctl_spec() {
             args='bash zsh fish' ;;
         'imdsctl compute')
             cmds=''
-            opts='--decode --allow-missing --all --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--decode --allow-missing --all --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args='additional-capabilities az-environment custom-data eviction-policy extended-location host host-group is-host-compatibility-layer-vm license-type location name offer os-profile os-type physical-zone placement-group-id plan platform-fault-domain fault-domain platform-sub-fault-domain sub-fault-domain platform-update-domain update-domain priority provider public-keys publisher resource-group-name resource-group resource-id security-profile sku storage-profile subscription-id tags tags-list user-data version virtual-machine-scale-set vm-id vm-scale-set-name vm-size zone'
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl diff')
             cmds=''
             opts='--exit-code --no-redact -o --output -q --query --prefix -h --help'
@@ -50,17 +50,17 @@ _imdsctl_spec() {
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl doctor')
             cmds=''
-            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl emulate')
             cmds=''
-            opts='--link-local --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out -v --verbose -h --help'
-            valued='--profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out'
+            opts='--link-local --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid -v --verbose -h --help'
+            valued='--profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid'
             args='@command'
             stop=1
-            case $2 in --profile) vals='linux-2017 linux-2025 spot-vmss windows-sql-2017' ;; --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; esac ;;
+            case $2 in --profile) vals='linux-2017 linux-2025 spot-vmss windows-sql-2017' ;; --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; --as) vals='imds gpa-enforce gpa-audit nmi' ;; esac ;;
         'imdsctl emulator')
             cmds='profiles serve'
             opts='-h --help'
@@ -73,10 +73,10 @@ _imdsctl_spec() {
             args='' ;;
         'imdsctl emulator serve')
             cmds=''
-            opts='--host --port --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out -v --verbose -h --help'
-            valued='--host --port --profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out'
+            opts='--host --port --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid -v --verbose -h --help'
+            valued='--host --port --profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid'
             args=''
-            case $2 in --profile) vals='linux-2017 linux-2025 spot-vmss windows-sql-2017' ;; --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; esac ;;
+            case $2 in --profile) vals='linux-2017 linux-2025 spot-vmss windows-sql-2017' ;; --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; --as) vals='imds gpa-enforce gpa-audit nmi' ;; esac ;;
         'imdsctl events')
             cmds='ack list unit watch'
             opts='-h --help'
@@ -84,16 +84,16 @@ _imdsctl_spec() {
             args='' ;;
         'imdsctl events ack')
             cmds=''
-            opts='--force --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--force --endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl events list')
             cmds=''
-            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl events unit')
             cmds=''
             opts='--interval --exec --hook-timeout --ack --all-resources --notify --notify-format --state -h --help'
@@ -102,16 +102,16 @@ _imdsctl_spec() {
             case $2 in --notify-format) vals='json slack' ;; --state) vals='@file' ;; esac ;;
         'imdsctl events watch')
             cmds=''
-            opts='--interval --exec --hook-timeout --ack --all-resources --notify --notify-format --state --once --max-events --metrics --metrics-file --endpoint --api-version --timeout -o --output -q --query --debug -h --help'
-            valued='--interval --exec --hook-timeout --notify --notify-format --state --max-events --metrics --metrics-file --endpoint --api-version --timeout -o --output -q --query'
+            opts='--interval --exec --hook-timeout --ack --all-resources --notify --notify-format --state --once --max-events --metrics --metrics-file --endpoint --api-version --timeout -o --output -q --query --via --debug -h --help'
+            valued='--interval --exec --hook-timeout --notify --notify-format --state --max-events --metrics --metrics-file --endpoint --api-version --timeout -o --output -q --query --via'
             args=''
-            case $2 in --notify-format) vals='json slack' ;; --state) vals='@file' ;; --metrics-file) vals='@file' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in --notify-format) vals='json slack' ;; --state) vals='@file' ;; --metrics-file) vals='@file' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl get')
             cmds=''
-            opts='--allow-missing --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--allow-missing --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args='compute compute/additionalCapabilities compute/azEnvironment compute/customData compute/evictionPolicy compute/extendedLocation compute/host compute/hostGroup compute/isHostCompatibilityLayerVm compute/licenseType compute/location compute/name compute/offer compute/osProfile compute/osProfile/disablePasswordAuthentication compute/osType compute/physicalZone compute/placementGroupId compute/plan compute/platformFaultDomain compute/platformSubFaultDomain compute/platformUpdateDomain compute/priority compute/provider compute/publicKeys compute/publisher compute/resourceGroupName compute/resourceId compute/securityProfile compute/securityProfile/encryptionAtHost compute/securityProfile/securityType compute/sku compute/storageProfile compute/storageProfile/dataDisks compute/storageProfile/dataDisks/0 compute/storageProfile/dataDisks/0/bytesPerSecondThrottle compute/storageProfile/dataDisks/0/diskCapacityBytes compute/storageProfile/dataDisks/0/isSharedDisk compute/storageProfile/dataDisks/0/isUltraDisk compute/storageProfile/dataDisks/0/opsPerSecondThrottle compute/storageProfile/imageReference compute/storageProfile/imageReference/communityGalleryImageId compute/storageProfile/imageReference/exactVersion compute/storageProfile/imageReference/sharedGalleryImageId compute/storageProfile/osDisk compute/storageProfile/osDisk/encryptionSettings compute/storageProfile/osDisk/encryptionSettings/diskEncryptionKey compute/storageProfile/osDisk/encryptionSettings/keyEncryptionKey compute/storageProfile/resourceDisk compute/subscriptionId compute/tags compute/tagsList compute/userData compute/version compute/virtualMachineScaleSet compute/vmId compute/vmScaleSetName compute/vmSize compute/zone network network/interface network/interface/0 network/interface/0/ipv4 network/interface/0/ipv4/ipAddress network/interface/0/ipv4/ipAddress/0 network/interface/0/ipv4/ipAddress/0/privateIpAddress network/interface/0/ipv4/ipAddress/0/publicIpAddress network/interface/0/ipv4/subnet network/interface/0/ipv4/subnet/0 network/interface/0/ipv4/subnet/0/prefix network/interface/0/ipv6 network/interface/0/ipv6/ipAddress network/interface/0/ipv6/ipAddress/0 network/interface/0/ipv6/ipAddress/0/privateIpAddress network/interface/0/macAddress'
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl identity')
             cmds='info token'
             opts='-h --help'
@@ -119,40 +119,40 @@ _imdsctl_spec() {
             args='' ;;
         'imdsctl identity info')
             cmds=''
-            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl identity token')
             cmds=''
-            opts='--resource --client-id --object-id --msi-res-id --show-token --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--resource --client-id --object-id --msi-res-id --endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--resource --client-id --object-id --msi-res-id --show-token --endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--resource --client-id --object-id --msi-res-id --endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl loadbalancer')
             cmds=''
-            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl network')
             cmds=''
-            opts='--nic --ip --mac --allow-missing --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--nic --ip --mac --max-age --endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--nic --ip --mac --allow-missing --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--nic --ip --mac --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args='public-ip private-ip mac subnet prefix ipv6 interfaces'
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl versions')
             cmds=''
-            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl wait')
             cmds=''
-            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --debug -h --help'
-            valued='--endpoint --api-version --timeout -o --output -q --query --prefix'
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            valued='--endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
-            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
+            case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
     esac
 }
 

@@ -38,6 +38,7 @@ function __imdsctl_path
         'imdsctl -q' \
         'imdsctl --query' \
         'imdsctl --prefix' \
+        'imdsctl --via' \
         'imdsctl attested --nonce' \
         'imdsctl attested --endpoint' \
         'imdsctl attested --api-version' \
@@ -46,7 +47,8 @@ function __imdsctl_path
         'imdsctl attested --output' \
         'imdsctl attested -q' \
         'imdsctl attested --query' \
-        'imdsctl attested --prefix'
+        'imdsctl attested --prefix' \
+        'imdsctl attested --via'
     set -l path imdsctl
     set -l skip 0
     set -l words (commandline -opc)
@@ -95,6 +97,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l timeout -x -d 'Total time bud
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -s h -l help -d 'Show this message and exit.'
 
@@ -107,6 +110,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -l timeout -x -d 'Total
 complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl attested"' -s h -l help -d 'Show this message and exit.'
 
@@ -122,6 +126,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l timeout -x -d
 complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl attested verify"' -s h -l help -d 'Show this message and exit.'
 
@@ -136,6 +141,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l timeout -x -d 'Total 
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl collect"' -s h -l help -d 'Show this message and exit.'
 
@@ -154,6 +160,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l timeout -x -d 'Total 
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -s h -l help -d 'Show this message and exit.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl compute"' -a 'additional-capabilities' -d 'Additional capabilities (hibernationEnabled).'
@@ -216,6 +223,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l timeout -x -d 'Total t
 complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -s h -l help -d 'Show this message and exit.'
 
@@ -233,9 +241,11 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-ca -r -F -d 
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-key -r -F -d 'The unencrypted private key of --attested-ca.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-validity -x -d 'Validity of attested documents [default: 21600, 6 h].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l attested-ca-out -r -F -d 'Write the CA certificates attested documents chain to (PEM), for \'imdsctl attested verify --ca-file FILE\', before serving.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l as -x -a 'imds gpa-enforce gpa-audit nmi' -d 'What answers in front of IMDS: the Guest Proxy Agent in Enforce mode (its header on answers, an empty 403 for a uid not allowed) or Audit mode (the header, nothing refused), or aad-pod-identity\'s NMI (its own token refusals).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l allow-uid -x -d 'With --as gpa-enforce: a uid the Guest Proxy Agent\'s rules allow (repeatable).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -s v -l verbose -d 'Log every request to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -s h -l help -d 'Show this message and exit.'
-complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -a '(__fish_complete_subcommand --fcs-skip=2 --profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out)' -d 'COMMAND'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -a '(__fish_complete_subcommand --fcs-skip=2 --profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid)' -d 'COMMAND'
 
 # imdsctl emulator
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator"' -a 'profiles' -d 'List the built-in profiles: name, tab, description.'
@@ -260,6 +270,8 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l attested-ca -r
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l attested-key -r -F -d 'The unencrypted private key of --attested-ca.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l attested-validity -x -d 'Validity of attested documents [default: 21600, 6 h].'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l attested-ca-out -r -F -d 'Write the CA certificates attested documents chain to (PEM), for \'imdsctl attested verify --ca-file FILE\', before serving.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l as -x -a 'imds gpa-enforce gpa-audit nmi' -d 'What answers in front of IMDS: the Guest Proxy Agent in Enforce mode (its header on answers, an empty 403 for a uid not allowed) or Audit mode (the header, nothing refused), or aad-pod-identity\'s NMI (its own token refusals).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -l allow-uid -x -d 'With --as gpa-enforce: a uid the Guest Proxy Agent\'s rules allow (repeatable).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -s v -l verbose -d 'Log every request to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulator serve"' -s h -l help -d 'Show this message and exit.'
 
@@ -278,6 +290,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -l timeout -x -d 'Tot
 complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events ack"' -s h -l help -d 'Show this message and exit.'
 
@@ -288,6 +301,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l timeout -x -d 'To
 complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events list"' -s h -l help -d 'Show this message and exit.'
 
@@ -320,6 +334,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l api-version -x -
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l timeout -x -d 'Total time budget for all attempts and retries.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl events watch"' -s h -l help -d 'Show this message and exit.'
 
@@ -332,6 +347,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l timeout -x -d 'Total time
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -s h -l help -d 'Show this message and exit.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl get"' -a 'compute' -d 'PATH'
@@ -422,6 +438,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -l timeout -x -d '
 complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl identity info"' -s h -l help -d 'Show this message and exit.'
 
@@ -437,6 +454,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l timeout -x -d 
 complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl identity token"' -s h -l help -d 'Show this message and exit.'
 
@@ -447,6 +465,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l timeout -x -d 'T
 complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -s h -l help -d 'Show this message and exit.'
 
@@ -462,6 +481,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l timeout -x -d 'Total 
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -s h -l help -d 'Show this message and exit.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -a 'public-ip' -d 'Instance-level (Basic SKU) public IPv4 address of the selected IP configuration.'
@@ -479,6 +499,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl versions"' -l timeout -x -d 'Total
 complete -c imdsctl -n '__imdsctl_at "imdsctl versions"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl versions"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl versions"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl versions"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl versions"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl versions"' -s h -l help -d 'Show this message and exit.'
 
@@ -489,5 +510,6 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -l timeout -x -d 'Total tim
 complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -s o -l output -x -a 'json jsonc yaml table tsv text env none' -d 'Output format [default: text for a value; table on a terminal, else json, for the rest]. tsv leaves nested lists and objects out, as az does: pick them with -q.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -s q -l query -x -d 'JMESPath query applied before formatting, as in the az CLI.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -l prefix -x -d 'Variable name prefix for -o env.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl wait"' -s h -l help -d 'Show this message and exit.'

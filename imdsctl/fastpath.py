@@ -135,7 +135,8 @@ def quick_session(settings: Settings, deadline: float) -> Session:
         def client(self) -> Client:
             if self._client is None:
                 # the reading half of a Client (instance, leaf, request): all a plain read asks
-                quick: Any = QuickClient(self.settings.endpoint, self.settings.api_version, deadline)
+                quick: Any = self.varlink() or QuickClient(self.settings.endpoint,
+                                                           self.settings.api_version, deadline)
                 self._client = quick
             return self._client
 
@@ -184,8 +185,11 @@ def _asked(argv: List[str], environ: Mapping[str, str]) -> Optional[_Asked]:
         return None
     if options.get("output") not in (None, *FORMATS):
         return None
+    via = environ.get("IMDSCTL_VIA") or "auto"
+    if via not in ("auto", "imds", "systemd-imds"):
+        return None
     settings = Settings(options.get("endpoint", catalog.DEFAULT_ENDPOINT),
-                        options.get("api_version") or None, timeout)
+                        options.get("api_version") or None, timeout, via=via)
     asked = _Asked((settings, options, command, positionals))
     asked.query = query
     return asked

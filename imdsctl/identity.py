@@ -181,6 +181,8 @@ def _explain(err: RefusedError, path: str, version: Optional[str], selector: Opt
             f"Microsoft Entra ID knows no resource {resource} in this tenant ({said})",
             "the resource is the application ID URI of the target, e.g. https://management.azure.com/, "
             "https://vault.azure.net, https://storage.azure.com/", cause="invalid-resource", **kwargs)
+    if err.cause:  # something in front of IMDS refused (imds.mediation): its own words stand
+        return err
     newest = body.get("newest-versions")
     if isinstance(newest, list):
         return RefusedError(f"IMDS refused api-version {version} for GET {path} ({said})",

@@ -41,6 +41,10 @@ VARIABLES = (
      f"total time budget in seconds for all attempts (default {catalog.DEFAULT_TIMEOUT:g})"),
     ("IMDSCTL_OUTPUT", "default output format"),
     ("IMDSCTL_MAX_AGE", "answer get/compute/network from a snapshot younger than this (seconds)"),
+    ("IMDSCTL_VIA", "the way to IMDS: auto (default: systemd-imds's socket when its route locks IMDS), "
+                    "imds or systemd-imds (--via)"),
+    ("IMDSCTL_SYSROOT", "for tests: a directory standing for / where DMI, /proc and systemd-imds's "
+                        "socket are read"),
     ("IMDSCTL_CACHE_DIR", "where snapshots and the events watch's state are kept (default: a private "
                           "runtime directory)"),
     ("IMDSCTL_NOTIFY_URL", "events watch: the webhook each change is POSTed to (--notify)"),
@@ -61,12 +65,13 @@ def check_api_version(value: str) -> str:
     return value
 
 
-class Settings(namedtuple("Settings", "endpoint api_version timeout debug endpoint_from api_version_from",
+class Settings(namedtuple("Settings", "endpoint api_version timeout debug endpoint_from api_version_from via",
                           defaults=(catalog.DEFAULT_ENDPOINT, None, catalog.DEFAULT_TIMEOUT, False, DEFAULT,
-                                    DEFAULT))):
+                                    DEFAULT, "auto"))):
     """What an IMDS command was asked (endpoint, api_version, timeout, debug),
-    and where the endpoint and the api-version came from (COMMANDLINE,
-    ENVIRONMENT or DEFAULT)."""
+    where the endpoint and the api-version came from (COMMANDLINE,
+    ENVIRONMENT or DEFAULT), and the way to IMDS (``via``: imds, systemd-imds,
+    or auto: systemd-imds's Varlink socket when its route locks IMDS away)."""
 
     __slots__ = ()
 
@@ -146,12 +151,29 @@ class Session:
     @property
     def client(self) -> Client:
         if self._client is None:
+            self._client = self.varlink()
+        if self._client is None:
             from imdsctl.imds.client import ImdsClient
 
             s = self.settings
             self._client = ImdsClient(s.endpoint, s.api_version, timeout=remaining(s.timeout),
                                       debug=self.reporter.debug if s.debug else None, handover=self._handover)
         return self._client
+
+    def varlink(self) -> Any:
+        """A client of systemd-imds's Varlink socket, when ``via`` asks for it or finds it needed."""
+        from imdsctl.imds import mediation
+
+        path = mediation.varlink_path(self.settings.endpoint, self.settings.via)
+        if path is None:
+            return None
+        import time
+
+        from imdsctl.imds.varlink import VarlinkClient
+
+        self.explain(f"reading through systemd-imds's Varlink socket {path}")
+        deadline = time.monotonic() + remaining(self.settings.timeout)
+        return VarlinkClient(path, deadline, self.settings.api_version)
 
     @property
     def api_version(self) -> str:

@@ -129,6 +129,12 @@ def imds(httpx_mock, monkeypatch):
     answered fails fast."""
     monkeypatch.setenv("IMDSCTL_ENDPOINT", BASE)
     monkeypatch.setenv("IMDSCTL_TIMEOUT", "2")
+    from imdsctl.support import platform
+
+    def no_wireserver(port, timeout):  # httpx's mock cannot answer doctor's raw socket to 168.63.129.16
+        raise ConnectionRefusedError(111, "Connection refused (no WireServer off Azure)")
+
+    monkeypatch.setattr(platform, "_ask_wireserver", no_wireserver)
     return httpx_mock
 
 

@@ -21,6 +21,7 @@ from imdsctl.cli.options import FiniteRange, Group, Parsed, command
 from imdsctl.emulator.events import SYNTAX as EVENT_SYNTAX
 from imdsctl.emulator.events import EventSpec, EventSpecError
 from imdsctl.emulator.faults import SYNTAX, Fault, FaultSpecError
+from imdsctl.emulator.mediators import MODES
 from imdsctl.emulator.profiles import DEFAULT_PROFILE, ProfileError, list_profiles, load_profile
 from imdsctl.emulator.throttle import DEFAULT_RATE
 from imdsctl.errors import UsageError
@@ -93,6 +94,13 @@ def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--attested-ca-out", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
                      help="Write the CA certificates attested documents chain to (PEM), for "
                           "'imdsctl attested verify --ca-file FILE', before serving."),
+        click.option("--as", "as_", type=click.Choice(MODES), default="imds", show_default=True,
+                     help="What answers in front of IMDS: the Guest Proxy Agent in Enforce mode (its "
+                          "header on answers, an empty 403 for a uid not allowed) or Audit mode (the "
+                          "header, nothing refused), or aad-pod-identity's NMI (its own token refusals)."),
+        click.option("--allow-uid", "allow_uids", type=click.IntRange(min=0), multiple=True, default=(0,),
+                     show_default=True, metavar="UID",
+                     help="With --as gpa-enforce: a uid the Guest Proxy Agent's rules allow (repeatable)."),
         click.option("-v", "--verbose", is_flag=True, help="Log every request to stderr."),
     )
     for option in reversed(options):

@@ -35,10 +35,30 @@ HINTS: Dict[str, str] = {
     "invalid-resource": "--resource is the application ID URI of the target, e.g. "
                         "https://management.azure.com/, https://vault.azure.net, https://storage.azure.com/",
     "identity-version": "it offers {offers}; leave --api-version out to use " + catalog.IDENTITY_API_VERSION,
+    "pod-restricted": "IMDS restricted for pods (AKS --enable-imds-restriction) or a network policy: run "
+                      "the pod with hostNetwork, or allow 169.254.169.254; 'imdsctl doctor' says more",
+    "dropped-not-root": "a firewall drops IMDS traffic from uid {uid}: some images let only root reach "
+                        "IMDS; compare with 'sudo imdsctl doctor'",
+    "systemd-locked": "locked by systemd-imds: leaves are read through its socket (--via systemd-imds, "
+                      "automatic once systemd-imds.socket runs), or boot with systemd.imds.network=unlocked",
+    "gpa-refused": "refused by the Guest Proxy Agent's rules: allow this process (path, user) in the "
+                   "inVMAccessControlProfile; its logs are under /var/log/azure-proxy-agent",
+    "gpa-no-claims": "the Guest Proxy Agent had no claims for this process: check that its eBPF redirection "
+                     "is loaded (/var/log/azure-proxy-agent), then retry",
+    "nmi": "aad-pod-identity's NMI answered: bind an AzureIdentity to the pod (AzureIdentityBinding), or "
+           "move to Workload Identity; 'imdsctl doctor' shows the identity source",
+    "varlink-unsupported": "systemd-imds serves leaf values only: drop --via (or IMDSCTL_VIA) and reach IMDS "
+                           "directly as a process systemd-imds lets through",
 }
+
+#: Added to the hint of an unreachable IMDS when DMI says this is not an Azure VM.
+NOT_AZURE = "this machine does not look like an Azure VM: DMI sys_vendor is {dmi_vendor}"
 
 
 def hint(err: ImdsctlError) -> Optional[str]:
     """The hint line the command line shows for ``err`` (None: none)."""
     advice = HINTS.get(err.cause)
-    return advice.format(**err.detail) if advice is not None else err.hint
+    said = advice.format(**err.detail) if advice is not None else err.hint
+    if "dmi_vendor" in err.detail:
+        said = NOT_AZURE.format(**err.detail) + (f"; {said}" if said else "")
+    return said

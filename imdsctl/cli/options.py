@@ -143,6 +143,10 @@ SHARED: Dict[str, Shared] = {
     "env_prefix": Shared(("--prefix", "env_prefix"), dict(type=PREFIX, metavar="PREFIX",
                                                           help="Variable name prefix for -o env."),
                          dict(default="IMDS_", show_default=True)),
+    "via": Shared(("--via",), dict(type=click.Choice(("auto", "imds", "systemd-imds")), help=(
+        "The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked "
+        "route leaves); auto does so when that route locks IMDS and the socket exists.")),
+        dict(envvar="IMDSCTL_VIA", default="auto", show_default=True)),
     "debug": Shared(("--debug",), dict(is_flag=True, help="Log requests, retries and timings to stderr."),
                     {}),
 }
@@ -299,11 +303,11 @@ def imds_command(fn: Optional[Callable[..., Any]] = None, *, timeout: float = ca
 
     @functools.wraps(fn)
     def run(endpoint: str, api_version: Optional[str], timeout: float, output: Optional[str],
-            query: Any, debug: bool, env_prefix: str = "IMDS_", **params: Any) -> int:
+            query: Any, debug: bool, env_prefix: str = "IMDS_", via: str = "auto", **params: Any) -> int:
         ctx = click.get_current_context()
         ctx.meta[DEBUG] = debug
         settings = Settings(endpoint, api_version, timeout, debug,
-                            _source(ctx, "endpoint"), _source(ctx, "api_version"))
+                            _source(ctx, "endpoint"), _source(ctx, "api_version"), via)
         out = Output(output, query, env_prefix)
         handover = ctx.find_object(Attempt)  # the fast path's attempt at this request, if it made one
         with Session(settings, reporter=REPORTER, handover=handover) as imds:
@@ -311,6 +315,7 @@ def imds_command(fn: Optional[Callable[..., Any]] = None, *, timeout: float = ca
         return render(result, output, query, env_prefix=env_prefix)
 
     decorated = shared_option("debug")(run)
+    decorated = shared_option("via")(decorated)
     decorated = _output_options(decorated, env)
     decorated = shared_option("timeout", default=timeout)(decorated)
     decorated = shared_option("api_version", help=api_version_help)(decorated)

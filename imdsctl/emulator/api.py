@@ -9,6 +9,7 @@ from imdsctl.emulator import attested
 from imdsctl.emulator.events import ScheduledEvents
 from imdsctl.emulator.faults import Fault, FaultPlan
 from imdsctl.emulator.http.server import Server
+from imdsctl.emulator.mediators import Mediator
 from imdsctl.emulator.profiles import DEFAULT_PROFILE, Profile, ProfileSource, load_profile
 from imdsctl.emulator.service import LoggedRequest, RequestLog, Service
 from imdsctl.emulator.throttle import DEFAULT_RATE, Throttle
@@ -48,7 +49,8 @@ class Emulator:
                  verbose: bool = False, idle_timeout: float = 60.0, log_size: int = 10_000,
                  events: Iterable[Union[str, Any]] = (), events_time_factor: float = 1.0,
                  events_enable_delay: float = 0.0, attested_ca: Any = None, attested_key: Any = None,
-                 attested_validity: Optional[float] = None):
+                 attested_validity: Optional[float] = None, as_: str = "imds",
+                 allow_uids: Iterable[int] = (0,)):
         self.profile = profile if isinstance(profile, Profile) else load_profile(profile)
         self.host = host
         self._requested_port = port
@@ -65,6 +67,7 @@ class Emulator:
                 self.profile, time_factor=events_time_factor, enable_delay=events_enable_delay,
                 events=events),
             signing=attested.Signing(),
+            mediator=None if as_ == "imds" else Mediator(as_, allow_uids),
         )
         if attested_ca is not None or attested_key is not None or attested_validity is not None:
             attested.configure(self.service, ca_cert=attested_ca, ca_key=attested_key,

@@ -59,6 +59,7 @@ class Request:
     headers: Mapping[str, str]         #: with a case-insensitive ``get`` (wire.Headers)
     client: str = "127.0.0.1"
     body: bytes = b""
+    client_port: int = 0               #: the client's TCP port (0: not known)
 
     def param(self, name: str) -> Optional[str]:
         """The first value of query parameter ``name``, or None."""

@@ -42,6 +42,7 @@ from imdsctl.emulator.attested import Signing
 from imdsctl.emulator.events import ScheduledEvents
 from imdsctl.emulator.families import VERSIONS, Family, route
 from imdsctl.emulator.faults import FaultPlan, apply
+from imdsctl.emulator.mediators import Mediator
 from imdsctl.emulator.messages import Request, Response, error, json_response
 from imdsctl.emulator.profiles import Profile
 from imdsctl.emulator.throttle import Throttle
@@ -124,7 +125,8 @@ class Service:
     def __init__(self, profile: Profile, *, throttle: Optional[Throttle] = None,
                  faults: Optional[FaultPlan] = None, log: Optional[RequestLog] = None,
                  control: bool = False, versions_require_metadata: bool = True,
-                 scheduled_events: Optional[ScheduledEvents] = None, signing: Optional[Signing] = None):
+                 scheduled_events: Optional[ScheduledEvents] = None, signing: Optional[Signing] = None,
+                 mediator: Optional[Mediator] = None):
         self.profile = profile
         self.tree = InstanceTree(profile.instance)
         self.scheduled_events = scheduled_events or ScheduledEvents.for_profile(profile)
@@ -135,6 +137,7 @@ class Service:
         self.control = control
         self.versions_require_metadata = versions_require_metadata
         self.answers = AnswerCache()
+        self.mediator = mediator  #: what stands in front of IMDS (--as), if anything
 
     def handle(self, req: Request) -> Response:
         """Answer one request (steps 0-3 of the module docstring)."""
@@ -145,8 +148,11 @@ class Service:
         arrived = time.time()
         fault = self.faults.take("/" + "/".join(req.parts))
         response: Optional[Response] = None
+        def imds() -> Response:
+            return self.respond(req) if fault is None else apply(fault, lambda: self.respond(req))
+
         try:
-            response = self.respond(req) if fault is None else apply(fault, lambda: self.respond(req))
+            response = imds() if self.mediator is None else self.mediator.answer(req, imds)
         finally:  # in flight until its answer is due (throttle.py)
             if self.throttle is not None:
                 self.throttle.land(id(req), response.delay if response is not None else 0.0)

@@ -186,10 +186,12 @@ class Retryable(Exception):
     ``connect`` when the connection itself failed (nothing listening, no route)."""
 
     def __init__(self, reason: str, http_error: Optional[ImdsHttpError] = None,
-                 retry_after: Optional[float] = None, connect: bool = False):
+                 retry_after: Optional[float] = None, connect: bool = False, errno: Optional[int] = None,
+                 timed_out: bool = False):
         super().__init__(reason)
         self.reason, self.http_error, self.retry_after = reason, http_error, retry_after
         self.connect = connect  #: the connection itself failed (nothing listening, no route)
+        self.errno, self.timed_out = errno, timed_out  #: why it failed (mediation.unreachable)
 
 
 def newest_versions(body: Any) -> List[str]:
@@ -257,5 +259,17 @@ def validate(where: str, url: str, endpoint: str, status: int, reason_phrase: st
         raise ImdsNotFoundError(f"IMDS has nothing at {where} ({described})",
                                 "check the path: keys are case-sensitive, indices 0-based" if instance
                                 else None, **kwargs)
-    raise RefusedError(f"IMDS refused {where}: {described}", None, **kwargs)
+    raise _refused(where, described, headers, raw, kwargs)
+
+
+def _refused(where: str, described: str, headers: Mapping[str, str], raw: bytes,
+             kwargs: Dict[str, Any]) -> RefusedError:
+    """A refusal, said as the one who refused: IMDS, or what stands in front of it."""
+    from imdsctl.imds.mediation import CAUSES, refusal  # only for a refusal: off the start-up path
+
+    cause = refusal(kwargs["status"], headers, raw)
+    if cause:
+        who = "aad-pod-identity's NMI" if cause == "nmi" else "the Guest Proxy Agent"
+        return RefusedError(f"{who} refused {where}: {described}", CAUSES[cause], cause=cause, **kwargs)
+    return RefusedError(f"IMDS refused {where}: {described}", None, **kwargs)
 

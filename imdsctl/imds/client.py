@@ -40,6 +40,7 @@ from imdsctl.errors import (
     UnreachableError,
     UsageError,
 )
+from imdsctl.imds import mediation
 from imdsctl.imds.answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
 from imdsctl.imds.budget import Budget
 from imdsctl.imds.endpoint import check_sendable, checked
@@ -50,6 +51,7 @@ from imdsctl.imds.handover import (
     READ_TIMED_OUT,
     UNFINISHED,
     Attempt,
+    failing_hint,
     failure,
 )
 from imdsctl.imds.transport import BudgetTransport
@@ -231,6 +233,7 @@ class ImdsClient:
                       json_body: Any, retry_statuses: frozenset) -> Answer:
         attempt, refused, started = 0, 0, self._clock()
         answered: Optional[ImdsHttpError] = None  # the last failure IMDS itself caused
+        why: Tuple[Optional[int], bool] = (None, False)  # the last connect failure's errno, timed out
         where = f"{method} {path}"
         while True:
             remaining = self.remaining()
@@ -244,6 +247,8 @@ class ImdsClient:
                 refused = refused + 1 if failure.connect else 0
                 if failure.http_error is not None:
                     answered = failure.http_error
+                if failure.connect:
+                    why = (failure.errno, failure.timed_out)
             except _BudgetSpent:
                 reason, retry_after = "time budget spent", None
             attempt += 1
@@ -259,13 +264,24 @@ class ImdsClient:
                           f"{max(remaining, 0):.2f}s of the {self.timeout:g}s budget left")
                 if answered is not None:
                     raise UnavailableError(
-                        f"IMDS kept failing for {where} ({reason}; {spent})", _failing_hint(answered.status),
+                        f"IMDS kept failing for {where} ({reason}; {spent})", failing_hint(answered.status),
                         status=answered.status, body=answered.body, url=answered.url)
-                raise UnreachableError(f"IMDS at {self.endpoint} did not answer {where}: {reason} ({spent})",
-                                       self._unreachable_hint(absent))
+                raise self._unreachable(f"IMDS at {self.endpoint} did not answer {where}: {reason} ({spent})",
+                                        absent, *why)
             self._say(f"retrying {where} in {delay:.2f}s ({reason}; attempt {attempt + 1}, "
                       f"{remaining:.2f}s left)")
             self._sleep(delay)
+
+    def _unreachable(self, message: str, absent: bool, code: Optional[int], timed_out: bool
+                     ) -> UnreachableError:
+        """IMDS unreachable, with its cause when something on this machine stands in between
+        (only at IMDS's own address: an explicit endpoint is what it is)."""
+        hint = self._unreachable_hint(absent)
+        if self.endpoint != catalog.DEFAULT_ENDPOINT:
+            return UnreachableError(message, hint)
+        cause, detail = mediation.unreachable(code, timed_out)
+        return UnreachableError(message, mediation.CAUSES.get(cause, hint), cause=cause or "unreachable",
+                                detail={"absent": "yes" if absent else "", **detail})
 
     def _unreachable_hint(self, absent: bool) -> str:
         then = "at boot, 'imdsctl wait' waits for IMDS" if absent else "or raise --timeout"
@@ -297,7 +313,8 @@ class ImdsClient:
             kind = CONNECT_TIMED_OUT if isinstance(exc, httpx.ConnectTimeout) else READ_TIMED_OUT
             raise self._failed(method, url, kind, "", started) from None
         except httpx.ConnectError as exc:
-            raise self._failed(method, url, CONNECT_FAILED, _short(exc), started) from None
+            raise self._failed(method, url, CONNECT_FAILED, _short(exc), started,
+                               mediation.errno_of(exc)) from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
             raise self._failed(method, url, DROPPED, _short(exc), started) from None
         except httpx.DecodingError as exc:
@@ -334,9 +351,10 @@ class ImdsClient:
         handed = self._handover
         return method == "GET" and handed is not None and handed.matches(self.endpoint, path, query)
 
-    def _failed(self, method: str, url: str, kind: str, detail: str, started: float) -> Retryable:
+    def _failed(self, method: str, url: str, kind: str, detail: str, started: float,
+                errno: Optional[int] = None) -> Retryable:
         """The attempt at ``url`` failed as ``kind`` (handover.failure's words): logged, to be raised."""
-        outcome, retryable = failure(kind, detail, url)
+        outcome, retryable = failure(kind, detail, url, errno)
         self._record(method, url, outcome, started)
         return retryable
 
@@ -346,7 +364,7 @@ class ImdsClient:
         or its failure raised, as an attempt over httpx would."""
         url = f"{self.endpoint}{path}?" + "&".join(f"{k}={v}" for k, v in query.items())
         if handed.answer is None:
-            raise self._failed("GET", url, handed.kind, handed.detail, self._clock())
+            raise self._failed("GET", url, handed.kind, handed.detail, self._clock(), handed.errno)
         status, phrase, headers, raw = handed.answer
         self._answered = True
         self.log.append(("GET", url, str(status), 0.0))
@@ -364,21 +382,6 @@ class _BudgetSpent(Exception):
 def _short(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text.splitlines()[0][:160]
-
-
-def _failing_hint(status: int) -> str:
-    """What to do about IMDS failing with ``status`` until the budget ran out."""
-    if status in (404, 410):  # the identity endpoint answers 404 too while IMDS updates
-        return (f"IMDS answers {status} while it is being updated, for up to 70 s: wait and retry, "
-                "or raise --timeout")
-    if status == 429:
-        return ("IMDS allows 5 requests per second per VM: find what else polls it (and make it cache), "
-                "or raise --timeout")
-    if status >= 500:
-        return (f"IMDS itself is failing ({status}): wait and retry, or raise --timeout; if it lasts, "
-                "'imdsctl doctor' explains and 'imdsctl collect' gathers what a support case needs")
-    return ("answers were cut off or stalled: a proxy or a firewall in the path may be interfering; "
-            "retry, or raise --timeout")
 
 
 def _instance_path(route: str) -> str:

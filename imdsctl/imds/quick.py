@@ -54,9 +54,9 @@ class Unusual(Exception):
 class _Failed(Exception):
     """The attempt failed the way ``kind`` says (one of handover's kinds)."""
 
-    def __init__(self, kind: str, detail: str = ""):
+    def __init__(self, kind: str, detail: str = "", errno: Optional[int] = None):
         super().__init__(kind, detail)
-        self.kind, self.detail = kind, detail
+        self.kind, self.detail, self.errno = kind, detail, errno
 
 
 def _address(endpoint: str) -> Tuple[int, str, int]:
@@ -113,7 +113,7 @@ class QuickClient:
             status, reason, headers, body = self._exchange(f"{path}?{query}")
         except _Failed as failed:
             raise Unusual(failed.kind, Attempt(self.endpoint, path, pairs, kind=failed.kind,
-                                               detail=failed.detail)) from None
+                                               detail=failed.detail, errno=failed.errno)) from None
         try:
             if status != 200:
                 raise Unusual(f"status {status}")
@@ -136,7 +136,7 @@ class QuickClient:
             except _TIMEOUTS:
                 raise _Failed(CONNECT_TIMED_OUT) from None
             except OSError as exc:
-                raise _Failed(CONNECT_FAILED, _short(exc)) from None
+                raise _Failed(CONNECT_FAILED, _short(exc), exc.errno) from None
             authority = f"[{host}]:{port}" if family == _socket.AF_INET6 else f"{host}:{port}"
             try:
                 sock.sendall(f"GET {target} HTTP/1.1\r\nHost: {authority}\r\nMetadata: true\r\n"

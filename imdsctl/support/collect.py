@@ -10,6 +10,8 @@ The archive (tar.gz or zip) holds one directory named like the file, with:
 * ``environment.json``: imdsctl, Python and the OS, the uid, the endpoint,
   which proxy and endpoint variables are set (never their values), whether
   NO_PROXY covers 169.254.169.254, and the route to 169.254.169.254;
+* ``doctor.json``: doctor's rows that need no request (platform, container,
+  proxy, systemd-imds, identity-source);
 * ``manifest.json``: the files, every redacted path and why, every failure
   with its message and exit code.
 
@@ -145,6 +147,7 @@ def _contents(imds: Imds, calls: List[Call], created: datetime, stem: str,
             files[call.source.file] = _json(body)
     files["requests.json"] = _json([c.record for c in calls])
     files["environment.json"] = _json(_environment(imds, created))
+    files["doctor.json"] = _json(_doctor(imds))
     manifest = {
         "bundle": "imdsctl support bundle", "version": 1, "created": created.isoformat(),
         "imdsctl": __version__, "redacted": redacting,
@@ -157,6 +160,13 @@ def _contents(imds: Imds, calls: List[Call], created: datetime, stem: str,
     }
     files["manifest.json"] = _json(manifest)
     return files, manifest
+
+
+def _doctor(imds: Any) -> List[Dict[str, str]]:
+    """doctor's rows that need no request of their own (what stands between this machine and IMDS)."""
+    from imdsctl.support.doctor import environment_rows
+
+    return environment_rows()
 
 
 # -- asking IMDS -------------------------------------------------------------------------

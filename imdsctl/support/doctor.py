@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import socket
 import time
 from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional, Tuple
@@ -20,10 +21,12 @@ from urllib.parse import urlsplit
 
 from imdsctl import catalog
 from imdsctl.errors import ImdsctlError, ImdsHttpError, NotImdsError, UsageError
+from imdsctl.imds import mediation
 from imdsctl.imds.budget import Budget
 from imdsctl.result import Result
 from imdsctl.session import COMMANDLINE, ENVIRONMENT
 from imdsctl.support import facts as support
+from imdsctl.support import platform as mediated
 
 if TYPE_CHECKING:
     from imdsctl.protocols import Client, Imds
@@ -56,18 +59,25 @@ class Row(NamedTuple):
 
 def doctor(imds: Imds) -> Result:
     """Every check, one row each; the exit code of the most serious failure."""
-    settings = imds.settings
+    imds.settings = settings = imds.settings._replace(via="imds")  # doctor asks IMDS itself
     budget = Budget(settings.timeout)
     client = imds.client  # a malformed --endpoint is a usage error before any check
     host, port = support.host_port(settings.endpoint)
-    rows = [_endpoint(settings.endpoint, settings.endpoint_from), _proxies(),
-            _route(host, min(support.COMMAND_TIMEOUT, budget.left()))]
+    root = mediation.sysroot()
+    rows = [_endpoint(settings.endpoint, settings.endpoint_from), Row(*mediated.platform_row(root)),
+            Row(*mediated.container_row(root, os.environ)), _proxies(),
+            _route(host, min(support.COMMAND_TIMEOUT, budget.left())), Row(*mediated.systemd_row(root))]
     connected = _connect(host, port, min(CONNECT_TIMEOUT, budget.left()))
     rows.append(connected)
+    seen: List[Any] = [None, None]  # the versions answer's headers, or the error it met
     if connected.verdict == "ok":
-        rows += _http_checks(client, settings.api_version, budget)
+        rows += _http_checks(client, settings.api_version, budget, seen)
     else:
         rows += [Row(name, "skip", "no TCP connection") for name in HTTP_CHECKS]
+    interceptor, who = mediated.interceptor_row(*seen)
+    is_default = settings.endpoint.rstrip("/") == catalog.DEFAULT_ENDPOINT
+    rows += [Row(*interceptor), Row(*mediated.identity_row(os.environ, who)),
+             Row(*mediated.wireserver_row(is_default, min(CONNECT_TIMEOUT, budget.left())))]
     reached = any(r.check == "imds-answer" and r.verdict in ("ok", "warn") for r in rows)
     rows.append(_user(reached))
     failed = [r.code for r in rows if r.verdict == "fail"]
@@ -78,6 +88,14 @@ def doctor(imds: Imds) -> Result:
 
 
 # -- the checks that need no request -------------------------------------------------
+
+
+def environment_rows() -> List[Dict[str, str]]:
+    """The rows that send no request, for collect's doctor.json (its environment.json has the route)."""
+    root = mediation.sysroot()
+    rows = [Row(*mediated.platform_row(root)), Row(*mediated.container_row(root, os.environ)), _proxies(),
+            Row(*mediated.systemd_row(root)), Row(*mediated.identity_row(os.environ, ""))]
+    return [r.data() for r in rows]
 
 
 def _endpoint(url: str, source: str) -> Row:
@@ -139,18 +157,43 @@ def _connect(host: str, port: int, timeout: float) -> Row:
     try:
         _open(host, port, timeout)
     except socket.timeout:
-        return Row("tcp-connect", "fail", f"no answer to a TCP connect to {where} within {timeout:.1f} s",
-                   "not on an Azure VM, or a firewall drops the traffic, or the route is wrong (see "
-                   "above); on Azure, IMDS answers only the primary NIC", 6)
+        return _mediated(host, None, True) or Row(
+            "tcp-connect", "fail", f"no answer to a TCP connect to {where} within {timeout:.1f} s",
+            "not on an Azure VM, or a firewall drops the traffic, or the route is wrong (see "
+            "above); on Azure, IMDS answers only the primary NIC", 6)
     except ConnectionRefusedError:
         return Row("tcp-connect", "fail", f"{where} refused the connection",
                    "nothing listens there: not on an Azure VM, or a local firewall rejects the "
                    "connection (some images let only root reach IMDS)", 6)
     except OSError as exc:
-        return Row("tcp-connect", "fail", f"cannot connect to {where}: {exc.strerror or exc}",
-                   "check the route and the firewall; off Azure, IMDS does not exist", 6)
+        return _mediated(host, exc.errno, False) or Row(
+            "tcp-connect", "fail", f"cannot connect to {where}: {exc.strerror or exc}",
+            "check the route and the firewall; off Azure, IMDS does not exist", 6)
     elapsed = (time.monotonic() - started) * 1000
     return Row("tcp-connect", "ok", f"{where} accepted a TCP connection in {elapsed:.1f} ms")
+
+
+_MEDIATED_REMEDIES = {
+    "pod-restricted": "run the pod with hostNetwork: true, or allow 169.254.169.254/32 "
+                      "(podLinkLocalAccess IMDS)",
+    "dropped-not-root": "rerun as root to compare: sudo imdsctl doctor",
+    "systemd-locked": "read leaves with --via systemd-imds, or boot with systemd.imds.network=unlocked",
+}
+
+
+def _mediated(host: str, code: Optional[int], timed_out: bool) -> Optional[Row]:
+    """The tcp-connect failure, when something on this machine stands in between (at IMDS's address)."""
+    if host != catalog.IMDS_ADDRESS:
+        return None
+    cause, detail = mediation.unreachable(code, timed_out)
+    how = "no answer to a TCP connect (a silent drop)" if timed_out else "the connect failed with EACCES"
+    if cause in mediation.CAUSES:
+        return Row("tcp-connect", "fail", f"{how}: {mediation.CAUSES[cause]}", _MEDIATED_REMEDIES[cause], 6)
+    if "dmi_vendor" in detail:
+        return Row("tcp-connect", "fail", f"{how}: this machine does not look like an Azure VM: DMI "
+                                          f"sys_vendor is {detail['dmi_vendor']}",
+                   "IMDS exists only on Azure VMs", 6)
+    return None
 
 
 def _user(reached: bool) -> Row:
@@ -170,9 +213,10 @@ def _user(reached: bool) -> Row:
 # -- the checks that ask IMDS ----------------------------------------------------------
 
 
-def _http_checks(client: Client, api_version: Optional[str], budget: Budget) -> List[Row]:
+def _http_checks(client: Client, api_version: Optional[str], budget: Budget,
+                 seen: List[Any]) -> List[Row]:
     client.reset_budget(max(budget.share(2), 0.001))
-    answer_row, versions = _versions(client)
+    answer_row, versions = _versions(client, seen)
     rows = [answer_row]
     if answer_row.verdict == "fail" and answer_row.code in (6, 7):
         rows.append(Row("instance", "skip", "no IMDS answer"))
@@ -184,13 +228,15 @@ def _http_checks(client: Client, api_version: Optional[str], budget: Budget) -> 
     return rows
 
 
-def _versions(client: Client) -> Tuple[Row, Optional[List[str]]]:
+def _versions(client: Client, seen: List[Any]) -> Tuple[Row, Optional[List[str]]]:
     try:
         answer = client.request("GET", catalog.VERSIONS_PATH, versioned=False)
     except UsageError:  # what was asked cannot be sent: not a finding about IMDS
         raise
     except ImdsctlError as err:
+        seen[1] = err
         return _failure("imds-answer", err), None
+    seen[0] = answer.headers
     offered = answer.body.get("apiVersions") if isinstance(answer.body, dict) else None
     if not isinstance(offered, list) or not all(isinstance(v, str) for v in offered):
         return _failure("imds-answer", NotImdsError(
@@ -213,7 +259,8 @@ def _instance(client: Client) -> Row:
         raise
     except ImdsctlError as err:
         return _failure("instance", err)
-    compute = body.get("compute", {}) if isinstance(body, dict) else {}
+    compute = body.get("compute") if isinstance(body, dict) else None
+    compute = compute if isinstance(compute, dict) else {}
     facts = ", ".join(f"{k} {compute[k]}" for k in ("vmId", "vmSize", "location") if compute.get(k))
     return Row("instance", "ok", f"{facts or 'an instance document'} (api-version {client.api_version})")
 
@@ -221,6 +268,8 @@ def _instance(client: Client) -> Row:
 def _failure(check: str, err: ImdsctlError) -> Row:
     """A failed request as a row, with the remedy for what went wrong."""
     code = int(err.exit_code)
+    if err.cause in mediation.CAUSES:
+        return Row(check, "fail", f"{err.message}: {mediation.CAUSES[err.cause]}", err.hint or "", code)
     status = err.status if isinstance(err, ImdsHttpError) else 0
     text = _text(err.body) if isinstance(err, ImdsHttpError) else ""
     if status == 403 and "unreachable" in text.lower():

@@ -81,8 +81,8 @@ def test_partial_failures_are_recorded_not_fatal(run, imds_emulator, here):
         ("loadbalancer", 3), ("scheduled-events", 5), ("attested", 7), ("identity-info", 3)]
 
     files = members(path)
-    assert sorted(files) == ["environment.json", "instance.json", "manifest.json", "requests.json",
-                             "versions.json"]
+    assert sorted(files) == ["doctor.json", "environment.json", "instance.json", "manifest.json",
+                             "requests.json", "versions.json"]
     assert summary["entries"] == len(files)
     assert document(files, "versions.json") == {"apiVersions": list(catalog.INSTANCE_VERSIONS)}
     assert document(files, "instance.json")["compute"]["vmId"] == SPOT["compute"]["vmId"]
@@ -174,7 +174,7 @@ def test_unreachable_imds_still_writes_the_environment_and_exits_6(run, here):
     assert f"wrote {path}" in result.stderr
     assert path.name.startswith(f"imds-{facts.platform_facts()['hostname']}-")
     files = members(path)
-    assert sorted(files) == ["environment.json", "manifest.json", "requests.json"]
+    assert sorted(files) == ["doctor.json", "environment.json", "manifest.json", "requests.json"]
     calls = document(files, "requests.json")
     assert [c["outcome"] for c in calls] == ["failed"] + ["skipped"] * 5
     assert calls[0]["exit_code"] == 6

@@ -38,6 +38,7 @@ class Connection(asyncio.Protocol):
         self.server = server
         self.transport: Any = None
         self.client = ""
+        self.client_port = 0
         self.buffer = b""
         self.scanned = 0                       #: bytes of ``buffer`` searched for a head's end
         self.head: Optional[wire.Head] = None  #: parsed, waiting for its body
@@ -59,6 +60,7 @@ class Connection(asyncio.Protocol):
             return
         peer = transport.get_extra_info("peername")
         self.client = str(peer[0]) if peer else ""
+        self.client_port = int(peer[1]) if peer and len(peer) > 1 else 0
         self.last = self.server.loop.time()
         self.server.connections.add(self)
         self.idle_check = self.server.loop.call_later(self.server.idle_timeout, self._check_idle)
@@ -148,13 +150,14 @@ class Connection(asyncio.Protocol):
     def _respond(self, head: wire.Head, body: bytes) -> Tuple[Response, bool]:
         """The Service's answer and whether the connection ends after it."""
         try:
-            request = wire.request(head, body, self.client)
+            request = wire.request(head, body, self.client, self.client_port)
         except wire.BadRequest as exc:
             if self.server.verbose:
                 self.server.log(self.client, f"code {exc.status}, message {exc}")
             return exc.response(), True
         try:
-            return self.server.service.handle(request), head.close
+            response = self.server.service.handle(request)
+            return response, head.close or ("Connection", "close") in response.headers
         except Exception as exc:  # a bug in the emulator: say so in one line
             sys.stderr.write(f"imdsctl emulator: internal error: {type(exc).__name__}: {exc}\n")
             return error(500, "Internal emulator error"), head.close

@@ -162,7 +162,7 @@ def _fields(block: str) -> Dict[str, str]:
     return fields
 
 
-def request(head: Head, body: bytes, client: str) -> Request:
+def request(head: Head, body: bytes, client: str, client_port: int = 0) -> Request:
     """The Request the Service answers, or BadRequest for a target that is not a URL."""
     target, _, query = head.target.partition("?")
     query = query.partition("#")[0]
@@ -177,7 +177,7 @@ def request(head: Head, body: bytes, client: str) -> Request:
     if segments and segments[-1] == "":
         segments = segments[:-1]
     parts = tuple(unquote(s, errors="replace") for s in segments) if "%" in target else tuple(segments)
-    return Request(head.method, target, parts, query, params(query), head.headers, client, body)
+    return Request(head.method, target, parts, query, params(query), head.headers, client, body, client_port)
 
 
 def params(query: str) -> Tuple[Tuple[str, str], ...]:
@@ -202,9 +202,10 @@ def encode(response: Response, *, date: str, head_only: bool = False, close: boo
         body = body[: length // 2]
         length = max(length, len(body) + 1)
     extra = "".join(f"{name}: {value}\r\n" for name, value in response.headers) if response.headers else ""
-    if close and not response.truncate:
+    if close and not response.truncate and ("Connection", "close") not in response.headers:
         extra += "Connection: close\r\n"
-    head = (f"HTTP/1.1 {response.status} {_PHRASES.get(response.status, '')}\r\nServer: {response.server}\r\n"
+    server = f"Server: {response.server}\r\n" if response.server else ""  # a proxy's own answer has none
+    head = (f"HTTP/1.1 {response.status} {_PHRASES.get(response.status, '')}\r\n{server}"
             f"Date: {date}\r\nContent-Type: {response.content_type}\r\nContent-Length: {length}\r\n"
             f"{extra}\r\n").encode("latin-1")
     return head if head_only else head + body
