@@ -194,6 +194,9 @@ class Watcher:
         attempt = self.state.hook_started(record, now)
         variables = hook_environment(event, self.incarnation, seconds_left=left, timeout=timeout,
                                      attempt=attempt)
+        if variables["IMDS_EVENT_TRUNCATED"]:
+            self._log(f"hook for {label}: {variables['IMDS_EVENT_TRUNCATED'].replace(',', ', ')} cut to "
+                      "fit the environment (named in IMDS_EVENT_TRUNCATED; stdin has the whole event)")
         outcome = watch_hook.run(self.hook, event, variables, timeout)
         self.state.hook_ended(record, outcome.ok, outcome.text, self._now())
         self._log(f"hook for {label} {outcome.text}" + ("" if outcome.ok else self._not_acking()))
