@@ -34,11 +34,11 @@ def huge(event_id=ID1):
 def test_a_variable_too_large_for_the_kernel_is_cut_and_named(tmp_path):
     hook = (f'printf "%s\\n" "$IMDS_EVENT_TRUNCATED" > {tmp_path}/truncated; '
             f'printf "%s" "$IMDS_EVENT_DESCRIPTION" > {tmp_path}/description; cat > {tmp_path}/stdin')
-    log = Log()
-    w, _ = watcher(Scripted(doc(2, huge())), "none", hook=hook, once=True, log=log)
+    log, sent = Log(), huge()
+    w, _ = watcher(Scripted(doc(2, sent)), "none", hook=hook, once=True, log=log)
     assert w.run() == 0
     assert (tmp_path / "truncated").read_text() == "IMDS_EVENT_RESOURCES,IMDS_EVENT_DESCRIPTION\n"
-    assert json.loads((tmp_path / "stdin").read_text()) == huge()  # the whole event, uncut
+    assert json.loads((tmp_path / "stdin").read_text()) == sent  # the whole event, uncut
     described = (tmp_path / "description").read_bytes()
     assert 0 < len(described) < MAX_ARG_STRLEN and set(described) == {ord("d")}
     cut_notes = [line for line in log if "cut" in line]
