@@ -214,7 +214,9 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
     and (after a first answer) unreachable IMDS are logged on stderr and
     retried at the next poll. A notification (--notify) never holds the
     watch up: each has 10 s of retries, then a failure is one line on
-    stderr. SIGTERM finishes the current step and exits 0; Ctrl-C exits 130.
+    stderr. SIGTERM or SIGHUP finishes the current step and exits 0 (at once
+    while waiting or polling); SIGUSR1, SIGUSR2 and SIGALRM are ignored (a
+    line on stderr), so a hook is never orphaned; Ctrl-C exits 130.
     `imdsctl events unit` runs this as a systemd service.
     """
     from imdsctl.events.watch import human
