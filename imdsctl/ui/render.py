@@ -188,8 +188,14 @@ def line_printer(output: Optional[str], query: Any = None, human: Optional[Calla
         else:
             line = people(record) if people is not None else dump_json(record, indent=None)
         out = stream or sys.stdout
-        out.write(visible(line) + "\n")  # one record, one line, whatever its values hold
-        out.flush()
+        try:
+            out.write(visible(line) + "\n")  # one record, one line, whatever its values hold
+            out.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # a full disk, an I/O error, as render says it
+            raise OutputError(f"cannot write the output: {exc.strerror or exc}",
+                              "check the disk or the file the output goes to") from None
 
     return write
 
