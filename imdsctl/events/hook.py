@@ -120,7 +120,8 @@ def run(command: str, event: Record, variables: Dict[str, str], timeout: float) 
                 stderr=subprocess.STDOUT, start_new_session=True)
         out, _ = process.communicate(json.dumps(event).encode() + b"\n", timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill(process)
+        if process is not None:
+            _kill(process)
         return Outcome(False, f"still running after {timeout:g}s: killed")
     except BaseException:  # Ctrl-C: the hook is in its own session, end it with us
         if process is not None:

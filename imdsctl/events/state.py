@@ -255,8 +255,8 @@ def _lock(path: str) -> Optional[int]:
         return None
     try:
         fd = _open(path, os.O_RDWR | os.O_CREAT)
-    except StateRefused as why:
-        raise StateRefused(f"cannot be locked: {path} {why}") from None
+    except StateRefused as refused:
+        raise StateRefused(f"cannot be locked: {path} {refused}") from None
     except OSError as exc:
         raise StateRefused(f"cannot be locked ({path}: {exc.strerror})") from None
     why = why_not_private(os.fstat(fd))

@@ -209,7 +209,7 @@ class Watcher:
         if variables["IMDS_EVENT_TRUNCATED"]:
             self._log(f"hook for {label}: {variables['IMDS_EVENT_TRUNCATED'].replace(',', ', ')} cut to "
                       "fit the environment (named in IMDS_EVENT_TRUNCATED; stdin has the whole event)")
-        outcome = watch_hook.run(self.hook, event, variables, timeout)
+        outcome = watch_hook.run(self.hook or "", event, variables, timeout)
         self.state.hook_ended(record, outcome.ok, outcome.text, self._now())
         self._log(f"hook for {label} {outcome.text}" + ("" if outcome.ok else self._not_acking()))
         return outcome
@@ -294,8 +294,8 @@ class Watcher:
         try:
             yield
         finally:
-            for number, handler in previous.items():
-                signal.signal(number, watch_hook.restorable(handler))
+            for number, before in previous.items():
+                signal.signal(number, watch_hook.restorable(before))
 
 
 def human(record: Record) -> str:

@@ -69,7 +69,7 @@ def _proxy(url: str) -> Optional[str]:
     """The http(s) proxy the environment names for ``url`` (HTTPS_PROXY, HTTP_PROXY,
     ALL_PROXY; NO_PROXY honoured), as httpx would pick it; None: straight there."""
     parts = urlsplit(url)
-    if parts.hostname and urllib.request.proxy_bypass_environment(parts.hostname):
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
         return None
     proxies = urllib.request.getproxies_environment()
     proxy = proxies.get(parts.scheme.lower()) or proxies.get("all")
