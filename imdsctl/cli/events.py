@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import os
 from typing import Any, Iterator, Optional, Sequence, Tuple
 from urllib.parse import urlsplit
 
@@ -19,6 +21,7 @@ from imdsctl.events.unit import STATE as UNIT_STATE
 from imdsctl.result import Result
 from imdsctl.session import Session
 from imdsctl.ui import render as output
+from imdsctl.ui import terminal
 from imdsctl.ui.render import render
 
 API_VERSION_HELP = (f"Scheduled Events api-version (default {catalog.SCHEDULED_EVENTS_API_VERSION}; "
@@ -89,9 +92,27 @@ def ack(imds: Session, event_ids: Sequence[str], force: bool) -> Result:
 def _webhook(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
     if value is None:
         return None
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # ValueError for a port that is not a number, or past 65535
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise click.BadParameter("a webhook is an http:// or https:// URL with a host")
+    if port == 0:
+        raise click.BadParameter(f"{value!r}: port 0 is no port to send to (1 to 65535)")
+    if "[" in parts.netloc:
+        try:
+            ipaddress.IPv6Address(parts.hostname.split("%")[0])
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: {parts.hostname} in brackets is not an IPv6 address") \
+                from None
+    return value
+
+
+def _state(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
+    if value is not None and not value.strip():
+        raise click.BadParameter("an empty path names no file (leave --state out for the default)")
     return value
 
 
@@ -192,7 +213,7 @@ def handler_options(environment: bool) -> Any:
      "imdsctl emulate --event Preempt@30 --events-time-factor 0.1 -- "
      "imdsctl events watch --exec ./drain.sh --ack --max-events 1")))
 @handler_options(environment=True)
-@click.option("--state", "state_path", metavar="FILE", type=click.Path(dir_okay=False),
+@click.option("--state", "state_path", metavar="FILE", type=click.Path(dir_okay=False), callback=_state,
               help="Where a watch that handles events (--exec, --ack) records what it did, "
                    "to do it once across restarts [default: events-*.json in the private runtime "
                    "directory of snapshots: IMDSCTL_CACHE_DIR, else $XDG_RUNTIME_DIR/imdsctl, else "
@@ -248,7 +269,9 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
     and (after a first answer) unreachable IMDS are logged on stderr and
     retried at the next poll. A notification (--notify) never holds the
     watch up: each has 10 s of retries, then a failure is one line on
-    stderr. SIGTERM finishes the current step and exits 0; Ctrl-C exits 130.
+    stderr. SIGTERM or SIGHUP finishes the current step and exits 0 (at once
+    while waiting or polling); SIGUSR1, SIGUSR2 and SIGALRM are ignored (a
+    line on stderr), so a hook is never orphaned; Ctrl-C exits 130.
     `imdsctl events unit` runs this as a systemd service. --metrics serves
     Prometheus series of it all and /healthz (see docs/fleet-metrics.md).
     """
@@ -274,7 +297,7 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
      "imdsctl events unit > imdsctl-events.service && systemd-analyze verify imdsctl-events.service")))
 @handler_options(environment=False)
 @click.option("--state", "state_path", metavar="FILE", default=UNIT_STATE, show_default=True,
-              type=click.Path(dir_okay=False),
+              type=click.Path(dir_okay=False), callback=_state,
               help="The watch's --state; systemd makes the default's directory (StateDirectory, 0700).")
 def unit(state_path: str, **options: Any) -> int:
     """Print a systemd unit that runs `events watch` as a service.
@@ -291,6 +314,17 @@ def unit(state_path: str, **options: Any) -> int:
     unit into /etc/systemd/system/imdsctl-events.service, then systemctl
     daemon-reload and systemctl enable --now imdsctl-events.service.
     """
+    from imdsctl.events.unit import absolute_hook
     from imdsctl.events.unit import unit as unit_text
 
+    here = os.getcwd()
+    if not os.path.isabs(state_path):
+        absolute = os.path.abspath(state_path)
+        terminal.note(f"--state {state_path} written as {absolute} (the service runs from /)")
+        state_path = absolute
+    if options.get("hook"):
+        options["hook"], relative = absolute_hook(options["hook"], here)
+        if relative is not None:
+            terminal.note(f"--exec's {relative} written as {os.path.normpath(os.path.join(here, relative))} "
+                          "(the service runs from /)")
     return render(Result(unit_text(state=state_path, **options)), "text")

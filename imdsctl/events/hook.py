@@ -30,6 +30,10 @@ Record = Dict[str, Any]
 FLOOR = 10.0
 #: A hook's deadline when the event gives no sooner one (--hook-timeout's default).
 HOOK_TIMEOUT = 300.0
+#: Linux's limit on one NAME=value string of an environment (bytes, with its NUL): a longer one is E2BIG.
+MAX_ARG_STRLEN = 128 * 1024
+#: What the IMDS_* variables may take together (bytes): ARG_MAX is 2 MiB or more, shared with the rest.
+ENVIRONMENT_LIMIT = 512 * 1024
 
 
 class Outcome(NamedTuple):
@@ -59,11 +63,13 @@ def hook_environment(event: Record, incarnation: Optional[int], *, seconds_left:
     """The IMDS_* variables a hook sees: the event's fields, "" when absent (a
     NUL, which no environment can hold, becomes a space; stdin has the JSON);
     the seconds left before NotBefore, the hook's timeout, and which attempt
-    this is (2: the previous run was interrupted)."""
+    this is (2: the previous run was interrupted). A value the kernel would
+    refuse (over MAX_ARG_STRLEN, or past ENVIRONMENT_LIMIT in all) is cut, and
+    IMDS_EVENT_TRUNCATED names the cut ones (comma-separated; "" for none)."""
     def text(value: Any) -> str:
         return "" if value is None else str(value).replace("\0", " ")
 
-    return {
+    variables = {
         "IMDS_EVENT_ID": text(event.get("EventId")),
         "IMDS_EVENT_TYPE": text(event.get("EventType")),
         "IMDS_EVENT_STATUS": text(event.get("EventStatus")),
@@ -78,6 +84,26 @@ def hook_environment(event: Record, incarnation: Optional[int], *, seconds_left:
         "IMDS_HOOK_TIMEOUT": "" if timeout is None else f"{timeout:g}",
         "IMDS_HOOK_ATTEMPT": str(attempt),
     }
+    cut = _fit(variables)
+    variables["IMDS_EVENT_TRUNCATED"] = ",".join(name for name in variables if name in cut)
+    return variables
+
+
+def _fit(variables: Dict[str, str]) -> List[str]:
+    """Cut (in place) the values that do not fit the kernel's limits, smallest
+    first given an equal share of what is left; the names of those cut."""
+    room = ENVIRONMENT_LIMIT - len("IMDS_EVENT_TRUNCATED=") - sum(len(n) + 2 for n in variables)
+    room -= sum(len(n) + 1 for n in variables)  # IMDS_EVENT_TRUNCATED's own value at its longest
+    sizes = {name: len(value.encode()) for name, value in variables.items()}
+    cut: List[str] = []
+    for left, name in enumerate(sorted(variables, key=lambda n: sizes[n]), start=0):
+        share = min(MAX_ARG_STRLEN - len(name) - 2, room // (len(variables) - left))
+        if sizes[name] > share:
+            variables[name] = variables[name].encode()[:share].decode(errors="ignore")
+            sizes[name] = len(variables[name].encode())
+            cut.append(name)
+        room -= sizes[name]
+    return cut
 
 
 def run(command: str, event: Record, variables: Dict[str, str], timeout: float) -> Outcome:
@@ -96,8 +122,8 @@ def run(command: str, event: Record, variables: Dict[str, str], timeout: float) 
                 stderr=subprocess.STDOUT, start_new_session=True)
         out, _ = process.communicate(json.dumps(event).encode() + b"\n", timeout=timeout)
     except subprocess.TimeoutExpired:
-        assert process is not None  # only communicate() times out
-        _kill(process)
+        if process is not None:
+            _kill(process)
         return Outcome(False, f"still running after {timeout:g}s: killed")
     except BaseException:  # Ctrl-C: the hook is in its own session, end it with us
         if process is not None:

@@ -20,7 +20,10 @@ beside it keeps a second watch from handling the same events. A file that
 is unsafe (a symbolic link, not a regular file, not ours, open to group or
 others, over MAX_BYTES, in a directory others may write) or is not an
 imdsctl state file is not used: one line on stderr, and the watch keeps its
-state in memory. Events gone from IMDS for FORGET_AFTER seconds are forgotten.
+state in memory. The file never holds what it could not read back: an
+event is kept by its EventId (a longer one than MAX_KEY by its start and a
+hash of the whole), its type cut to MAX_TYPE, in UTF-8. Events gone from
+IMDS for FORGET_AFTER seconds are forgotten.
 
 Stdlib only; no click.
 """
@@ -51,12 +54,32 @@ MAX_BYTES = 1 << 20
 FORGET_AFTER = 24 * 3600.0
 #: At most this many records: the oldest gone ones go first.
 MAX_RECORDS = 1000
+#: The longest EventId kept as it is, and the longest EventType kept (characters): longer are cut
+#: (the id with a hash of the whole: imdsctl.events.state.event_key), so MAX_RECORDS fit in MAX_BYTES.
+MAX_KEY = 64
+MAX_TYPE = 32
 #: How many times a hook may start for one event (the second start is the retry of an interrupted one).
 MAX_ATTEMPTS = 2
 
 _POSIX = os.name == "posix"
 _FIELDS = {"type": str, "seen": str, "hookStarted": str, "hookEnded": str, "hook": str, "hookOk": bool,
            "attempts": int, "acknowledged": str, "gone": str}
+
+
+def event_key(event_id: str) -> str:
+    """What the file keeps of an EventId: the id (upper-case) when it is at most
+    MAX_KEY characters (a GUID is 36), else its start and a hash of the whole,
+    so that every record has a bounded size and the file can always be read back."""
+    key = event_id.upper()
+    if len(key) <= MAX_KEY and _utf8(key) == key:
+        return key
+    digest = hashlib.sha256(key.encode(errors="surrogatepass")).hexdigest()[:16].upper()
+    return f"{_utf8(key[:MAX_KEY - 17])}~{digest}"
+
+
+def _utf8(text: str) -> str:
+    """``text`` with what UTF-8 cannot hold (a lone surrogate from a JSON escape) replaced."""
+    return text.encode(errors="replace").decode()
 
 
 def default_path(endpoint: str) -> str:
@@ -133,9 +156,11 @@ class State:
     def record(self, event: Record, now: float) -> Record:
         """The record of ``event``, made the first time it is handled (saved
         with the first step taken: a hook started, an acknowledgement)."""
-        key = event["EventId"].upper()
+        key = event_key(event["EventId"])
         if key not in self.records:
-            self.records[key] = {"type": str(event.get("EventType", "")), "seen": stamp(now), "attempts": 0}
+            kind = _utf8(str(event.get("EventType", "")))
+            self.records[key] = {"type": kind if len(kind) <= MAX_TYPE else kind[:MAX_TYPE - 1] + "…",
+                                 "seen": stamp(now), "attempts": 0}
         return self.records[key]
 
     def hook_started(self, record: Record, now: float) -> int:
@@ -156,7 +181,7 @@ class State:
     def listed(self, event_ids: Iterable[str], now: float) -> None:
         """The events the document lists now: the others are gone (and after
         FORGET_AFTER, forgotten); one that comes back is not gone."""
-        listed = {i.upper() for i in event_ids}
+        listed = {event_key(i) for i in event_ids}
         changed = False
         for key, record in self.records.items():
             if key in listed and "gone" in record:
@@ -189,7 +214,7 @@ class State:
         if self.path is None:
             return
         data = json.dumps({"format": FORMAT, "version": VERSION, "events": self.records},
-                          indent=1, sort_keys=True).encode() + b"\n"
+                          indent=1, sort_keys=True, ensure_ascii=False).encode() + b"\n"
         try:
             write_private(self.path, data, prefix=".events-")
             self._write_failed = ""

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import sys
 from typing import Any, List, Optional, Sequence, Tuple
 
 from imdsctl import __version__
+from imdsctl.errors import UsageError
 from imdsctl.events.hook import HOOK_TIMEOUT
 
 STATE_DIRECTORY = "/var/lib/imdsctl"
@@ -27,6 +29,8 @@ ENVIRONMENT_FILE = "/etc/imdsctl/events.env"
 NAME = "imdsctl-events.service"
 STOP_MARGIN = 30
 
+_C_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+              "\v": "\\v"}
 _PLAIN = re.compile(r"[\w@+=:,./-]+\Z", re.ASCII)
 
 
@@ -43,16 +47,27 @@ def executable() -> List[str]:
     return [os.path.abspath(sys.executable), "-m", "imdsctl"]
 
 
-def quote(word: str) -> str:
-    """One word of an ExecStart= line, read back by systemd as ``word``:
-    specifiers (%) and variables ($) escaped, quoted when it is not plain."""
-    escaped = word.replace("%", "%%").replace("$", "$$")
+def quote(word: str, first: bool = False) -> str:
+    """One word of an ExecStart= line, read back by systemd as ``word``
+    (systemd.syntax(7), systemd.service(5)): specifiers (%) escaped, and
+    variables ($) but in the ``first`` word (the executable, where systemd
+    substitutes none); quoted when it is not plain, with \\, \", C escapes
+    for the controls, \\u/\\U for every other non-printable character."""
+    escaped = word.replace("%", "%%") if first else word.replace("%", "%%").replace("$", "$$")
     if _PLAIN.match(word):
         return escaped
-    body = "".join(c if c.isprintable() and c not in '\\"' else
-                   ("\\" + c if c in '\\"' else f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}")
-                   for c in escaped)
-    return f'"{body}"'
+    return '"' + "".join(_escape(c) for c in escaped) + '"'
+
+
+def _escape(char: str) -> str:
+    if char in '\\"':
+        return "\\" + char
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if code < 0x80:
+        return _C_ESCAPES.get(char, f"\\x{code:02x}")
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def arguments(options: Sequence[Tuple[str, Any]]) -> List[str]:
@@ -67,6 +82,25 @@ def arguments(options: Sequence[Tuple[str, Any]]) -> List[str]:
     return words
 
 
+def absolute_hook(hook: str, cwd: str) -> Tuple[str, Optional[str]]:
+    """``hook`` with a relative path as its first word made absolute against
+    ``cwd`` (a service runs from /), and that word as it was (None: unchanged).
+    A word without a slash is looked up in PATH and is left as it is."""
+    try:
+        words = shlex.split(hook)
+    except ValueError:
+        return hook, None
+    first = words[0] if words else ""
+    if "/" not in first or os.path.isabs(first):
+        return hook, None
+    start = hook.index(first[0])  # the first word starts the command (after blanks); replace its spelling
+    spelled = hook[start:].split(None, 1)
+    if shlex.split(spelled[0]) != [first]:
+        return hook, None  # quoted in some way a plain replacement would break
+    rest = hook[start + len(spelled[0]):]
+    return shlex.quote(os.path.normpath(os.path.join(cwd, first))) + rest, first
+
+
 def unit(*, state: str = STATE, interval: float = 1.0, hook: Optional[str] = None,
          hook_timeout: float = HOOK_TIMEOUT, approve: bool = False, all_resources: bool = False,
          notify: Optional[str] = None, notify_format: str = "json",
@@ -78,6 +112,10 @@ def unit(*, state: str = STATE, interval: float = 1.0, hook: Optional[str] = Non
                ("--all-resources", all_resources), ("--notify", notify),
                ("--notify-format", None if notify_format == "json" else notify_format)]
     argv = (command or executable()) + arguments(options)
+    if any(c in "\\\"'" or ord(c) < 32 or ord(c) == 127 for c in argv[0]):
+        raise UsageError(f"systemd cannot start {argv[0]!r}: it refuses quotes, backslashes and "
+                         "control characters in the name of an executable",
+                         "install imdsctl under a plainer path, or run it as python -m imdsctl")
     return f"""\
 # imdsctl events watch as a service: written by `imdsctl events unit` (imdsctl {__version__}).
 # Install it (as root):
@@ -95,7 +133,7 @@ After=network-online.target
 
 [Service]
 Type=simple
-ExecStart={" ".join(quote(word) for word in argv)}
+ExecStart={" ".join(quote(word, first=i == 0) for i, word in enumerate(argv))}
 EnvironmentFile=-{ENVIRONMENT_FILE}
 Restart=on-failure
 RestartSec=5

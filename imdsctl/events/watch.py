@@ -6,9 +6,11 @@ incarnation means the same content): so an event is "new" once, "changed"
 when any of its fields changes (Scheduled -> Started), and "gone" once.  The
 hook (imdsctl.events.hook) runs once per new event of this VM, and once across
 restarts: the watch's state (imdsctl.events.state) says which hooks ran, how
-they ended and what was acknowledged.  Signals: SIGTERM lets the current step
-(a hook and its acknowledgement) finish, then the loop exits 0; while waiting
-or polling it exits at once.  Ctrl-C raises KeyboardInterrupt (130).
+they ended and what was acknowledged.  Signals: SIGTERM (or SIGHUP) lets the
+current step (a hook and its acknowledgement) finish, then the loop exits 0;
+while waiting or polling (the first requests too) it exits at once. SIGUSR1,
+SIGUSR2 and SIGALRM are ignored, said in a line: a watch never dies leaving
+its hook running. Ctrl-C raises KeyboardInterrupt (130).
 
 This is the one command that shows data as it goes: a change is handed to
 ``emit`` (output.line_printer writes it as a line) and to ``notify`` (with
@@ -38,6 +40,11 @@ if TYPE_CHECKING:
 __all__ = ["Watcher", "hook_environment", "human", "human_line", "human_lines", "watch"]
 
 Record = Dict[str, Any]
+
+#: Signals that stop the watch after its current step (SIGHUP: an ssh session that ended).
+STOP_SIGNALS = ("SIGTERM", "SIGHUP")
+#: Signals whose default action would kill the watch mid-hook: ignored (and said) instead.
+IGNORED_SIGNALS = ("SIGUSR1", "SIGUSR2", "SIGALRM")
 
 #: Requests are kept MIN_INTERVAL times this apart.
 PACE_MARGIN = 1.05
@@ -80,6 +87,8 @@ class Watcher:
         self._answered = False
         self._last_request = -float("inf")
         self._stopping = False
+        self._stopped_by = "SIGTERM"
+        self._ignored: List[str] = []                # signals that came and were ignored, to say
         self._cut_short = False
 
     # -- the loop -------------------------------------------------------------
@@ -89,12 +98,14 @@ class Watcher:
         with self._sigterm(), self._status_line():
             try:
                 if (self.hook or self.approve) and not self.all_resources:
-                    self._vm = self._this_vm()
+                    with self._interruptible():
+                        self._vm = self._this_vm()
                 if self.observer is not observe.NOOP:
                     self.observer.on_start(self._vm or self._vm_if_known(), self.version)
                 while True:
                     started = self._clock()
                     answered = self._poll()
+                    self._say_ignored()
                     if self.once or self._done():
                         break
                     with self._interruptible():  # polls start --interval apart; after a failure, wait it
@@ -102,8 +113,9 @@ class Watcher:
                                     else self.interval)
             except _Stop:
                 pass
+        self._say_ignored()
         if self._stopping:
-            self._log("stopped (SIGTERM)")
+            self._log(f"stopped ({self._stopped_by})")
         return 0
 
     def _done(self) -> bool:
@@ -223,9 +235,11 @@ class Watcher:
         attempt = self.state.hook_started(record, now)
         variables = hook_environment(event, self.incarnation, seconds_left=left, timeout=timeout,
                                      attempt=attempt)
-        assert self.hook is not None  # a hook step runs only when there is a hook
+        if variables["IMDS_EVENT_TRUNCATED"]:
+            self._log(f"hook for {label}: {variables['IMDS_EVENT_TRUNCATED'].replace(',', ', ')} cut to "
+                      "fit the environment (named in IMDS_EVENT_TRUNCATED; stdin has the whole event)")
         started = self._clock()
-        outcome = watch_hook.run(self.hook, event, variables, timeout)
+        outcome = watch_hook.run(self.hook or "", event, variables, timeout)
         self.observer.on_hook(observe.hook_outcome(outcome.ok, outcome.text), self._clock() - started)
         self.state.hook_ended(record, outcome.ok, outcome.text, self._now())
         self._log(f"hook for {label} {outcome.text}" + ("" if outcome.ok else self._not_acking()))
@@ -289,23 +303,39 @@ class Watcher:
         finally:
             self._cut_short = False
 
-    def _on_sigterm(self, signum: int, frame: Any) -> None:
+    def _on_stop(self, signum: int, frame: Any) -> None:
         self._stopping = True
+        self._stopped_by = signal.Signals(signum).name
         if self._cut_short:
             self._cut_short = False
             raise _Stop()
 
+    def _on_ignored(self, signum: int, frame: Any) -> None:
+        self._ignored.append(signal.Signals(signum).name)  # said later: no writing in a handler
+
+    def _say_ignored(self) -> None:
+        while self._ignored:
+            self._log(f"{self._ignored.pop(0)} ignored (SIGTERM or SIGHUP stops the watch)")
+
     @contextlib.contextmanager
     def _sigterm(self) -> Iterator[None]:
-        """Handle SIGTERM while watching (only the main thread can)."""
+        """Handle the signals while watching (only the main thread can): STOP_SIGNALS
+        stop it as SIGTERM does, IGNORED_SIGNALS (whose default would kill the watch
+        and orphan its hook) are said and ignored."""
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        previous = signal.signal(signal.SIGTERM, self._on_sigterm)
+        previous = {}
+        for name in STOP_SIGNALS + IGNORED_SIGNALS:
+            number = getattr(signal, name, None)
+            if number is not None:
+                handler = self._on_stop if name in STOP_SIGNALS else self._on_ignored
+                previous[number] = signal.signal(number, handler)
         try:
             yield
         finally:
-            signal.signal(signal.SIGTERM, watch_hook.restorable(previous))
+            for number, before in previous.items():
+                signal.signal(number, watch_hook.restorable(before))
 
 
 def human(record: Record) -> str:

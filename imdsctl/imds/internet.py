@@ -7,11 +7,15 @@ internet service may be reached only through one) and follow redirects.
 
 from __future__ import annotations
 
-from typing import Any
+import urllib.request
+from typing import Any, Optional
+from urllib.parse import urlsplit
 
 import httpx
 
 from imdsctl import __version__
+from imdsctl.imds.budget import Budget
+from imdsctl.imds.transport import BudgetTransport
 
 
 def download(url: str, *, timeout: float = 10.0, max_bytes: int = 64 * 1024) -> bytes:
@@ -35,13 +39,17 @@ def download(url: str, *, timeout: float = 10.0, max_bytes: int = 64 * 1024) -> 
 def post_webhook(url: str, payload: Any, *, timeout: float = 5.0) -> int:
     """POST ``payload`` as JSON to a webhook of the internet (not IMDS: proxies
     from the environment honoured, no redirect followed, at most 64 KiB of the
-    answer read, and ignored); its HTTP status. ValueError for a URL that is
-    not http(s); OSError (one line) when no answer came: refused, timed out,
-    dropped."""
+    answer read, and ignored); its HTTP status. ``timeout`` bounds the whole
+    POST, not each read: a webhook that trickles its answer ends with it (on
+    the socket: imdsctl.imds.transport, through a proxy too). ValueError
+    for a URL that is not http(s); OSError (one line) when no answer came:
+    refused, timed out, dropped."""
     if not url.lower().startswith(("http://", "https://")):
         raise ValueError("not an http(s) URL")
+    budget = Budget(timeout)
+    transport = BudgetTransport(budget, https=url.lower().startswith("https"), proxy=_proxy(url))
     try:
-        with httpx.Client(timeout=timeout, follow_redirects=False,
+        with httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
                           headers={"User-Agent": f"imdsctl/{__version__}"}) as http, \
                 http.stream("POST", url, json=payload) as response:
             size = 0
@@ -54,6 +62,17 @@ def post_webhook(url: str, payload: Any, *, timeout: float = 5.0) -> int:
         raise OSError(f"no answer within {timeout:g}s") from None
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise OSError(_short(exc)) from None
+
+
+def _proxy(url: str) -> Optional[str]:
+    """The http(s) proxy the environment names for ``url`` (HTTPS_PROXY, HTTP_PROXY,
+    ALL_PROXY; NO_PROXY honoured), as httpx would pick it; None: straight there."""
+    parts = urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(parts.scheme.lower()) or proxies.get("all")
+    return proxy if proxy and proxy.lower().startswith(("http://", "https://")) else None
 
 
 def _short(exc: BaseException) -> str:

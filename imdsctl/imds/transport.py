@@ -60,10 +60,19 @@ class _BudgetBackend(httpcore.SyncBackend):
 
 class BudgetTransport(httpx.HTTPTransport):
     """httpx's transport, over a connection pool whose sockets keep to the budget.
-    IMDS is plain HTTP: no CA bundle is loaded unless the endpoint is https."""
+    IMDS is plain HTTP: no CA bundle is loaded unless the endpoint is https.
+    ``proxy``: an http(s):// proxy to go through (the internet requests), on the same budget."""
 
-    def __init__(self, budget: Budget, https: bool):
+    def __init__(self, budget: Budget, https: bool, proxy: Optional[str] = None):
         context = httpx.create_ssl_context(verify=https)
         super().__init__(verify=context, retries=0)
-        self._pool = httpcore.ConnectionPool(ssl_context=context, keepalive_expiry=5.0, retries=0,
-                                             network_backend=_BudgetBackend(budget))
+        if proxy is None:
+            self._pool = httpcore.ConnectionPool(ssl_context=context, keepalive_expiry=5.0, retries=0,
+                                                 network_backend=_BudgetBackend(budget))
+            return
+        via = httpx.Proxy(proxy)  # an http(s):// proxy (for the internet requests), as httpx's transport
+        self._pool = httpcore.HTTPProxy(
+            proxy_url=httpcore.URL(scheme=via.url.raw_scheme, host=via.url.raw_host, port=via.url.port,
+                                   target=via.url.raw_path),
+            proxy_auth=via.raw_auth, proxy_headers=via.headers.raw, ssl_context=context,
+            proxy_ssl_context=via.ssl_context, retries=0, network_backend=_BudgetBackend(budget))

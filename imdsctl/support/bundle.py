@@ -9,6 +9,7 @@ is created with mode 0600.
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -20,10 +21,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Dict, Optional, Tuple
 
-from imdsctl.errors import UsageError
+from imdsctl.errors import OutputError, UsageError
 from imdsctl.files import kind_of, write_private
 
 FORMATS = ("tar.gz", "zip")
+#: Why a write fails that is the disk's, not the command line's: exit OUTPUT (8).
+_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG})
 _SUFFIXES = {".tar.gz": "tar.gz", ".tgz": "tar.gz", ".zip": "zip"}
 MAX_READ = 64 << 20  # the biggest file diff reads (a snapshot or a bundle, as stored)
 
@@ -109,6 +112,9 @@ def write_atomically(path: Path, data: bytes) -> None:
         write_private(str(path), data, prefix=f".{path.name}.", suffix=".partial",
                       check=lambda _: replaceable(path))
     except OSError as exc:
+        if exc.errno in _FULL:  # the disk, not the command line: OUTPUT (8), as any output
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}",
+                              "free some space (or pick another file system), then collect again") from None
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

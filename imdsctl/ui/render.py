@@ -207,8 +207,14 @@ def line_printer(output: Optional[str], query: Any = None, human: Optional[Calla
         else:
             lines = [people(record) if people is not None else dump_json(record, indent=None)]
         STATUS.erase()
-        out.write("".join(visible(line) + "\n" for line in lines))  # whatever its values hold
-        out.flush()
+        try:
+            out.write("".join(visible(line) + "\n" for line in lines))  # whatever its values hold
+            out.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:  # a full disk, an I/O error, as render says it
+            raise OutputError(f"cannot write the output: {exc.strerror or exc}",
+                              "check the disk or the file the output goes to") from None
         STATUS.draw()
 
     return write

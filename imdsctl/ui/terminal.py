@@ -8,10 +8,11 @@ goes through here: an error and its hint (``report``), a note while working
 Manners: a stderr line always starts at column 0, even while the spinner
 turns (it is printed through the spinner's console); it is one line, its
 control characters shown escaped (``visible``), whatever the data in it
-said. NO_COLOR (set and not empty, as https://no-color.org says) removes
-colour, not the spinner; TERM=dumb removes the spinner and box drawing; a
-stream that cannot encode UTF-8 gets ASCII rules. rich is imported only when
-a Console is needed.
+said, and at most LINE_LIMIT characters (longer is cut: imdsctl.ui.text.cut).
+NO_COLOR (set and not empty, as https://no-color.org says) removes colour, not
+the spinner; TERM=dumb removes the spinner and box drawing; a stream that
+cannot encode UTF-8 gets ASCII rules. rich is imported only when a Console is
+needed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 
 from imdsctl.errors import ImdsctlError
 from imdsctl.reporter import Reporter
+from imdsctl.ui.text import cut
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
@@ -162,7 +164,7 @@ STATUS = _StatusLine()
 
 def _line(text: str) -> None:
     STATUS.erase()
-    _say(visible(text))
+    _say(cut(visible(text)))
     STATUS.draw()
 
 

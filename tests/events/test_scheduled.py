@@ -394,7 +394,8 @@ def test_hook_environment_spells_every_field():
         "IMDS_EVENT_RESOURCE_TYPE": "VirtualMachine", "IMDS_EVENT_RESOURCES": "vm1",
         "IMDS_EVENT_NOTBEFORE": "", "IMDS_EVENT_DESCRIPTION": "Host server is undergoing maintenance.",
         "IMDS_EVENT_SOURCE": "Platform", "IMDS_EVENT_DURATION": "5", "IMDS_DOCUMENT_INCARNATION": "9",
-        "IMDS_EVENT_SECONDS_LEFT": "0", "IMDS_HOOK_TIMEOUT": "10", "IMDS_HOOK_ATTEMPT": "2"}
+        "IMDS_EVENT_SECONDS_LEFT": "0", "IMDS_HOOK_TIMEOUT": "10", "IMDS_HOOK_ATTEMPT": "2",
+        "IMDS_EVENT_TRUNCATED": ""}
     old = hook_environment({"EventId": ID1}, 1)
     assert old["IMDS_EVENT_DURATION"] == "" and old["IMDS_EVENT_SECONDS_LEFT"] == ""  # old api-versions
 

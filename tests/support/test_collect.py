@@ -257,7 +257,7 @@ def test_a_failed_write_leaves_no_file_and_keeps_the_old_one(run, quick, here, m
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("imdsctl.support.bundle.os.replace", full)
-    result = ok(run("collect", "-f", str(target)), 2)
+    result = ok(run("collect", "-f", str(target)), 8)  # OUTPUT: the disk is full (issue 18)
     assert result.stderr.startswith(f"imdsctl: cannot write {target}: No space left on device")
     assert list(here.iterdir()) == [target]
     assert target.read_bytes() == b"the previous bundle"
