@@ -11,6 +11,7 @@ from imdsctl import catalog
 from imdsctl.cli.options import FiniteRange, Group, Output, imds_command
 from imdsctl.events import scheduled as domain
 from imdsctl.events.hook import FLOOR
+from imdsctl.events.kube import DRAIN_ON, drain_types
 from imdsctl.events.notify import FORMATS
 from imdsctl.events.state import default_path
 from imdsctl.events.unit import ENVIRONMENT_FILE
@@ -137,13 +138,42 @@ def handler_options(environment: bool) -> Any:
     return decorate
 
 
+def _drain_on(ctx: click.Context, param: click.Parameter, value: str) -> Sequence[str]:
+    try:
+        return drain_types(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+kubernetes_options = (
+    click.option("--kubernetes-node", metavar="NAME", is_flag=False, flag_value="", default=None,
+                 help="Cordon, annotate and drain Kubernetes node NAME (alone: $NODE_NAME) through kubectl "
+                      "before an event of this VM, and uncordon it once the event is gone if this watch "
+                      "cordoned it; see docs/kubernetes.md."),
+    click.option("--kubectl", metavar="PATH", help="The kubectl to run [default: kubectl on PATH]."),
+    click.option("--drain-on", metavar="TYPES", default=",".join(DRAIN_ON), show_default=True,
+                 callback=_drain_on,
+                 help="The event types that drain the node (comma-separated; add Freeze only if a "
+                      "few seconds' pause warrants a drain); others only annotate it."),
+)
+
+
+def _kubernetes(fn: Any) -> Any:
+    for option in reversed(kubernetes_options):
+        fn = option(fn)
+    return fn
+
+
 @events.command(examples=(
     ("The usual node handler: drain, then let the event start:",
      "imdsctl events watch --exec /usr/local/bin/drain-node --ack"),
     ("Rehearse it off Azure, against the emulator:",
      "imdsctl emulate --event Preempt@30 --events-time-factor 0.1 -- "
-     "imdsctl events watch --exec ./drain.sh --ack --max-events 1")))
+     "imdsctl events watch --exec ./drain.sh --ack --max-events 1"),
+    ("On a Kubernetes node (the DaemonSet in deploy/kubernetes/): drain it, then acknowledge:",
+     "imdsctl events watch --kubernetes-node --ack")))
 @handler_options(environment=True)
+@_kubernetes
 @click.option("--state", "state_path", metavar="FILE", type=click.Path(dir_okay=False),
               help="Where a watch that handles events (--exec, --ack) records what it did, "
                    "to do it once across restarts [default: events-*.json in the private runtime "
@@ -175,6 +205,12 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
     seconds it is given, IMDS_HOOK_ATTEMPT 1, or 2 when it runs again. Its
     stdout and stderr go to imdsctl's stderr. Polling pauses while it runs.
     A failing or timed-out hook is logged and its event is not acknowledged.
+
+    \b
+    With --kubernetes-node, before the hook: the node is cordoned (unless
+    already cordoned), annotated with the event and drained within its
+    notice, or for types not in --drain-on only annotated; an undrained
+    node's event is not acknowledged (see docs/kubernetes.md).
 
     \b
     Once across restarts: a watch that handles events records in --state
