@@ -95,13 +95,15 @@ class Kubectl:
             return 127, f"cannot run {self.path}: {exc.strerror or exc}"
         return done.returncode, (done.stdout + done.stderr).decode(errors="replace").strip()
 
-    def unschedulable(self) -> Optional[bool]:
-        """The node's spec.unschedulable; None when it cannot be read."""
+    def unschedulable(self) -> Tuple[Optional[bool], str]:
+        """The node's spec.unschedulable (None when it cannot be read), and why not."""
         code, out = self.call("get", "node", self.node, "-o", "json")
         try:
-            return bool(json.loads(out).get("spec", {}).get("unschedulable", False)) if code == 0 else None
+            if code == 0:
+                return bool(json.loads(out).get("spec", {}).get("unschedulable", False)), ""
         except (ValueError, AttributeError):
-            return None
+            return None, "kubectl get node printed no node"
+        return None, f"kubectl get node exited {code}: {_last_line(out)}"
 
     def drain(self, timeout: float, grace: int) -> Tuple[int, str]:
         return self.call("drain", self.node, "--ignore-daemonsets", "--delete-emptydir-data",
@@ -157,28 +159,34 @@ class NodeHandler:
             self._annotate(event, label, record, state)
             return self._ended(record, state, True, f"annotated ({event.get('EventType')} is not "
                                "drained: see --drain-on)", label)
-        if "kubeCordoned" not in record and not self._cordon(label, record, state):
-            return self._ended(record, state, False, "not cordoned: kubectl failed", label)
+        deadline = now() + budget(event, now())[0]
+        while "kubeCordoned" not in record:  # the API server may be away a moment: until the deadline
+            why = self._cordon(label, record, state)
+            if why and now() + PAUSE >= deadline:
+                return self._ended(record, state, False, f"not cordoned ({why})", label)
+            if why:
+                self._log(f"node {self.node} not cordoned for {label} ({why}): trying again in {PAUSE:g}s")
+                sleep(PAUSE)
         self._annotate(event, label, record, state)
         return self._drain(event, label, record, state, now, sleep)
 
-    def _cordon(self, label: str, record: Record, state: State) -> bool:
-        cordoned = self.kubectl.unschedulable()
+    def _cordon(self, label: str, record: Record, state: State) -> str:
+        """Cordon the node unless it is cordoned, noting whose cordon it is; why not, or ""."""
+        cordoned, why = self.kubectl.unschedulable()
         if cordoned is None:
-            return False
+            return why
         ours = not cordoned or any(r.get("kubeCordoned") and "kubeUncordoned" not in r
                                    for r in state.records.values() if r is not record)
         if not cordoned:
             code, out = self.kubectl.call("cordon", self.node)
             if code != 0:
-                self._problem(f"kubectl cordon {self.node} for {label} exited {code}: {out}")
-                return False
+                return f"kubectl cordon exited {code}: {_last_line(out)}"
             self._log(f"cordoned node {self.node} for {label}")
         else:
             self._log(f"node {self.node} was already cordoned" + (" (by this watch)" if ours else
                       " (by someone else: it will not be uncordoned)"))
         state.update(record, kubeCordoned=ours)
-        return True
+        return ""
 
     def _annotate(self, event: Record, label: str, record: Record, state: State) -> None:
         code, out = self.kubectl.annotate(event)

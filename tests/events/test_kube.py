@@ -123,11 +123,21 @@ def test_a_drain_refused_until_the_deadline_is_reported_and_not_acknowledged(tmp
     assert "PodDisruptionBudget" in (tmp_path / "told").read_text()
 
 
-def test_a_drain_that_fails_otherwise_is_not_retried(tmp_path, state, kubectl):
+def test_a_node_that_cannot_be_read_is_tried_until_the_deadline_then_reported(tmp_path, state, kubectl):
     kubectl.node_file.write_text(kubectl.node_file.read_text().replace('"node1"', '"other"'))
+    log = run(kubectl, state, doc(2, event(kind="Preempt", in_seconds=30)))
+    assert set(kubectl.verbs()) == {"get"} and 4 <= len(kubectl.verbs()) <= 6 and run.posts == []
+    assert any(line.endswith('not cordoned (kubectl get node exited 1: Error from server (NotFound): '
+                             'nodes "node1" not found)') for line in log), log
+    assert state.records[ID1]["kubeOk"] is False and "kubeCordoned" not in state.records[ID1]
+
+
+def test_a_drain_that_fails_otherwise_is_not_retried(tmp_path, state, kubectl):
+    kubectl.path.write_text(kubectl.path.read_text().replace(
+        'elif verb == "drain":', 'elif verb == "drain" and False:'))
     log = run(kubectl, state, doc(2, event()))
-    assert kubectl.verbs() == ["get"] and run.posts == []
-    assert any("not cordoned: kubectl failed" in line for line in log)
+    assert kubectl.verbs() == ["get", "cordon", "annotate", "drain"] and run.posts == []
+    assert any("drain failed (kubectl exited 1): error: unknown command" in line for line in log), log
 
 
 def test_a_node_the_watch_cordoned_is_uncordoned_once_its_events_are_gone(kubectl, state):
