@@ -102,8 +102,8 @@ _imdsctl_spec() {
             case $2 in --notify-format) vals='json slack' ;; --state) vals='@file' ;; esac ;;
         'imdsctl events watch')
             cmds=''
-            opts='--interval --exec --hook-timeout --ack --all-resources --notify --notify-format --state --once --max-events --metrics --metrics-file --endpoint --api-version --timeout -o --output -q --query --via --debug -h --help'
-            valued='--interval --exec --hook-timeout --notify --notify-format --state --max-events --metrics --metrics-file --endpoint --api-version --timeout -o --output -q --query --via'
+            opts='--interval --exec --hook-timeout --ack --all-resources --notify --notify-format --kubernetes-node --kubectl --drain-on --state --once --max-events --metrics --metrics-file --endpoint --api-version --timeout -o --output -q --query --via --debug -h --help'
+            valued='--interval --exec --hook-timeout --notify --notify-format --kubernetes-node --kubectl --drain-on --state --max-events --metrics --metrics-file --endpoint --api-version --timeout -o --output -q --query --via'
             args=''
             case $2 in --notify-format) vals='json slack' ;; --state) vals='@file' ;; --metrics-file) vals='@file' ;; -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl get')

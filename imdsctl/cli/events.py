@@ -14,6 +14,7 @@ from imdsctl import catalog
 from imdsctl.cli.options import FiniteRange, Group, Output, imds_command
 from imdsctl.events import scheduled as domain
 from imdsctl.events.hook import FLOOR, HOOK_TIMEOUT
+from imdsctl.events.kube import DRAIN_ON, drain_types
 from imdsctl.events.notify import FORMATS
 from imdsctl.events.state import default_path
 from imdsctl.events.unit import ENVIRONMENT_FILE
@@ -206,32 +207,33 @@ def handler_options(environment: bool) -> Any:
     return decorate
 
 
-@events.command(examples=(
-    ("The usual node handler: drain, then let the event start:",
-     "imdsctl events watch --exec /usr/local/bin/drain-node --ack"),
-    ("Rehearse it off Azure, against the emulator:",
-     "imdsctl emulate --event Preempt@30 --events-time-factor 0.1 -- "
-     "imdsctl events watch --exec ./drain.sh --ack --max-events 1")))
-@handler_options(environment=True)
-@click.option("--state", "state_path", metavar="FILE", type=click.Path(dir_okay=False), callback=_state,
-              help="Where a watch that handles events (--exec, --ack) records what it did, "
-                   "to do it once across restarts [default: events-*.json in the private runtime "
-                   "directory of snapshots: IMDSCTL_CACHE_DIR, else $XDG_RUNTIME_DIR/imdsctl, else "
-                   "/run/imdsctl for root, else <tmp>/imdsctl-UID].")
-@click.option("--once", is_flag=True, help="Poll once, handle what is there, exit.")
-@click.option("--max-events", type=click.IntRange(min=1), metavar="N",
-              help="Exit after N new events.")
-@click.option("--metrics", "metrics_at", metavar="HOST:PORT", callback=_listen,
-              help="Serve Prometheus metrics at http://HOST:PORT/metrics (text or OpenMetrics) and "
-                   "/healthz; PORT alone listens on 127.0.0.1. Needs imdsctl[metrics].")
-@click.option("--metrics-file", metavar="PATH", type=click.Path(dir_okay=False),
-              help="Write the same series to PATH after every poll, atomically and mode 0644, for "
-                   "node_exporter's textfile collector. Needs imdsctl[metrics].")
-@imds_command(timeout=BUDGET, api_version_help=API_VERSION_HELP, with_output=True, env=False)
-def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optional[str],
-          notify_format: str, metrics_at: Optional[Tuple[str, int]], metrics_file: Optional[str],
-          **options: Any) -> Result:
-    """Poll scheduled events and print each change once.
+def _drain_on(ctx: click.Context, param: click.Parameter, value: str) -> Sequence[str]:
+    try:
+        return drain_types(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+kubernetes_options = (
+    click.option("--kubernetes-node", metavar="NAME", is_flag=False, flag_value="", default=None,
+                 help="Cordon, annotate and drain Kubernetes node NAME (alone: $NODE_NAME) through kubectl "
+                      "before an event of this VM, and uncordon it once the event is gone if this watch "
+                      "cordoned it; see docs/kubernetes.md."),
+    click.option("--kubectl", metavar="PATH", help="The kubectl to run [default: kubectl on PATH]."),
+    click.option("--drain-on", metavar="TYPES", default=",".join(DRAIN_ON), show_default=True,
+                 callback=_drain_on,
+                 help="The event types that drain the node (comma-separated; add Freeze only if a "
+                      "few seconds' pause warrants a drain); others only annotate it."),
+)
+
+
+def _kubernetes(fn: Any) -> Any:
+    for option in reversed(kubernetes_options):
+        fn = option(fn)
+    return fn
+
+
+WATCH_HELP = """Poll scheduled events and print each change once.
 
     \b
     Prints one line per change: a new event, an event that changed (e.g.
@@ -251,6 +253,12 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
     seconds it is given, IMDS_HOOK_ATTEMPT 1, or 2 when it runs again. Its
     stdout and stderr go to imdsctl's stderr. Polling pauses while it runs.
     A failing or timed-out hook is logged and its event is not acknowledged.
+
+    \b
+    With --kubernetes-node, before the hook: the node is cordoned (unless
+    already cordoned), annotated with the event and drained within its
+    notice, or for types not in --drain-on only annotated; an undrained
+    node's event is not acknowledged (see docs/kubernetes.md).
 
     \b
     Once across restarts: a watch that handles events records in --state
@@ -275,6 +283,36 @@ def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optiona
     `imdsctl events unit` runs this as a systemd service. --metrics serves
     Prometheus series of it all and /healthz (see docs/fleet-metrics.md).
     """
+
+
+@events.command(help=WATCH_HELP, examples=(
+    ("The usual node handler: drain, then let the event start:",
+     "imdsctl events watch --exec /usr/local/bin/drain-node --ack"),
+    ("Rehearse it off Azure, against the emulator:",
+     "imdsctl emulate --event Preempt@30 --events-time-factor 0.1 -- "
+     "imdsctl events watch --exec ./drain.sh --ack --max-events 1"),
+    ("On a Kubernetes node (the DaemonSet in deploy/kubernetes/): drain it, then acknowledge:",
+     "imdsctl events watch --kubernetes-node --ack")))
+@handler_options(environment=True)
+@_kubernetes
+@click.option("--state", "state_path", metavar="FILE", type=click.Path(dir_okay=False), callback=_state,
+              help="Where a watch that handles events (--exec, --ack) records what it did, "
+                   "to do it once across restarts [default: events-*.json in the private runtime "
+                   "directory of snapshots: IMDSCTL_CACHE_DIR, else $XDG_RUNTIME_DIR/imdsctl, else "
+                   "/run/imdsctl for root, else <tmp>/imdsctl-UID].")
+@click.option("--once", is_flag=True, help="Poll once, handle what is there, exit.")
+@click.option("--max-events", type=click.IntRange(min=1), metavar="N",
+              help="Exit after N new events.")
+@click.option("--metrics", "metrics_at", metavar="HOST:PORT", callback=_listen,
+              help="Serve Prometheus metrics at http://HOST:PORT/metrics (text or OpenMetrics) and "
+                   "/healthz; PORT alone listens on 127.0.0.1. Needs imdsctl[metrics].")
+@click.option("--metrics-file", metavar="PATH", type=click.Path(dir_okay=False),
+              help="Write the same series to PATH after every poll, atomically and mode 0644, for "
+                   "node_exporter's textfile collector. Needs imdsctl[metrics].")
+@imds_command(timeout=BUDGET, api_version_help=API_VERSION_HELP, with_output=True, env=False)
+def watch(imds: Session, out: Output, state_path: Optional[str], notify: Optional[str],
+          notify_format: str, metrics_at: Optional[Tuple[str, int]], metrics_file: Optional[str],
+          **options: Any) -> Result:
     from imdsctl.events.watch import human, human_lines
     from imdsctl.events.watch import watch as run
 

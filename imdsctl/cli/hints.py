@@ -34,6 +34,8 @@ HINTS: Dict[str, str] = {
                    "right after an assignment it can take a few minutes to appear",
     "invalid-resource": "--resource is the application ID URI of the target, e.g. "
                         "https://management.azure.com/, https://vault.azure.net, https://storage.azure.com/",
+    "no-kubectl": "install kubectl, or pass --kubectl PATH",
+    "no-node-name": "name the node: --kubernetes-node NAME (or set NODE_NAME, the downward API's)",
     "identity-version": "it offers {offers}; leave --api-version out to use " + catalog.IDENTITY_API_VERSION,
     "pod-restricted": "IMDS restricted for pods (AKS --enable-imds-restriction) or a network policy: run "
                       "the pod with hostNetwork, or allow 169.254.169.254; 'imdsctl doctor' says more",

@@ -1,7 +1,8 @@
 """What a handling watch remembers across restarts (`events watch --state FILE`).
 
 Per EventId: when the watch first handled the event, when its hook started,
-how it ended, which attempt it was, and when the event was acknowledged.
+how it ended, which attempt it was, when the event was acknowledged, and what the
+node handler (imdsctl.events.kube) did: cordoned, annotated, drained, uncordoned.
 imdsctl.events.watch reads it to handle each event once, whatever restarts it:
 
 * a hook that finished (exit 0 or not, or killed at --hook-timeout) does not
@@ -63,7 +64,10 @@ MAX_ATTEMPTS = 2
 
 _POSIX = os.name == "posix"
 _FIELDS = {"type": str, "seen": str, "hookStarted": str, "hookEnded": str, "hook": str, "hookOk": bool,
-           "attempts": int, "acknowledged": str, "gone": str}
+           "attempts": int, "acknowledged": str, "gone": str,
+           # the node handler's steps (imdsctl.events.kube)
+           "kubeCordoned": bool, "kubeAnnotated": bool, "kubeDrainStarted": bool, "kubeDrain": str,
+           "kubeOk": bool, "kubeUncordoned": bool}
 
 
 def event_key(event_id: str) -> str:
@@ -173,6 +177,12 @@ class State:
     def hook_ended(self, record: Record, ok: bool, outcome: str, now: float) -> None:
         record.update(hookEnded=stamp(now), hookOk=ok, hook=outcome)
         self.save()
+
+    def update(self, record: Record, *, save: bool = True, **fields: Any) -> None:
+        """Note other steps taken for ``record`` (the node handler's ``kube*`` fields), saved."""
+        record.update(fields)
+        if save:
+            self.save()
 
     def acknowledged(self, record: Record, now: float) -> None:
         record["acknowledged"] = stamp(now)

@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional,
 from imdsctl import catalog
 from imdsctl.errors import ImdsctlError, UnavailableError, UnreachableError
 from imdsctl.events import hook as watch_hook
-from imdsctl.events import observe, scheduled
+from imdsctl.events import kube, observe, scheduled
 from imdsctl.events.hook import hook_environment
+from imdsctl.events.lines import human, human_line, human_lines
 from imdsctl.events.state import MAX_ATTEMPTS, State
 from imdsctl.reporter import SILENT, Reporter
 
@@ -57,7 +58,8 @@ class _Stop(Exception):
 class Watcher:
     """Poll ``client`` every ``interval`` seconds; see `imdsctl events watch --help`.
     ``state``: what was handled (default: in memory only); ``notify``: where
-    change and outcome records go besides ``emit``; ``now``: the wall clock
+    change and outcome records go besides ``emit``; ``node``: what is done to
+    this VM's Kubernetes node (imdsctl.events.kube); ``now``: the wall clock
     (NotBefore, the state's times), ``clock`` and ``sleep`` the loop's time;
     ``observer`` hears each poll, hook and acknowledgement (imdsctl.events.observe)."""
 
@@ -67,6 +69,7 @@ class Watcher:
                  once: bool = False, max_events: Optional[int] = None,
                  emit: Optional[Callable[[Record], None]] = None,
                  notify: Optional[Callable[[Record], None]] = None, state: Optional[State] = None,
+                 node: Optional[kube.NodeHandler] = None,
                  reporter: Reporter = SILENT, log: Optional[Callable[[str], None]] = None,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic, now: Callable[[], float] = time.time,
@@ -76,6 +79,7 @@ class Watcher:
         self.hook, self.hook_timeout = hook, hook_timeout
         self.approve, self.all_resources = approve, all_resources
         self.once, self.max_events = once, max_events
+        self.node, self._handles = node, bool(hook or approve or node)  # node: --kubernetes-node
         log = log if log is not None else reporter.note
         self.emit, self.notify, self._log, self._reporter = emit, notify, log, reporter
         self.state = state if state is not None else State(log=log)
@@ -97,7 +101,7 @@ class Watcher:
         """Watch until --once, --max-events or SIGTERM; the exit code (0)."""
         with self._sigterm(), self._status_line():
             try:
-                if (self.hook or self.approve) and not self.all_resources:
+                if self._handles and (not self.all_resources or self.node):
                     with self._interruptible():
                         self._vm = self._this_vm()
                 if self.observer is not observe.NOOP:
@@ -106,6 +110,8 @@ class Watcher:
                     started = self._clock()
                     answered = self._poll()
                     self._say_ignored()
+                    if answered and self.node is not None:
+                        self.node.settle(self.state, self._now())  # uncordon once its events are gone
                     if self.once or self._done():
                         break
                     with self._interruptible():  # polls start --interval apart; after a failure, wait it
@@ -139,7 +145,7 @@ class Watcher:
             self._alive(document)
             return True
         self.incarnation = document["DocumentIncarnation"]
-        if self.hook or self.approve:
+        if self._handles:
             self.state.listed([e["EventId"] for e in document["Events"]], self._now())
         for change, event in self._changes(document["Events"]):
             record = {"change": change, "DocumentIncarnation": self.incarnation, "event": event}
@@ -194,29 +200,41 @@ class Watcher:
     # -- hooks and acknowledgements -----------------------------------------------
 
     def _handle(self, event: Record) -> None:
-        """Hook, then --ack, for a new event of this VM, once across restarts
-        (watch_state); never interrupted by SIGTERM."""
-        if not (self.hook or self.approve):
+        """The node handler (--kubernetes-node), the hook, then --ack, for a new
+        event of this VM, once across restarts (watch_state); never interrupted
+        by SIGTERM."""
+        if not self._handles:
             return
         label = f"{event.get('EventType', '?')} {event['EventId']}"
         resources = [str(r) for r in event.get("Resources") or []]
-        if self._vm is not None and self._vm.lower() not in (r.lower() for r in resources):
+        mine = self._vm is None or self._vm.lower() in (r.lower() for r in resources)
+        if not mine and not self.all_resources:
             self._log(f"{label} lists only other VMs ({', '.join(resources)}); "
                       "not handled (see --all-resources)")
             return
+        if not mine and self.node is not None:
+            self._log(f"{label} lists only other VMs ({', '.join(resources)}): node {self.node.node} "
+                      "left as it is")
         record = self.state.record(event, self._now())
-        outcome = self._hook_step(event, label, record) if self.hook else None
+        node = self.node.handle(event, record, self.state, self._now, self._sleep) \
+            if self.node is not None and mine else None
+        outcome = self._hook_step(event, label, record, node) if self.hook else None
         acked = False
-        if self.approve and (outcome is None or outcome.ok) and event.get("EventStatus") == "Scheduled":
+        if self.approve and (outcome is None or outcome.ok) and (node is None or node.ok) \
+                and event.get("EventStatus") == "Scheduled":
             acked = self._acknowledge(event, label, record)
-        if self.notify is not None and (outcome is not None or acked):
-            said = [f"hook {outcome.text}"] if outcome is not None else []
+        elif self.approve and node is not None and not node.ok:
+            self._log(f"{label} not acknowledged: the node was not drained")
+        if self.notify is not None and (outcome is not None or acked or node is not None):
+            said = [f"node {node.text}"] if node is not None else []
+            said += [f"hook {outcome.text}"] if outcome is not None else []
             said += ["acknowledged"] if acked else (["not acknowledged"] if self.approve else [])
             self.notify({"change": "handled", "DocumentIncarnation": self.incarnation, "event": event,
                          "hook": outcome.text if outcome else None, "acknowledged": acked,
                          "outcome": "; ".join(said)})
 
-    def _hook_step(self, event: Record, label: str, record: Record) -> watch_hook.Outcome:
+    def _hook_step(self, event: Record, label: str, record: Record,
+                   node: Optional[kube.DrainOutcome] = None) -> watch_hook.Outcome:
         """The hook for ``event``, run unless its record says it ran (the restart rule)."""
         if "hookEnded" in record:
             self._log(f"hook for {label} ran before this watch started ({record.get('hook')}): "
@@ -238,6 +256,8 @@ class Watcher:
         if variables["IMDS_EVENT_TRUNCATED"]:
             self._log(f"hook for {label}: {variables['IMDS_EVENT_TRUNCATED'].replace(',', ', ')} cut to "
                       "fit the environment (named in IMDS_EVENT_TRUNCATED; stdin has the whole event)")
+        if self.node is not None:
+            variables.update(kube.hook_variables(node))
         started = self._clock()
         outcome = watch_hook.run(self.hook or "", event, variables, timeout)
         self.observer.on_hook(observe.hook_outcome(outcome.ok, outcome.text), self._clock() - started)
@@ -338,47 +358,6 @@ class Watcher:
                 signal.signal(number, watch_hook.restorable(before))
 
 
-def human(record: Record) -> str:
-    """A change record (what ``emit`` gets) as a line for people, now."""
-    return human_line(record["change"], record["event"], time.time())
-
-
-def human_line(change: str, event: Record, now: float) -> str:
-    """``12:00:01  new      Reboot    Scheduled  ID  vm1, vm2  not before ... (in 14m 32s)``."""
-    stamp = datetime.fromtimestamp(now).strftime("%H:%M:%S")
-    resources = ", ".join(str(r) for r in event.get("Resources") or [])
-    status = "" if change == "gone" else event.get("EventStatus", "")
-    kind = event.get("EventType", "")
-    line = f"{stamp}  {change:<7}  {kind:<9}  {status:<9}  {event['EventId']}  {resources}"
-    if change == "gone":
-        return line + "  (completed or cancelled)"
-    at = scheduled.when(event, now)
-    return line + (f"  not before {at}" if at else "")
-
-
-def human_lines(record: Record, width: int, now: Optional[float] = None) -> List[str]:
-    """A change record for a person at a terminal ``width`` columns wide: the
-    line of ``human_line`` when it fits; else its change, type, status and
-    EventId on one line (77 columns) and the resources and the time below it,
-    indented, wrapped between words (an EventId, a resource name never split)."""
-    from imdsctl.ui.layout import wrap
-
-    change, event = record["change"], record["event"]
-    now = time.time() if now is None else now
-    line = human_line(change, event, now)
-    if len(line) <= width:
-        return [line]
-    stamp = datetime.fromtimestamp(now).strftime("%H:%M:%S")
-    status = "" if change == "gone" else event.get("EventStatus", "")
-    first = f"{stamp}  {change:<7}  {event.get('EventType', ''):<9}  {status:<9}  {event['EventId']}".rstrip()
-    rest = [", ".join(str(r) for r in event.get("Resources") or [])]
-    at = "" if change == "gone" else scheduled.when(event, now)
-    rest.append("(completed or cancelled)" if change == "gone" else (f"not before {at}" if at else ""))
-    indent = len(stamp) + 2
-    below = wrap("  ".join(filter(None, rest)), max(width - indent, 20))
-    return [first] + [" " * indent + piece for piece in below if piece]
-
-
 def watch(client: Client, version: str, *, state_path: Optional[str] = None, default_state: bool = False,
           notify_url: Optional[str] = None, notify_format: str = "json", **options: Any) -> int:
     """Run a Watcher (``options``: its keyword arguments) with its state file
@@ -387,8 +366,12 @@ def watch(client: Client, version: str, *, state_path: Optional[str] = None, def
     silent); the exit code."""
     from imdsctl.events.notify import Notifier
 
-    handles = bool(options.get("hook") or options.get("approve"))
     log = options.setdefault("log", options.get("reporter", SILENT).note)
+    node, kubectl, drain_on = (options.pop(k, None) for k in ("kubernetes_node", "kubectl", "drain_on"))
+    if node is not None:  # "": NODE_NAME
+        options["node"] = kube.NodeHandler(kube.node_name(node), kube.find_kubectl(kubectl),
+                                           drain_on or kube.DRAIN_ON, log=log)
+    handles = bool(options.get("hook") or options.get("approve") or options.get("node"))
     with contextlib.ExitStack() as stack:
         if handles and state_path:
             options["state"] = stack.enter_context(State.open(state_path, default=default_state, log=log))

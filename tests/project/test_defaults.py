@@ -22,7 +22,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "imdsctl"
 #: A default and the one module allowed to write it as a number.
 HOMES = {30.0: "catalog.py", 2.0: "catalog.py", 300.0: "events/hook.py"}
 #: The same number meaning something else.
-OTHERS = {"COMMAND_TIMEOUT", "HOOK_BUCKETS"}  # facts: an `ip route` lookup; metrics: histogram buckets
+#: facts: an `ip route` lookup; metrics: histogram buckets; kube: kubectl calls, uncordon retries.
+OTHERS = {"COMMAND_TIMEOUT", "HOOK_BUCKETS", "CALL_TIMEOUT", "RETRY_UNCORDON"}
 
 
 def _literals(path: Path):
