@@ -240,7 +240,10 @@ def validate(where: str, url: str, endpoint: str, status: int, reason_phrase: st
     if status == 200:
         return Answer(status, headers, body, elapsed)
     reason = f"{status} {reason_phrase}".strip()
-    detail = error_text(body) if raw.strip() else ""
+    identity = where.split(" ", 1)[-1].startswith(catalog.IDENTITY_PATH_PREFIX)
+    # An identity answer's body may hold a token: only its status line is said (its
+    # fields stay on the error, for the refusals identity.py explains).
+    detail = error_text(body) if raw.strip() and not identity else ""
     if detail.lower() == reason_phrase.lower():
         detail = ""  # {"error": "Gone"} says nothing the status line did not
     described = reason + (f": {detail}" if detail else "")
