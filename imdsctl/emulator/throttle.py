@@ -38,7 +38,7 @@ class Throttle:
         self.rate = rate
         self._clock = clock
         self._lock = threading.Lock()
-        self._recent: "OrderedDict[str, Deque[float]]" = OrderedDict()  #: least recently seen first
+        self._recent: OrderedDict[str, Deque[float]] = OrderedDict()  #: least recently seen first
         self._flying: Dict[Hashable, Tuple[str, float]] = {}  #: key -> (bucket, when its answer is due)
 
     def allow(self, client: str, rate: Optional[int] = None) -> bool:
