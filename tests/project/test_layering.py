@@ -45,9 +45,9 @@ MAY_IMPORT: Dict[str, Set[str]] = {
     "wait": {"errors", "catalog", "result", "imds", "ui", "session"},
     "identity": {"errors", "catalog", "result", "imds", "ui", "session"},
     "events": {"imdsctl", "errors", "catalog", "result", "imds", "ui", "session", "reporter", "files"},
-    "attested": {"errors", "catalog", "result", "imds", "ui", "session"},
+    "attested": {"errors", "catalog", "result", "imds", "ui", "session", "files"},  # files: read_capped
     "support": {"imdsctl", "errors", "catalog", "result", "imds", "ui", "session", "instance", "files"},
-    "emulator": {"errors", "catalog", "imds", "ui", "support"},
+    "emulator": {"errors", "catalog", "imds", "ui", "support", "files"},  # files: read_capped
     "cli": {"imdsctl", "errors", "catalog", "result", "imds", "ui", "session", "instance", "wait", "identity",
             "events", "attested", "support", "emulator", "_docgen"},
     "fastpath": {"errors", "catalog", "result", "imds", "ui", "session", "instance", "cli"},
