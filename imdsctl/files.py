@@ -13,6 +13,11 @@ its own words (the snapshot's --debug line, the watch's note, collect's
 usage error). ``write_readable`` is the same write for a file that other
 users must read (mode 0644: node_exporter reads the watch's metrics file).
 
+``read_capped(source, cap)``: what a file holds, read no further than ``cap``
+bytes (``TooBig`` past it), so that /dev/zero or a sparse file of many GiB
+given where a small file is expected ends at once; every file imdsctl reads
+that someone else chose goes through it (or reads with the same cap).
+
 Stdlib only (os, stat), and cheap to import: the snapshot is on the fast path.
 """
 
@@ -24,11 +29,41 @@ import stat
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: this module is on the start-up path
-    from typing import Callable, Optional
+    from typing import IO, Any, Callable, Optional, Union
 
 _POSIX = os.name == "posix"
 _KINDS = ((stat.S_ISLNK, "symbolic link"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
           (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "directory"))
+
+
+#: The cap on a PEM bundle (--ca-file, the system's roots, the emulator's CA): the
+#: system bundle of a distribution is ~200 KiB.
+MAX_PEM = 4 << 20
+
+
+class TooBig(ValueError):
+    """A file over the cap its reader set (``cap``, in bytes)."""
+
+    def __init__(self, name: str, cap: int):
+        size = f"{cap >> 20} MiB" if cap >= 1 << 20 else f"{cap} bytes"
+        super().__init__(f"{name} is over {size}")
+        self.name, self.cap = name, cap
+
+
+def read_capped(source: Union[str, IO[Any]], cap: int) -> Any:
+    """At most ``cap`` bytes (or characters, for a text file) of ``source``, a
+    path (read as bytes) or an open file; ``TooBig`` if there is more. OSError
+    as ``open`` raises it."""
+    if isinstance(source, str):
+        with open(source, "rb") as handle:
+            data = handle.read(cap + 1)
+        name = source
+    else:
+        data = source.read(cap + 1)
+        name = str(getattr(source, "name", "the file"))
+    if len(data) > cap:
+        raise TooBig(name, cap)
+    return data
 
 
 class NotRegularFile(OSError):

@@ -111,6 +111,28 @@ def test_debug_never_shows_the_token(imds, run):
     assert SECRET[:20] not in result.stderr and result.stdout == ""
 
 
+@pytest.mark.parametrize("status, body", [
+    (500, ANSWER),  # a broken IMDS echoing a token in its error
+    (503, {"error": "x", "error_description": "token " + SECRET}),
+    (500, {"message": "Bearer " + SECRET}),
+])
+def test_debug_shows_the_status_line_of_an_identity_failure_never_its_body(imds, run, status, body):
+    for _ in range(3):
+        imds.add_response(status_code=status, json=body)
+    imds.add_response(json=ANSWER)
+    result = run(*token("--debug", "-o", "none", "--timeout", "30"))
+    assert result.exit_code == 0, result.stderr
+    assert f"({status} " in result.stderr and "retrying" in result.stderr
+    assert SECRET[:12] not in result.stderr
+
+
+def test_an_identity_failure_that_lasts_is_said_without_its_body(imds, run):
+    imds.add_response(status_code=500, json=ANSWER, is_reusable=True)
+    result = run(*token("--debug", "--timeout", "1"))
+    assert result.exit_code != 0 and "500" in result.stderr
+    assert SECRET[:12] not in result.stderr
+
+
 # -- token: api-version -----------------------------------------------------------------
 
 
@@ -236,7 +258,7 @@ def test_token_kept_throttled_exits_5_and_names_the_limit(imds, run):
     result = ok(run(*token("--timeout", "0.3")), 5)
     message, hint = result.stderr.splitlines()
     assert message.startswith("imdsctl: IMDS kept failing for GET /metadata/identity/oauth2/token "
-                              "(429 Too Many Requests: invalid_request: Temporarily throttled")
+                              "(429 Too Many Requests; ")  # an identity answer's body is never said
     assert "20 identity requests per second" in hint and "cache tokens until expires_on" in hint
 
 

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Dict, NamedTuple, Optional, TextIO
 
 from imdsctl import catalog
 from imdsctl.attested.der import DATA, BadDer, Envelope, describe, parse_envelope
-from imdsctl.errors import ExitCode, NotImdsError
+from imdsctl.errors import ExitCode, NotImdsError, UsageError
+from imdsctl.files import TooBig, read_capped
 from imdsctl.imds import answers
 from imdsctl.result import Result
 
@@ -109,7 +110,10 @@ def verify(imds: Imds, nonce: Optional[str] = None, ca_file: Optional[str] = Non
     compute = None
     if saved is not None:
         try:
-            body = answers.loads(saved.read())
+            body = answers.loads(read_capped(saved, answers.MAX_BODY))
+        except TooBig:
+            raise UsageError(f"--file {saved.name} is over {answers.MAX_BODY >> 20} MiB: "
+                             "not an attested answer") from None
         except ValueError as exc:
             raise NotImdsError(f"--file {saved.name} is not JSON: {exc}") from None
         answer = decode(body, f"--file {saved.name}")

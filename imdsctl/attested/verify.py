@@ -33,6 +33,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from imdsctl.errors import NotImdsError, UsageError
+from imdsctl.files import MAX_PEM, TooBig, read_capped
 
 if TYPE_CHECKING:
     from imdsctl.attested.der import Envelope
@@ -107,8 +108,9 @@ def trust_from_file(path: str) -> Trust:
     """A PEM bundle: self-signed certificates are the trusted roots, the others
     intermediates; a bundle with no root is used with the system's roots."""
     try:
-        with open(path, "rb") as handle:
-            certificates = _pem_certificates(handle.read(), True, path)
+        certificates = _pem_certificates(read_capped(path, MAX_PEM), True, path)
+    except TooBig:
+        raise UsageError(f"--ca-file {path} is over {MAX_PEM >> 20} MiB: not a PEM bundle") from None
     except OSError as exc:
         raise UsageError(f"cannot read --ca-file {path}: {exc.strerror or exc}") from None
     if not certificates:
@@ -128,9 +130,8 @@ def system_trust() -> Trust:
     for path in (ssl.get_default_verify_paths().cafile, *SYSTEM_BUNDLES):
         if path and os.path.isfile(path):
             try:
-                with open(path, "rb") as handle:
-                    roots = _pem_certificates(handle.read(), False, path)
-            except OSError:
+                roots = _pem_certificates(read_capped(path, MAX_PEM), False, path)
+            except (OSError, TooBig):
                 continue
             if roots:
                 return Trust(roots, [], path)

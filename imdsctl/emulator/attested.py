@@ -50,13 +50,14 @@ import os
 import re
 import threading
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import quote
 
 from imdsctl.catalog import ATTESTED, ATTESTED_FIELDS_SINCE, version_key
 from imdsctl.emulator import messages
 from imdsctl.emulator.messages import Request, Response, error, json_response
+from imdsctl.errors import UsageError
+from imdsctl.files import MAX_PEM, TooBig, read_capped
 
 PATH = ATTESTED.path
 VERSIONS = ATTESTED.versions
@@ -312,7 +313,12 @@ def configure(service: Any, *, ca_cert: Optional[PemSource] = None,
 
 
 def _read(source: PemSource) -> bytes:
-    return source if isinstance(source, bytes) else Path(source).read_bytes()
+    if isinstance(source, bytes):
+        return source
+    try:
+        return read_capped(str(source), MAX_PEM)
+    except TooBig:
+        raise UsageError(f"{source} is over {MAX_PEM >> 20} MiB: not a PEM file") from None
 
 
 def signer_for(service: Any) -> Signer:

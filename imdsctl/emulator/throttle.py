@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Callable, Deque, Dict, Hashable, Optional, Tuple
 
 DEFAULT_RATE = 5
@@ -23,7 +23,14 @@ DEFAULT_RATE = 5
 class Throttle:
     """At most ``rate`` requests per client address in any sliding one-second
     window, and at most N in flight per bucket where a family sets N.
-    Refused requests count against neither."""
+    Refused requests count against neither.
+
+    A client's window expires one second after its last admitted request, so
+    memory follows the sources of the last second, never every source ever
+    seen; past ``MAX_SOURCES`` of those, the least recently seen is forgotten
+    (it is admitted afresh, which only errs on the side of serving)."""
+
+    MAX_SOURCES = 16384
 
     def __init__(self, rate: int = DEFAULT_RATE, clock: Callable[[], float] = time.monotonic):
         if rate < 1:
@@ -31,7 +38,7 @@ class Throttle:
         self.rate = rate
         self._clock = clock
         self._lock = threading.Lock()
-        self._recent: Dict[str, Deque[float]] = {}
+        self._recent: OrderedDict[str, Deque[float]] = OrderedDict()  #: least recently seen first
         self._flying: Dict[Hashable, Tuple[str, float]] = {}  #: key -> (bucket, when its answer is due)
 
     def allow(self, client: str, rate: Optional[int] = None) -> bool:
@@ -47,7 +54,9 @@ class Throttle:
         answered, such as ``id(request)``) is in flight until ``land(key)``."""
         now = self._clock()
         with self._lock:
+            self._expire(now)
             recent = self._recent.setdefault(bucket, deque())
+            self._recent.move_to_end(bucket)
             while recent and now - recent[0] >= 1.0:
                 recent.popleft()
             if len(recent) >= (rate or self.rate):
@@ -60,6 +69,20 @@ class Throttle:
                     self._flying[key] = (bucket, math.inf)
             recent.append(now)
             return True
+
+    def _expire(self, now: float) -> None:
+        """Forget the windows with nothing in the last second (they sit in
+        front: least recently seen first), then any beyond the cap."""
+        while self._recent:
+            bucket, recent = next(iter(self._recent.items()))
+            if recent and now - recent[-1] < 1.0 and len(self._recent) < self.MAX_SOURCES:
+                break
+            del self._recent[bucket]
+
+    def tracked(self) -> int:
+        """How many client windows are held (what the memory follows)."""
+        with self._lock:
+            return len(self._recent)
 
     def land(self, key: Hashable, after: float = 0.0) -> None:
         """The answer to the request admitted with ``key`` is due in ``after``

@@ -201,6 +201,21 @@ def newest_versions(body: Any) -> List[str]:
     return []
 
 
+#: An identity answer's body may hold a token: only its status line is ever said
+#: (its fields stay on the error, for the refusals identity.py explains).
+_IDENTITY = catalog.IDENTITY_INFO_PATH.rsplit("/", 1)[0] + "/"
+
+
+def _described(where: str, status: int, reason_phrase: str, body: Any, raw: bytes) -> str:
+    """The status line, and IMDS's own words on one line (never an identity answer's)."""
+    reason = f"{status} {reason_phrase}".strip()
+    identity = where.split(" ", 1)[-1].startswith(_IDENTITY)
+    detail = error_text(body) if raw.strip() and not identity else ""
+    if detail.lower() == reason_phrase.lower():
+        detail = ""  # {"error": "Gone"} says nothing the status line did not
+    return reason + (f": {detail}" if detail else "")
+
+
 def validate(where: str, url: str, endpoint: str, status: int, reason_phrase: str, headers: Mapping[str, str],
          raw: bytes, expect: str = "json", elapsed: float = 0.0,
          retry_statuses: frozenset = RETRY_STATUSES) -> Answer:
@@ -244,11 +259,7 @@ def validate(where: str, url: str, endpoint: str, status: int, reason_phrase: st
                     "something other than IMDS may be answering on " + endpoint) from None
     if status == 200:
         return Answer(status, headers, body, elapsed)
-    reason = f"{status} {reason_phrase}".strip()
-    detail = error_text(body) if raw.strip() else ""
-    if detail.lower() == reason_phrase.lower():
-        detail = ""  # {"error": "Gone"} says nothing the status line did not
-    described = reason + (f": {detail}" if detail else "")
+    described = _described(where, status, reason_phrase, body, raw)
     kwargs = dict(status=status, body=body, url=url)
     if status in retry_statuses:
         retry_after = headers.get("retry-after", "").strip()

@@ -12,6 +12,7 @@ needs them.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import sys
@@ -23,7 +24,7 @@ from imdsctl.ui.terminal import STATUS, is_terminal, make_console, note, visible
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
-    from typing import Any, Callable, Dict, List, Optional, TextIO
+    from typing import Any, Callable, Dict, List, Optional, TextIO, Tuple
 
 #: Every format, and what it prints (the README and the man page show this table).
 FORMAT_HELP = {
@@ -146,7 +147,7 @@ def _write(result: Result, output: Optional[str], query: Any, stream: TextIO, en
     else:
         text = _FORMATTERS[fmt](value, stream)
     if text:
-        stream.write(text)
+        stream.write(encodable(text, stream))
     stream.flush()
 
 
@@ -158,6 +159,45 @@ def _people(result: Result, value: Any) -> Any:
     from imdsctl.ui import disks
 
     return disks.Disks(value) if result.path == disks.PATH and isinstance(value, dict) else value
+
+
+def _json_escape(error: UnicodeError) -> Tuple[str, int]:
+    """What a stream cannot encode, as JSON's escapes (``\\u20ac``; a surrogate pair past U+FFFF)."""
+    assert isinstance(error, UnicodeEncodeError)
+    out = []
+    for ch in error.object[error.start:error.end]:
+        code = ord(ch)
+        if code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out), error.end
+
+
+def encodable(text: str, stream: Any) -> str:
+    """``text`` as ``stream`` can write it: what its encoding (latin-1, a C
+    locale's ASCII) cannot carry becomes ``\\uXXXX`` escapes, which JSON reads
+    back as the same characters, and one note says so (once per stream)."""
+    encoding = getattr(stream, "encoding", None)
+    if not encoding:
+        return text
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        pass
+    except LookupError:
+        return text
+    codecs.register_error("imdsctl-json-escape", _json_escape)
+    if not getattr(stream, "_imdsctl_noted", False):
+        note(f"stdout's encoding ({encoding}) cannot encode some characters: written as \\uXXXX escapes "
+             "(a UTF-8 locale or PYTHONIOENCODING=utf-8 writes them as they are)")
+        try:
+            stream._imdsctl_noted = True
+        except AttributeError:
+            pass
+    return text.encode(encoding, "imdsctl-json-escape").decode(encoding)
 
 
 def _visible(value: Any) -> Any:
@@ -208,7 +248,7 @@ def line_printer(output: Optional[str], query: Any = None, human: Optional[Calla
             lines = [people(record) if people is not None else dump_json(record, indent=None)]
         STATUS.erase()
         try:
-            out.write("".join(visible(line) + "\n" for line in lines))  # whatever its values hold
+            out.write(encodable("".join(visible(line) + "\n" for line in lines), out))  # whatever they hold
             out.flush()
         except BrokenPipeError:
             raise

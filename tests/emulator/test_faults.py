@@ -283,3 +283,24 @@ def test_throttle_window_slides():
     assert throttle.allow("a") and throttle.allow("a") and not throttle.allow("a")
     with pytest.raises(ValueError):
         Throttle(rate=0)
+
+
+def test_throttle_windows_expire_and_memory_stays_bounded():
+    """30,000 distinct sources, one request each, spread over 30 s: the throttle
+    keeps only the windows still open (and never more than its cap)."""
+    now = [0.0]
+    throttle = Throttle(rate=5, clock=lambda: now[0])
+    for i in range(30_000):
+        now[0] = i / 1000.0
+        assert throttle.allow(f"127.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}")
+        assert throttle.tracked() <= 1001
+    now[0] += 1.0
+    throttle.allow("127.0.0.1")
+    assert throttle.tracked() == 1
+
+
+def test_throttle_caps_the_sources_it_remembers_within_one_second():
+    throttle = Throttle(rate=5, clock=lambda: 0.0)
+    for i in range(30_000):
+        throttle.allow(f"source-{i}")
+    assert throttle.tracked() <= Throttle.MAX_SOURCES

@@ -50,10 +50,10 @@ MAY_IMPORT: Dict[str, Set[str]] = {
     "identity": {"errors", "catalog", "result", "imds", "ui", "session", "protocols"},
     "events": {"imdsctl", "errors", "catalog", "result", "imds", "ui", "session", "protocols", "reporter",
                "files"},
-    "attested": {"errors", "catalog", "result", "imds", "ui", "session", "protocols"},
+    "attested": {"errors", "catalog", "result", "imds", "ui", "session", "protocols", "files"},
     "support": {"imdsctl", "errors", "catalog", "result", "imds", "ui", "session", "protocols", "instance",
                 "files"},
-    "emulator": {"errors", "catalog", "imds", "ui", "support"},
+    "emulator": {"errors", "catalog", "imds", "ui", "support", "files"},  # files: read_capped
     "cli": {"imdsctl", "errors", "catalog", "result", "imds", "ui", "session", "instance", "wait", "identity",
             "events", "attested", "support", "emulator", "_docgen"},
     "fastpath": {"errors", "catalog", "result", "imds", "ui", "session", "instance", "cli",
