@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import httpx
 
@@ -44,6 +44,8 @@ from imdsctl.imds import quick
 from imdsctl.imds.answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
 from imdsctl.imds.budget import Budget, BudgetTransport
 from imdsctl.imds.endpoint import check_sendable, checked
+from imdsctl.imds.environ import API_VERSION, ENDPOINT, TIMEOUT, check_api_version, environment, read
+from imdsctl.imds.environ import timeout as env_timeout
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 2.0
@@ -69,6 +71,10 @@ class ImdsClient:
     timed out) end the request as unreachable before the budget does; once
     anything has answered, connection errors are retried until the budget
     ends. None retries them for the whole budget (``imdsctl wait``).
+
+    ``endpoint``, ``api_version`` and ``timeout`` not given (None) come from
+    IMDSCTL_ENDPOINT, IMDSCTL_API_VERSION and IMDSCTL_TIMEOUT in ``environ``
+    (None: the process's environment; ``{}``: none), as on the command line.
     """
 
     def __init__(
@@ -76,7 +82,7 @@ class ImdsClient:
         endpoint: Optional[str] = None,
         api_version: Optional[str] = None,
         *,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Optional[float] = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         debug: Optional[Callable[[str], None]] = None,
         max_body: int = MAX_BODY,
@@ -85,7 +91,13 @@ class ImdsClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        environ: Optional[Mapping[str, str]] = None,
     ):
+        environ = environment(environ)  # what is not given comes from IMDSCTL_* (imds/environ.py)
+        endpoint = read(environ, ENDPOINT, str) if endpoint is None else endpoint
+        api_version = read(environ, API_VERSION, check_api_version) if api_version is None else api_version
+        timeout = read(environ, TIMEOUT, env_timeout) if timeout is None else timeout
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         endpoint = checked(endpoint or catalog.DEFAULT_ENDPOINT)
         if not 0 < timeout < float("inf"):  # also refuses NaN
             raise UsageError(f"timeout must be a positive number of seconds, got {timeout}")
