@@ -605,6 +605,24 @@ def test_verify_without_cryptography_says_how_to_install_it(imds, run, monkeypat
     result = run("attested", "verify")
     assert result.exit_code == 2
     assert result.stderr == ("imdsctl: verifying attested data needs the 'cryptography' package "
-                             "(42 or newer)\nhint: it is a dependency of imdsctl: reinstall imdsctl, "
-                             "or pip install 'cryptography>=42'\n")
+                             "(42 or newer), which this Python does not have\nhint: install your "
+                             "distribution's python3-cryptography (42 or newer: Debian 13, Ubuntu 24.10, "
+                             "Fedora 40), or pip install 'cryptography>=42' into the Python that runs "
+                             "imdsctl\n")
+    assert imds.get_requests() == []
+
+
+def test_verify_with_a_cryptography_too_old_says_which_it_found(imds, run, monkeypatch):
+    import types
+
+    old = types.ModuleType("cryptography")
+    old.__version__ = "38.0.4"  # Debian 12's python3-cryptography: no x509.verification
+    for name in [n for n in sys.modules if n.startswith("cryptography.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "cryptography", old)
+    result = run("attested", "verify")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("imdsctl: verifying attested data needs the 'cryptography' package "
+                                    "42 or newer; this Python has 38.0.4\nhint: install your "
+                                    "distribution's python3-cryptography")
     assert imds.get_requests() == []
