@@ -89,3 +89,22 @@ def test_a_request_after_the_budget_is_spent_times_out_at_once():
     assert Budget(lambda: 2.0).bound(5.0, Timeout) == 2.0
     assert Budget(lambda: 2.0).bound(None, Timeout) == 2.0
     assert Budget(lambda: 2.0).bound(0.5, Timeout) == 0.5
+
+
+def test_an_httpx_too_old_for_the_budget_says_so_not_an_internal_error(monkeypatch):
+    # Debian 12's python3-httpx 0.23 comes with httpcore 0.16, which has no NetworkStream
+    import importlib
+    import sys
+
+    import httpcore
+
+    from imdsctl.errors import UsageError
+
+    monkeypatch.delattr(httpcore, "NetworkStream")
+    monkeypatch.delitem(sys.modules, "imdsctl.imds.budget")
+    with pytest.raises(UsageError, match=r"needs httpx 0\.26 or newer \(with httpcore 1\.0\); this Python has "
+                                         r"httpx [0-9.]+ and httpcore [0-9.]+") as raised:
+        importlib.import_module("imdsctl.imds.budget")
+    assert "python3-httpx" in raised.value.hint and "pip install 'httpx>=0.26'" in raised.value.hint
+    monkeypatch.undo()
+    importlib.import_module("imdsctl.imds.budget")
