@@ -102,8 +102,8 @@ def test_an_httpx_too_old_for_the_budget_says_so_not_an_internal_error(monkeypat
 
     monkeypatch.delattr(httpcore, "NetworkStream")
     monkeypatch.delitem(sys.modules, "imdsctl.imds.budget")
-    with pytest.raises(UsageError, match=r"needs httpx 0\.26 or newer \(with httpcore 1\.0\); this Python has "
-                                         r"httpx [0-9.]+ and httpcore [0-9.]+") as raised:
+    with pytest.raises(UsageError, match=r"needs httpx 0\.26 or newer \(with httpcore 1\.0\);"
+                                         r" this Python has httpx [0-9.]+ and httpcore [0-9.]+") as raised:
         importlib.import_module("imdsctl.imds.budget")
     assert "python3-httpx" in raised.value.hint and "pip install 'httpx>=0.26'" in raised.value.hint
     monkeypatch.undo()
