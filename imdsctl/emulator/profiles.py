@@ -102,8 +102,8 @@ def load_profile(source: ProfileSource = DEFAULT_PROFILE) -> Profile:
         raise ProfileError(f"unknown profile '{name}' (built-in: {', '.join(builtin_names())}; "
                            "or give the path of a JSON file or a support bundle)")
     try:
-        with path.open("rb") as source:
-            data = source.read(bundle.MAX_READ + 1)
+        with path.open("rb") as stream:
+            data = stream.read(bundle.MAX_READ + 1)
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if len(data) > bundle.MAX_READ:
