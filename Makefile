@@ -13,7 +13,7 @@ WORKERS ?= 4
 # without them costs each worker seconds), whatever the machine's default says.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test test-oldest lint docs bench clean
+.PHONY: demo test test-oldest test-lowest lint docs bench dist clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,11 +51,16 @@ test: $(STAMP) $(if $(PY39),$(STAMP39))
 test-oldest: $(STAMP39)
 	$(VENV39)/bin/python -m pytest -q -n $(WORKERS) -m "not once"
 
-$(STAMP39): setup.cfg pyproject.toml
+# The 3.9 venv is also the lowest pass: setup.cfg's floors (constraints/lowest.txt), so that
+# a floor cannot rot; the tests that mock httpx need httpx 0.28 and are skipped there, with the reason.
+$(STAMP39): setup.cfg pyproject.toml constraints/lowest.txt
 	$(PY39) -m venv $(VENV39)
 	$(VENV39)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV39)/bin/python -m pip install --quiet -e '.[test]'
+	$(VENV39)/bin/python -m pip install --quiet -e . -r constraints/lowest.txt
+	$(VENV39)/bin/python -m pip install --quiet -e '.[test]' -c constraints/lowest.txt 'pytest-httpx<0.29'
 	touch $(STAMP39)
+
+test-lowest: test-oldest
 
 lint: $(STAMP)
 	$(BIN)/ruff check imdsctl tests benchmarks
@@ -70,5 +75,19 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/load_emulator.py
 	$(BIN)/python benchmarks/bench_events.py
 
+# dist/: the wheel and sdist (checked by twine), and imdsctl-<version>.pyz, one file that runs
+# with any CPython >= 3.9 (tools/build_pyz.py, its dependencies pinned in tools/pyz-requirements.txt),
+# with its .sha256. Reproducible: every timestamp is the last commit's.
+PYZ_SITE = build/pyz-site
+dist: $(STAMP)
+	$(BIN)/python -m pip install --quiet build twine
+	rm -rf dist $(PYZ_SITE)
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) $(BIN)/python -m build --outdir dist .
+	$(BIN)/python -m twine check --strict dist/*.whl dist/*.tar.gz
+	$(BIN)/python -m pip install --quiet --no-deps --no-compile --only-binary :all: \
+		--python-version 3.9 --target $(PYZ_SITE) -r tools/pyz-requirements.txt
+	SOURCE_DATE_EPOCH=$$(git log -1 --format=%ct) $(BIN)/python tools/build_pyz.py --site $(PYZ_SITE) --out dist
+	cd dist && sha256sum -c *.pyz.sha256
+
 clean:
-	rm -rf $(VENV) $(VENV39) build *.egg-info .test-oldest.log .mypy_cache
+	rm -rf $(VENV) $(VENV39) build dist *.egg-info .test-oldest.log .mypy_cache

@@ -10,7 +10,9 @@ os.wait4, not the benchmark's).
 Targets (issue #11; checked here, exit 1 if one is missed): a cold leaf
 (`compute vmid`) at most 4x one curl; a snapshot hit (`--max-age`) at most 3x
 one curl; ten fields in one `get -o env` at most 0.2x ten `curl | jq` calls;
-peak memory of a plain read at most 20 MiB. The naive
+peak memory of a plain read at most 20 MiB; the zipapp's cold leaf (`python3 -I
+imdsctl-X.pyz compute vmid`, issue #19; built from this venv into a temporary
+directory unless --pyz names one) at most 3x one curl. The naive
 `python -c "import click, httpx; httpx.get(...)"` is shown for reference.
 Bounded: N runs per contender, nothing else.
 """
@@ -106,10 +108,25 @@ def measure(contenders, launcher, runs):
             for name, got in samples.items()}
 
 
+PYZ = "imdsctl-X.pyz compute vmid (python3 -I)"
+
+
+def build_pyz() -> str:
+    """The zipapp, built from this venv's site-packages into a temporary directory (a second)."""
+    import sysconfig
+
+    out = tempfile.mkdtemp(prefix="imdsctl-bench-pyz-")
+    tool = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tools", "build_pyz.py")
+    return subprocess.run([sys.executable, tool, "--site", sysconfig.get_paths()["purelib"], "--out", out],
+                          check=True, capture_output=True, text=True, timeout=300).stdout.strip()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--pyz", help="the zipapp to time (default: build one from this venv)")
     args = parser.parse_args()
+    pyz = args.pyz or build_pyz()
     bindir = os.path.dirname(sys.executable)
     imdsctl = shutil.which("imdsctl", path=bindir) or shutil.which("imdsctl")
     if imdsctl is None:
@@ -132,6 +149,7 @@ def main() -> int:
                 [imdsctl, "compute", "vmid", "--max-age", "3600"],
             "imdsctl get -o env (10 fields, 1 call)": [imdsctl, "get", "-o", "env", *paths],
         }
+        contenders[PYZ] = [getattr(sys, "_base_executable", sys.executable), "-I", pyz, "compute", "vmid"]
         if has_curl:
             contenders["curl (one leaf)"] = ["curl", "-s", "--noproxy", "*", "-H", "Metadata: true",
                                              leaf_url]
@@ -159,6 +177,7 @@ def main() -> int:
         verdicts.append(("cold leaf vs one curl", leaf / curl, 4.0))
         verdicts.append(("snapshot hit vs one curl",
                          median["imdsctl compute vmid --max-age 3600 (snapshot hit)"] / curl, 3.0))
+        verdicts.append(("zipapp cold leaf vs one curl", median[PYZ] / curl, 3.0))
     if has_curl and has_jq:
         verdicts.append(("10 fields vs 10 curl|jq",
                          median["imdsctl get -o env (10 fields, 1 call)"] / median["10 x curl | jq"], 0.2))

@@ -3,7 +3,8 @@
 ``Settings`` is what every IMDS command was asked (the small context object
 the command line builds once, at parse time); ``Session`` turns it into
 answers. The domain modules (views, events, identity, ...) take a Session;
-so can a program using imdsctl as a library::
+so can a program using imdsctl as a library (IMDSCTL_ENDPOINT, IMDSCTL_TIMEOUT
+and IMDSCTL_API_VERSION apply as on the command line, an argument winning)::
 
     from imdsctl import Session, instance
 
@@ -20,11 +21,13 @@ from collections import namedtuple
 
 from imdsctl import catalog
 from imdsctl.errors import ImdsNotFoundError, UsageError
+from imdsctl.imds import environ as env
+from imdsctl.imds.environ import check_api_version  # noqa: F401  (the command line's check too)
 from imdsctl.reporter import SILENT
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time: these modules are on the start-up path
-    from typing import Any, List, Optional
+    from typing import Any, List, Mapping, Optional
 
     from imdsctl.imds.handover import Attempt
     from imdsctl.imds.protocols import Client
@@ -53,18 +56,6 @@ VARIABLES = (
 )
 
 
-def check_api_version(value: str) -> str:
-    """``value`` when it has an api-version's form (a date, YYYY-MM-DD, or ``latest``); ValueError if not."""
-    import re
-
-    if not value.isascii():
-        return value  # not UTF-8, or not ASCII: refused by imds/endpoint.py in its own words
-    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(-preview)?|latest", value):
-        raise ValueError(f"{value!r} is not an api-version: a date, YYYY-MM-DD (e.g. "
-                         f"{catalog.DEFAULT_API_VERSION}), or latest")
-    return value
-
-
 class Settings(namedtuple("Settings", "endpoint api_version timeout debug endpoint_from api_version_from via",
                           defaults=(catalog.DEFAULT_ENDPOINT, None, catalog.DEFAULT_TIMEOUT, False, DEFAULT,
                                     DEFAULT, "auto"))):
@@ -78,6 +69,27 @@ class Settings(namedtuple("Settings", "endpoint api_version timeout debug endpoi
     def api_version_for(self, endpoint: catalog.Endpoint) -> Optional[str]:
         """The api-version for an endpoint family, by its rule (api_version_for)."""
         return api_version_for(endpoint, self.api_version, self.api_version_from == ENVIRONMENT)
+
+    @classmethod
+    def from_environ(cls, environ: Optional[Mapping[str, str]] = None, *, endpoint: Optional[str] = None,
+                     api_version: Optional[str] = None, timeout: Optional[float] = None,
+                     debug: bool = False) -> Settings:
+        """Settings from the arguments given, else from IMDSCTL_ENDPOINT, IMDSCTL_API_VERSION
+        and IMDSCTL_TIMEOUT in ``environ`` (None: the process's; ``{}``: none), else the
+        defaults; each remembering where it came from."""
+        environ = env.environment(environ)
+        endpoint_from = api_version_from = COMMANDLINE
+        if endpoint is None:
+            endpoint = env.read(environ, env.ENDPOINT, str)
+            endpoint_from = ENVIRONMENT if endpoint else DEFAULT
+        if api_version is None:
+            api_version = env.read(environ, env.API_VERSION, check_api_version)
+            api_version_from = ENVIRONMENT if api_version else DEFAULT
+        if timeout is None:
+            timeout = env.read(environ, env.TIMEOUT, env.timeout)
+        return cls(endpoint or catalog.DEFAULT_ENDPOINT, api_version,
+                   catalog.DEFAULT_TIMEOUT if timeout is None else timeout, debug, endpoint_from,
+                   api_version_from)
 
 
 def api_version_for(endpoint: catalog.Endpoint, asked: Optional[str],
@@ -132,11 +144,17 @@ class Session:
     ``reporter`` hears the notes, spinners and --debug lines of what runs in
     this session (imdsctl.reporter); by default nothing is said. ``handover``
     is an attempt the quick path made and did not handle (imdsctl.imds.handover),
-    for this session's client to take as its own."""
+    for this session's client to take as its own.
+
+    Without ``settings``, the keyword arguments given (endpoint, api_version,
+    timeout, debug) win, and IMDSCTL_ENDPOINT, IMDSCTL_API_VERSION and
+    IMDSCTL_TIMEOUT in ``environ`` (None: the process's environment; ``{}``:
+    none) give the rest (Settings.from_environ)."""
 
     def __init__(self, settings: Optional[Settings] = None, *, reporter: Optional[Reporter] = None,
-                 handover: Optional[Attempt] = None, **fields: Any):
-        self.settings = settings if settings is not None else Settings(**fields)
+                 handover: Optional[Attempt] = None, environ: Optional[Mapping[str, str]] = None,
+                 **fields: Any):
+        self.settings = settings if settings is not None else Settings.from_environ(environ, **fields)
         self.reporter: Reporter = reporter if reporter is not None else SILENT
         self._handover = handover
         self._client: Optional[Client] = None
@@ -157,7 +175,8 @@ class Session:
 
             s = self.settings
             self._client = ImdsClient(s.endpoint, s.api_version, timeout=remaining(s.timeout),
-                                      debug=self.reporter.debug if s.debug else None, handover=self._handover)
+                                      debug=self.reporter.debug if s.debug else None, handover=self._handover,
+                                      environ={})  # the settings read the environment already
         return self._client
 
     def varlink(self) -> Any:

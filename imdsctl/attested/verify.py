@@ -55,7 +55,8 @@ SYSTEM_BUNDLES = (
     "/etc/ssl/cert.pem",
 )
 
-INSTALL_HINT = "it is a dependency of imdsctl: reinstall imdsctl, or pip install 'cryptography>=42'"
+INSTALL_HINT = ("install your distribution's python3-cryptography (42 or newer: Debian 13, Ubuntu 24.10, "
+                "Fedora 40), or pip install 'cryptography>=42' into the Python that runs imdsctl")
 CLOCK_SKEW = dt.timedelta(minutes=5)
 TIME_FORMAT = "%m/%d/%y %H:%M:%S %z"   # 01/04/21 13:55:34 -0000
 MAX_FETCH = 64 * 1024                  # bytes a caIssuers URL may serve
@@ -76,9 +77,15 @@ ECDSA_SIGNATURES = {"1.2.840.10045.4.3.2", "1.2.840.10045.4.3.3", "1.2.840.10045
 def require_cryptography() -> None:
     """UsageError (exit 2) with the install hint when cryptography is missing."""
     try:
+        import cryptography
+    except ImportError:
+        raise UsageError("verifying attested data needs the 'cryptography' package (42 or newer), which "
+                         "this Python does not have", INSTALL_HINT) from None
+    try:
         import cryptography.x509.verification  # noqa: F401
     except ImportError:
-        raise UsageError("verifying attested data needs the 'cryptography' package (42 or newer)",
+        raise UsageError(f"verifying attested data needs the 'cryptography' package 42 or newer; this "
+                         f"Python has {getattr(cryptography, '__version__', 'an older one')}",
                          INSTALL_HINT) from None
 
 

@@ -144,9 +144,17 @@ def _quiet_when_the_reader_goes() -> Iterator[None]:
         raise click.exceptions.Exit(ExitCode.OK) from None
 
 
+def version_message() -> str:
+    """What --version prints: the version, and the archive when imdsctl runs from its zipapp."""
+    import imdsctl
+
+    archive = getattr(getattr(imdsctl, "__loader__", None), "archive", None)  # a zipimporter's
+    return "%(prog)s %(version)s" + (f" (zipapp {archive.replace('%', '%%')})" if archive else "")
+
+
 @click.group("imdsctl", cls=ImdsGroup, epilog=EPILOG,
              context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", "-V", prog_name="imdsctl", message="%(prog)s %(version)s")
+@click.version_option(__version__, "--version", "-V", prog_name="imdsctl", message=version_message())
 @global_options
 @click.pass_context
 def cli(ctx: click.Context, **shared: Any) -> None:

@@ -27,6 +27,7 @@ from imdsctl import catalog
 from imdsctl.cli.helptext import unbroken_words, write_sections
 from imdsctl.cli.hints import hint
 from imdsctl.errors import UsageError
+from imdsctl.imds.environ import seconds
 from imdsctl.imds.handover import Attempt
 from imdsctl.session import COMMANDLINE, DEFAULT, ENVIRONMENT, Session, Settings
 from imdsctl.session import check_api_version as check_api_version_form
@@ -106,12 +107,10 @@ class FiniteRange(click.FloatRange):
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
         if isinstance(value, str):
-            value = value.strip()
-            value = value[:-1] if value.endswith("s") else value
-            try:
-                float(value)
-            except ValueError:
-                self.fail(f"{value!r} is not a number of seconds, e.g. 30 or 30s", param, ctx)
+            try:  # the one parser of seconds, the library's too (imds/environ.py)
+                value = seconds(value)
+            except ValueError as exc:
+                self.fail(str(exc), param, ctx)
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
             self.fail(f"{value!r} is not a finite number of seconds", param, ctx)

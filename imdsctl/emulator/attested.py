@@ -69,7 +69,8 @@ TIME_FORMAT = "%m/%d/%y %H:%M:%S -0000"
 NONCE = re.compile(r"[A-Za-z0-9]{1,32}")
 BAD_NONCE = "Bad request. The nonce must be 1 to 32 letters and digits"
 NO_CRYPTOGRAPHY = ("Not found. The emulator signs attested documents with the 'cryptography' "
-                   "package, a dependency of imdsctl that is missing: pip install 'cryptography>=42'")
+                   "package, which this Python does not have: install python3-cryptography, or "
+                   "pip install cryptography")
 #: Where the emulator serves the certificate that issued its leaves (the leaves' caIssuers URL).
 CA_ISSUERS_PATH = "/pkiops/certs/imdsctl-emulator-issuer.crt"
 CA_ISSUERS_PARTS = tuple(CA_ISSUERS_PATH.strip("/").split("/"))

@@ -66,12 +66,20 @@ class Profile:
     redacted: Tuple[str, ...] = ()  #: values served as "<redacted>" (a support bundle's), by path
 
 
-BUILTIN_DIR = Path(__file__).with_name("profiles")
+def _builtin_dir() -> Any:
+    """``profiles/`` beside this module, read through importlib.resources: a directory when
+    installed, a folder of the archive in the zipapp (tools/build_pyz.py)."""
+    from importlib import resources
+
+    return resources.files(__package__) / "profiles"
+
+
+BUILTIN_DIR = _builtin_dir()
 
 
 def builtin_names() -> List[str]:
     """Names of the built-in profiles, sorted."""
-    return sorted(path.stem for path in BUILTIN_DIR.glob("*.json"))
+    return sorted(path.name[:-5] for path in BUILTIN_DIR.iterdir() if path.name.endswith(".json"))
 
 
 def list_profiles() -> Dict[str, str]:
@@ -86,7 +94,7 @@ def load_profile(source: ProfileSource = DEFAULT_PROFILE) -> Profile:
     if isinstance(source, Mapping):
         return from_document(source, "<dict>")
     name = str(source)
-    path = Path(name)
+    path: Any = Path(name)
     is_name = re.fullmatch(r"[A-Za-z0-9_-]+", name) is not None
     if is_name and name in builtin_names():
         path = BUILTIN_DIR / f"{name}.json"

@@ -16,7 +16,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing import at run time: the fast path's modules load this one's neighbours
     from typing import Callable, Optional
 
-
 class Budget:
     """``total`` seconds from now (by ``clock``); ``restart`` begins a new one."""
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import httpx
 
@@ -44,6 +44,8 @@ from imdsctl.imds import mediation
 from imdsctl.imds.answers import MAX_BODY, RETRY_STATUSES, Answer, Retryable, newest_versions, validate
 from imdsctl.imds.budget import Budget
 from imdsctl.imds.endpoint import check_sendable, checked
+from imdsctl.imds.environ import API_VERSION, ENDPOINT, TIMEOUT, check_api_version, environment, read
+from imdsctl.imds.environ import timeout as env_timeout
 from imdsctl.imds.handover import (
     CONNECT_FAILED,
     CONNECT_TIMED_OUT,
@@ -54,6 +56,8 @@ from imdsctl.imds.handover import (
     failing_hint,
     failure,
 )
+from imdsctl.imds.handover import instance_path as _instance_path
+from imdsctl.imds.handover import short as _short
 from imdsctl.imds.transport import BudgetTransport
 
 DEFAULT_TIMEOUT = catalog.DEFAULT_TIMEOUT
@@ -83,6 +87,10 @@ class ImdsClient:
 
     ``handover``: the quick path's attempt (imdsctl.imds.handover.Attempt),
     taken as this client's first attempt at the same GET, within this budget.
+
+    ``endpoint``, ``api_version`` and ``timeout`` not given (None) come from
+    IMDSCTL_ENDPOINT, IMDSCTL_API_VERSION and IMDSCTL_TIMEOUT in ``environ``
+    (None: the process's environment; ``{}``: none), as on the command line.
     """
 
     def __init__(
@@ -90,7 +98,7 @@ class ImdsClient:
         endpoint: Optional[str] = None,
         api_version: Optional[str] = None,
         *,
-        timeout: float = DEFAULT_TIMEOUT,
+        timeout: Optional[float] = None,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         debug: Optional[Callable[[str], None]] = None,
         max_body: int = MAX_BODY,
@@ -100,7 +108,13 @@ class ImdsClient:
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
         handover: Optional[Attempt] = None,
+        environ: Optional[Mapping[str, str]] = None,
     ):
+        environ = environment(environ)  # what is not given comes from IMDSCTL_* (imds/environ.py)
+        endpoint = read(environ, ENDPOINT, str) if endpoint is None else endpoint
+        api_version = read(environ, API_VERSION, check_api_version) if api_version is None else api_version
+        timeout = read(environ, TIMEOUT, env_timeout) if timeout is None else timeout
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
         endpoint = checked(endpoint or catalog.DEFAULT_ENDPOINT)
         if not 0 < timeout < float("inf"):  # also refuses NaN
             raise UsageError(f"timeout must be a positive number of seconds, got {timeout}")
@@ -377,13 +391,3 @@ class ImdsClient:
 
 class _BudgetSpent(Exception):
     pass
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:160]
-
-
-def _instance_path(route: str) -> str:
-    route = route.strip("/")
-    return catalog.INSTANCE_PATH + ("/" + route if route else "")

@@ -18,6 +18,7 @@ here once.
 
 from __future__ import annotations
 
+from imdsctl import catalog
 from imdsctl.errors import ImdsHttpError
 from imdsctl.imds.answers import Retryable
 
@@ -86,3 +87,15 @@ def failing_hint(status: int) -> str:
                 "'imdsctl doctor' explains and 'imdsctl collect' gathers what a support case needs")
     return ("answers were cut off or stalled: a proxy or a firewall in the path may be interfering; "
             "retry, or raise --timeout")
+
+
+def short(exc: BaseException) -> str:
+    """An exception as one short line, for a reason."""
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:160]
+
+
+def instance_path(route: str) -> str:
+    """The URL path of an instance route (``compute/vmId``)."""
+    route = route.strip("/")
+    return catalog.INSTANCE_PATH + ("/" + route if route else "")

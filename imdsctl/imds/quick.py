@@ -31,6 +31,8 @@ from imdsctl.imds.handover import (
     UNFINISHED,
     Attempt,
 )
+from imdsctl.imds.handover import instance_path as _instance_path
+from imdsctl.imds.handover import short as _short
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing import at run time: this is the start-up path
@@ -209,13 +211,3 @@ def _recv(sock: Any, deadline: float, closed: str) -> bytes:
     if not chunk:
         raise _Failed(DROPPED, closed)
     return chunk
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text.splitlines()[0][:160]
-
-
-def _instance_path(route: str) -> str:
-    route = route.strip("/")
-    return catalog.INSTANCE_PATH + ("/" + route if route else "")

@@ -21,6 +21,14 @@ import httpx
 
 from imdsctl.imds.budget import Budget
 
+if not hasattr(httpcore, "NetworkStream"):  # httpcore < 1.0 (httpx < 0.26): no network backends to wrap
+    from imdsctl.errors import UsageError
+
+    raise UsageError(f"imdsctl needs httpx 0.26 or newer (with httpcore 1.0); this Python has httpx "
+                     f"{httpx.__version__} and httpcore {httpcore.__version__}",
+                     "install a newer python3-httpx (Ubuntu 24.04's 0.26 will do), or pip install "
+                     "'httpx>=0.26' beside imdsctl, or run imdsctl's zipapp, which carries its own")
+
 
 class _BudgetStream(httpcore.NetworkStream):
     def __init__(self, stream: httpcore.NetworkStream, budget: Budget):

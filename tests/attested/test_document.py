@@ -306,6 +306,7 @@ def test_an_unsupported_signature_algorithm_fails_the_signature(imds, run, ca_fi
     assert reasons["signature"] == "unsupported signature algorithm 1.2.840.113549.1.1.10 for a RSAPublicKey"
 
 
+@pytest.mark.verify
 def test_an_ecdsa_signer_verifies():
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -465,6 +466,7 @@ def _verify(signer, fetch, roots_of=None):
                                                           fetch=fetch)}
 
 
+@pytest.mark.verify
 def test_a_missing_intermediate_is_fetched_from_the_ca_issuers_url(with_aia):
     intermediate = x509.load_pem_x509_certificates(with_aia.ca_pem)[1]
     asked = []
@@ -478,6 +480,7 @@ def test_a_missing_intermediate_is_fetched_from_the_ca_issuers_url(with_aia):
     assert chain["reason"].endswith("; fetched http://pki.example.invalid/intermediate.crt")
 
 
+@pytest.mark.verify
 @pytest.mark.parametrize("served", ["pem", "p7c"])
 def test_fetched_intermediates_may_be_pem_or_pkcs7(with_aia, served):
     from cryptography.hazmat.primitives.serialization import pkcs7
@@ -488,6 +491,7 @@ def test_fetched_intermediates_may_be_pem_or_pkcs7(with_aia, served):
     assert _verify(with_aia, lambda url: data)["chain"]["result"] == "pass"
 
 
+@pytest.mark.verify
 def test_a_failed_fetch_fails_the_chain_with_its_reason(with_aia):
     def fetch(url):
         raise OSError("no route to host")
@@ -495,17 +499,20 @@ def test_a_failed_fetch_fails_the_chain_with_its_reason(with_aia):
     assert chain["result"] == "fail" and chain["reason"].endswith("failed: no route to host")
 
 
+@pytest.mark.verify
 def test_a_fetch_of_something_else_fails_the_chain(with_aia):
     chain = _verify(with_aia, lambda url: b"<html>")["chain"]
     assert chain["result"] == "fail" and "<html>" not in chain["reason"]
 
 
+@pytest.mark.verify
 def test_a_fetch_without_certificates_fails_the_chain(with_aia):
     chain = _verify(with_aia, lambda url: b"-----BEGIN NOTHING-----\n")["chain"]
     assert chain["result"] == "fail"
     assert chain["reason"].endswith("; http://pki.example.invalid/intermediate.crt served no certificate")
 
 
+@pytest.mark.verify
 def test_a_fetched_impostor_intermediate_fails_the_chain(with_aia, impostor):
     wrong = x509.load_pem_x509_certificates(impostor.ca_pem)[1]
     assert _verify(with_aia, lambda url: wrong.public_bytes(Encoding.DER))["chain"]["result"] == "fail"
@@ -534,6 +541,7 @@ def test_a_saved_answer_verifies_without_asking_imds(imds, run, ca_file, tmp_pat
     assert imds.get_requests() == []
 
 
+@pytest.mark.verify
 def test_a_saved_answer_from_stdin_without_nonce_skips_the_nonce(run, ca_file):
     result = run("attested", "verify", "--file", "-", "--ca-file", ca_file, input=json.dumps(answer()))
     assert result.exit_code == 0
@@ -547,6 +555,7 @@ def test_show_output_is_a_saved_answer_too(imds, run, ca_file):
     failed(result, "nonce")
 
 
+@pytest.mark.verify
 def test_a_saved_file_that_is_not_json_exits_7(run, ca_file):
     result = run("attested", "verify", "--file", "-", "--ca-file", ca_file, input="<html>")
     assert result.exit_code == 7 and "--file <stdin> is not JSON" in result.stderr
@@ -605,6 +614,24 @@ def test_verify_without_cryptography_says_how_to_install_it(imds, run, monkeypat
     result = run("attested", "verify")
     assert result.exit_code == 2
     assert result.stderr == ("imdsctl: verifying attested data needs the 'cryptography' package "
-                             "(42 or newer)\nhint: it is a dependency of imdsctl: reinstall imdsctl, "
-                             "or pip install 'cryptography>=42'\n")
+                             "(42 or newer), which this Python does not have\nhint: install your "
+                             "distribution's python3-cryptography (42 or newer: Debian 13, Ubuntu 24.10, "
+                             "Fedora 40), or pip install 'cryptography>=42' into the Python that runs "
+                             "imdsctl\n")
+    assert imds.get_requests() == []
+
+
+def test_verify_with_a_cryptography_too_old_says_which_it_found(imds, run, monkeypatch):
+    import types
+
+    old = types.ModuleType("cryptography")
+    old.__version__ = "38.0.4"  # Debian 12's python3-cryptography: no x509.verification
+    for name in [n for n in sys.modules if n.startswith("cryptography.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "cryptography", old)
+    result = run("attested", "verify")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("imdsctl: verifying attested data needs the 'cryptography' package "
+                                    "42 or newer; this Python has 38.0.4\nhint: install your "
+                                    "distribution's python3-cryptography")
     assert imds.get_requests() == []

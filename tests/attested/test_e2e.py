@@ -74,6 +74,7 @@ def test_a_bad_nonce_never_reaches_imds(run, imds_emulator):
     assert imds_emulator.requests == []
 
 
+@pytest.mark.verify
 def test_verify_against_the_emulators_ca(run, imds_emulator, bundle):
     result = run("attested", "verify", "--ca-file", bundle)
     assert result.exit_code == 0, (result.stdout, result.stderr)
@@ -83,11 +84,13 @@ def test_verify_against_the_emulators_ca(run, imds_emulator, bundle):
     assert re.fullmatch(r"\d{10}", query["nonce"])
 
 
+@pytest.mark.verify
 def test_verify_with_a_nonce(run, imds_emulator, bundle):
     result = run("attested", "verify", "--ca-file", bundle, "--nonce", "abc123", "-q", "checks[3].reason")
     assert result.stdout == "the document echoes the nonce sent (abc123)\n"
 
 
+@pytest.mark.verify
 def test_verify_for_people(run, imds_emulator, bundle):
     result = run("attested", "verify", "--ca-file", bundle, "-o", "table")
     assert result.exit_code == 0
@@ -104,6 +107,7 @@ def root_only(imds_emulator, tmp_path):
     return root
 
 
+@pytest.mark.verify
 def test_verify_without_the_intermediate_and_no_fetch(run, imds_emulator, root_only):
     result = run("attested", "verify", "--ca-file", str(root_only), "--no-fetch")
     assert result.exit_code == 7
@@ -113,6 +117,7 @@ def test_verify_without_the_intermediate_and_no_fetch(run, imds_emulator, root_o
         f"and --no-fetch forbids fetching it from {imds_emulator.url}{emulated.CA_ISSUERS_PATH}")
 
 
+@pytest.mark.verify
 def test_verify_fetches_the_intermediate_from_the_emulator(run, imds_emulator, root_only):
     """As on Azure: only the root is trusted; the leaf's caIssuers URL (the emulator) gives the rest."""
     result = run("attested", "verify", "--ca-file", str(root_only))
@@ -123,6 +128,7 @@ def test_verify_fetches_the_intermediate_from_the_emulator(run, imds_emulator, r
     assert emulated.CA_ISSUERS_PATH not in [r.path for r in imds_emulator.requests]  # not IMDS: not logged
 
 
+@pytest.mark.verify
 def test_verify_against_another_ca(run, imds_emulator, tmp_path):
     other = tmp_path / "other.pem"
     other.write_bytes(emulated.Signer.generate(name="someone else").ca_pem)
@@ -131,6 +137,7 @@ def test_verify_against_another_ca(run, imds_emulator, tmp_path):
     assert [c for c, r in verdict(result).items() if r == "fail"] == ["chain"]
 
 
+@pytest.mark.verify
 def test_verify_with_the_system_roots_against_the_emulator_points_at_its_ca(run, imds_emulator, monkeypatch):
     from imdsctl.attested import verify as attested_verify
 
@@ -141,6 +148,7 @@ def test_verify_with_the_system_roots_against_the_emulator_points_at_its_ca(run,
     assert "--ca-file" in result.stderr and "--attested-ca-out" in result.stderr
 
 
+@pytest.mark.verify
 def test_verify_an_expired_document(run, imds_emulator, bundle):
     emulated.configure(imds_emulator.service, validity=dt.timedelta(seconds=-1))
     result = run("attested", "verify", "--ca-file", bundle)
@@ -148,12 +156,14 @@ def test_verify_an_expired_document(run, imds_emulator, bundle):
     assert [c for c, r in verdict(result).items() if r == "fail"] == ["timestamp"]
 
 
+@pytest.mark.verify
 def test_verify_in_another_cloud(run, imds_emulator, bundle):
     result = run("attested", "verify", "--ca-file", bundle, "--cloud", "china")
     assert result.exit_code == 7
     assert [c for c, r in verdict(result).items() if r == "fail"] == ["signer-name"]
 
 
+@pytest.mark.verify
 def test_verify_a_document_signed_by_a_supplied_ca(run, imds_emulator, tmp_path):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     cert = emulated._certificate("my test CA", key.public_key(), None, key, ca=True)
@@ -166,6 +176,7 @@ def test_verify_a_document_signed_by_a_supplied_ca(run, imds_emulator, tmp_path)
     assert result.stdout.startswith("CN=metadata.azure.com -> CN=my test CA (trusted, from ")
 
 
+@pytest.mark.verify
 def test_a_saved_document_verifies_later_elsewhere(run, imds_emulator, bundle, tmp_path):
     saved = tmp_path / "attested.json"
     saved.write_text(run("attested", "--nonce", "424242", "-o", "json").stdout)
@@ -176,6 +187,7 @@ def test_a_saved_document_verifies_later_elsewhere(run, imds_emulator, bundle, t
     assert imds_emulator.requests == []
 
 
+@pytest.mark.verify
 def test_verify_when_attested_data_is_missing(run, imds_emulator, bundle):
     imds_emulator.add_fault(f"404@{catalog.ATTESTED_PATH}")
     assert run("attested", "verify", "--ca-file", bundle).exit_code == 3
@@ -194,6 +206,7 @@ def _ca_files(tmp_path):
     return str(tmp_path / "ca.pem"), str(tmp_path / "ca.key")
 
 
+@pytest.mark.verify
 def test_emulator_takes_a_ca_and_a_validity(imds_emulator_factory, run, tmp_path, monkeypatch):
     ca, key = _ca_files(tmp_path)
     imds = imds_emulator_factory(attested_ca=ca, attested_key=key, attested_validity=45)
@@ -206,6 +219,7 @@ def test_emulator_takes_a_ca_and_a_validity(imds_emulator_factory, run, tmp_path
         dt.datetime.strptime(stamp["createdOn"], emulated.TIME_FORMAT) == dt.timedelta(seconds=45)
 
 
+@pytest.mark.verify
 def test_emulate_writes_the_ca_bundle_for_verify(tmp_path):
     bundle = tmp_path / "emulator-ca.pem"
     verify = [sys.executable, "-m", "imdsctl", "attested", "verify", "--ca-file", str(bundle)]

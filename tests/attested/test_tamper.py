@@ -31,6 +31,9 @@ GENUINE = _signed()
 WITH_ATTRIBUTES = _signed(signed_attributes=True)
 
 
+pytestmark = pytest.mark.verify  # every test here verifies
+
+
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory):
     return pem_file(tmp_path_factory.mktemp("ca"), default_signer())

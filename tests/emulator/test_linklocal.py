@@ -109,6 +109,7 @@ def test_the_exit_code_and_the_caller_network_are_untouched(namespaces):
     assert refused.value.errno == errno.EADDRNOTAVAIL  # never put on this namespace's lo
 
 
+@pytest.mark.verify
 def test_the_attested_chain_at_the_real_address(namespaces, tmp_path):
     """Only the root trusted: the intermediate comes from the leaf's caIssuers URL,
     at IMDS's own address, fetched inside the namespace."""

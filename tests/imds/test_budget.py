@@ -107,3 +107,22 @@ def test_one_budget_serves_the_client_and_the_support_checks():
     shared.restart()
     assert shared.left() == 9.0
     assert doctor.Budget is collect.Budget is client.Budget is budget.Budget
+
+
+def test_an_httpx_too_old_for_the_budget_says_so_not_an_internal_error(monkeypatch):
+    # Debian 12's python3-httpx 0.23 comes with httpcore 0.16, which has no NetworkStream
+    import importlib
+    import sys
+
+    import httpcore
+
+    from imdsctl.errors import UsageError
+
+    monkeypatch.delattr(httpcore, "NetworkStream")
+    monkeypatch.delitem(sys.modules, "imdsctl.imds.transport")
+    with pytest.raises(UsageError, match=r"needs httpx 0\.26 or newer \(with httpcore 1\.0\);"
+                                         r" this Python has httpx [0-9.]+ and httpcore [0-9.]+") as raised:
+        importlib.import_module("imdsctl.imds.transport")
+    assert "python3-httpx" in raised.value.hint and "pip install 'httpx>=0.26'" in raised.value.hint
+    monkeypatch.undo()
+    importlib.import_module("imdsctl.imds.transport")

@@ -79,8 +79,9 @@ def test_table_list_of_objects_has_columns():
 
 
 def test_table_list_of_scalars_and_scalar():
-    assert out(["2017-04-02", "2025-04-07"], "table").split() == ["Result", "─" * 10, "2017-04-02",
-                                                                  "2025-04-07"]
+    header, rule, *rows = out(["2017-04-02", "2025-04-07"], "table").split()
+    # rich 14 rules the header as wide as the values; 13 (the floor) adds the column's padding
+    assert (header, rows) == ("Result", ["2017-04-02", "2025-04-07"]) and rule in ("─" * 10, "─" * 12)
     assert out("x", "table") == "x\n"
 
 
