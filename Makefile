@@ -57,7 +57,7 @@ $(STAMP39): setup.cfg pyproject.toml constraints/lowest.txt
 	$(PY39) -m venv $(VENV39)
 	$(VENV39)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV39)/bin/python -m pip install --quiet -e . -r constraints/lowest.txt
-	$(VENV39)/bin/python -m pip install --quiet -e '.[test]' -c constraints/lowest.txt 'pytest-httpx<0.29'
+	$(VENV39)/bin/python -m pip install --quiet -e '.[test]' -c constraints/lowest.txt
 	touch $(STAMP39)
 
 test-lowest: test-oldest

@@ -24,8 +24,8 @@ def huge(request, tmp_path):
 
 
 @pytest.mark.parametrize("argv", [
-    ("attested", "verify", "--no-fetch", "--ca-file", "{huge}"),
-    ("attested", "verify", "--no-fetch", "--file", "{huge}"),
+    pytest.param(("attested", "verify", "--no-fetch", "--ca-file", "{huge}"), marks=pytest.mark.verify),
+    pytest.param(("attested", "verify", "--no-fetch", "--file", "{huge}"), marks=pytest.mark.verify),
     ("diff", "{huge}", "{huge}"),
 ])
 def test_a_file_past_its_cap_is_a_usage_error(run, huge, argv):

@@ -19,6 +19,9 @@ from tests.lib.mediated import imdsctl
 def read(imds: Emulator, *args: str, user: bool = False) -> subprocess.CompletedProcess:
     argv = imdsctl(*args, "--timeout", "5")
     if user:
+        from tests.lib.mediated import nobody_can_run_imdsctl_or_skip
+
+        nobody_can_run_imdsctl_or_skip()
         argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
     env = {**os.environ, "IMDSCTL_ENDPOINT": imds.url, "HOME": "/tmp"}
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
@@ -76,6 +79,9 @@ def test_gpa_enforce_at_the_real_address():
     from tests.lib.mediated import netns_or_skip
 
     netns_or_skip()
+    from tests.lib.mediated import nobody_can_run_imdsctl_or_skip
+
+    nobody_can_run_imdsctl_or_skip()
     argv = imdsctl("emulate", "--link-local", "--as", "gpa-enforce", "--", "setpriv", "--reuid=65534",
                    "--regid=65534", "--clear-groups", *imdsctl("compute", "vm-id", "--timeout", "5"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMDSCTL_")}

@@ -45,6 +45,9 @@ def test_a_silent_drop_in_a_pod_is_the_pod_restriction(tmp_path, path):
 
 def test_a_drop_for_non_root_names_the_uid(tmp_path):
     root = sysroot(tmp_path, vendor="Microsoft Corporation", asset_tag=AZURE_TAG)
+    from tests.lib.mediated import nobody_can_run_imdsctl_or_skip
+
+    nobody_can_run_imdsctl_or_skip()
     argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *imdsctl(*READ)]
     code, out, err = in_netns(DROP_NOT_ROOT, argv, clean_env(IMDSCTL_SYSROOT=str(root), HOME="/tmp"))
     assert (code, out) == (6, ""), err

@@ -79,6 +79,19 @@ def netns_or_skip() -> None:
         pytest.skip(f"no private network namespace here: {reason}")
 
 
+def nobody_can_run_imdsctl_or_skip() -> None:
+    """Skip, with the reason, where uid 65534 cannot run this interpreter and import imdsctl
+    (a Python or a checkout in a directory other users cannot read, e.g. under /root)."""
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv is not installed")
+    done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable,
+                           "-c", "import imdsctl"], capture_output=True, text=True, timeout=60,
+                          cwd="/", env={**os.environ, "HOME": "/tmp"})
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        pytest.skip(f"uid 65534 cannot run {sys.executable} with imdsctl: {last[:160]}")
+
+
 def in_netns(setup: List[List[str]], argv: List[str], env: Dict[str, str], timeout: float = 60.0):
     """(exit code, stdout, stderr) of ``argv`` run in a fresh lo-only namespace after ``setup``."""
     netns_or_skip()
