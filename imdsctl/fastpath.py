@@ -168,6 +168,7 @@ def _asked(argv: List[str], environ: Mapping[str, str]) -> Optional[_Asked]:
     for name, default in DEFAULTS.items():
         options.setdefault(name, default)
     from imdsctl import catalog
+    from imdsctl.errors import ImdsctlError
     from imdsctl.session import Settings, check_api_version
     from imdsctl.ui.render import FORMATS, check_env_prefix, compile_query
 
@@ -188,8 +189,11 @@ def _asked(argv: List[str], environ: Mapping[str, str]) -> Optional[_Asked]:
     via = environ.get("IMDSCTL_VIA") or "auto"
     if via not in ("auto", "imds", "systemd-imds"):
         return None
-    settings = Settings(options.get("endpoint", catalog.DEFAULT_ENDPOINT),
-                        options.get("api_version") or None, timeout, via=via)
+    try:
+        settings = Settings(options.get("endpoint", catalog.DEFAULT_ENDPOINT),
+                            options.get("api_version") or None, timeout, via=via)
+    except ImdsctlError:  # a bad endpoint: the CLI refuses it in its own words
+        return None
     asked = _Asked((settings, options, command, positionals))
     asked.query = query
     return asked

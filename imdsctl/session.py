@@ -62,9 +62,16 @@ class Settings(namedtuple("Settings", "endpoint api_version timeout debug endpoi
     """What an IMDS command was asked (endpoint, api_version, timeout, debug),
     where the endpoint and the api-version came from (COMMANDLINE,
     ENVIRONMENT or DEFAULT), and the way to IMDS (``via``: imds, systemd-imds,
-    or auto: systemd-imds's Varlink socket when its route locks IMDS away)."""
+    or auto: systemd-imds's Varlink socket when its route locks IMDS away).
+    The endpoint is checked when settings are built (imdsctl.imds.endpoint.checked:
+    a UsageError, exit 2, before any request)."""
 
     __slots__ = ()
+
+    def __new__(cls, endpoint: str = catalog.DEFAULT_ENDPOINT, *rest: Any, **fields: Any) -> Settings:
+        from imdsctl.imds.endpoint import checked
+
+        return super().__new__(cls, checked(endpoint or catalog.DEFAULT_ENDPOINT), *rest, **fields)
 
     def api_version_for(self, endpoint: catalog.Endpoint) -> Optional[str]:
         """The api-version for an endpoint family, by its rule (api_version_for)."""

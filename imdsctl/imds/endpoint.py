@@ -21,8 +21,6 @@ import re
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-import httpx
-
 from imdsctl.errors import UsageError, one_line
 from imdsctl.imds.answers import is_text
 
@@ -59,6 +57,10 @@ def checked(endpoint: str) -> str:
     if not _valid_host(url.hostname):
         raise UsageError(f"endpoint {_shown(endpoint)} names no valid host: an IP address or a DNS "
                          "name of labels of 1 to 63 letters, digits and '-'", _EXAMPLE)
+    if "xn--" not in url.hostname.lower():  # nothing to decode: no need for httpx (the fast path)
+        return endpoint
+    import httpx
+
     try:
         httpx.URL(endpoint).host  # noqa: B018 - decodes an xn-- label (the Host header)
     except (httpx.InvalidURL, ValueError) as exc:  # the idna package's errors are ValueErrors

@@ -105,3 +105,28 @@ def test_the_fast_path_does_not_stumble_on_such_arguments():
     assert fastpath.answer(argv, os.environ) is None  # the CLI then refuses it
     assert fastpath.answer(["compute", "vm-id", "--max-age", "60", "--endpoint", f"http://{XFF}"],
                            os.environ) is None
+
+
+@pytest.mark.parametrize("bad", ["ftp://127.0.0.1", "http://user:secret@127.0.0.1", "http://127.0.0.1/?x=1"])
+def test_an_endpoint_is_checked_when_settings_are_built(bad):
+    """#16.3: a bad endpoint is refused by Settings (and so by Session), before any client exists."""
+    from imdsctl import Session
+    from imdsctl.errors import UsageError
+    from imdsctl.session import Settings
+
+    with pytest.raises(UsageError) as refused:
+        Settings(bad)
+    assert "secret" not in str(refused.value)
+    with pytest.raises(UsageError):
+        Session(endpoint=bad, environ={})
+    assert Settings("http://127.0.0.1:8169/").endpoint == "http://127.0.0.1:8169"
+
+
+def test_checking_a_plain_endpoint_imports_no_httpx():
+    import subprocess
+    import sys
+
+    code = ("import sys; from imdsctl.session import Settings; Settings('http://127.0.0.1:1'); "
+            "print('httpx' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
