@@ -124,8 +124,9 @@ def verify(imds: Imds, nonce: Optional[str] = None, ca_file: Optional[str] = Non
         if not isinstance(compute, dict):
             raise NotImdsError("GET /metadata/instance/compute returned JSON that is not an object",
                                "something other than IMDS may be answering")
-    fetch = None if no_fetch else functools.partial(attested_verify.fetch_url,
-                                                    timeout=min(10.0, imds.settings.timeout))
+    # The download gets what is left of the command's budget (--timeout), all of it for --file.
+    left = imds.settings.timeout if saved is not None else max(0.0, imds.client.remaining())
+    fetch = None if no_fetch else functools.partial(attested_verify.fetch_url, timeout=left)
     checks = attested_verify.verify(answer, trust, attested_verify.CLOUDS[cloud], nonce=nonce,
                                     compute=compute, fetch=fetch)
     verified = all(c["result"] != "fail" for c in checks)

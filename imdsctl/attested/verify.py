@@ -153,7 +153,8 @@ def system_trust() -> Trust:
 
 def fetch_url(url: str, timeout: float = 10.0) -> bytes:
     """GET a caIssuers URL (http or https; proxies from the environment honoured,
-    as for any internet download; at most 64 KiB)."""
+    as for any internet download; at most 64 KiB; no redirect followed; the
+    whole download within ``timeout``)."""
     from imdsctl.imds.internet import download
 
     return download(url, timeout=timeout, max_bytes=MAX_FETCH)
@@ -193,9 +194,13 @@ def verify(attested: Any, trust: Trust, domain: str, *, nonce: Optional[str] = N
     signer = _certificate(attested.envelope.signer, "the signer certificate")
     embedded = [_certificate(c, f"embedded certificate {i + 1}")
                 for i, c in enumerate(attested.envelope.certificates) if c != attested.envelope.signer]
+    signature = _signature(attested.envelope, signer)
     named, name = _signer_name(signer, domain)
-    return [_signature(attested.envelope, signer), named,
-            _chain(signer, name, embedded, trust, fetch, now),
+    # The caIssuers URL is the untrusted document's word: asked only once the document is
+    # signed by its signer and the signer is named in the cloud's domain.
+    failed = [c["check"] for c in (signature, named) if c["result"] != "pass"]
+    refused = f"the {' and '.join(failed)} check{'s' * (len(failed) > 1)} failed" if failed else None
+    return [signature, named, _chain(signer, name, embedded, trust, fetch, now, refused),
             _nonce(attested.document, nonce), _timestamp(attested.document, now),
             _vm(attested.document, compute)]
 
@@ -297,7 +302,9 @@ def _ca_issuers(certificate: Any) -> Optional[str]:
 
 
 def _chain(signer: Any, name: Optional[str], embedded: List[Any], trust: Trust,
-           fetch: Optional[Callable[[str], bytes]], now: dt.datetime) -> Dict[str, str]:
+           fetch: Optional[Callable[[str], bytes]], now: dt.datetime,
+           refused: Optional[str] = None) -> Dict[str, str]:
+    """``refused``: why nothing may be downloaded (a failed check before this one)."""
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.x509 import verification
 
@@ -318,6 +325,8 @@ def _chain(signer: Any, name: Optional[str], embedded: List[Any], trust: Trust,
             return fail(f"{missing}, and the certificate names no caIssuers URL to fetch it from")
         if fetch is None:
             return fail(f"{missing}, and --no-fetch forbids fetching it from {url}")
+        if refused is not None:
+            return fail(f"{missing}, and it was not downloaded from {url}: {refused}")
         try:
             found = _certificates(fetch(url))
         except Exception as exc:  # any failure to fetch makes the check fail, with its reason

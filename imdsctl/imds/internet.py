@@ -2,7 +2,8 @@
 verify, and webhook notifications for events watch.
 
 Unlike ImdsClient (imdsctl.imds.client), these honour the proxy variables (an
-internet service may be reached only through one) and follow redirects.
+internet service may be reached only through one). Like it, they follow no
+redirect, and their timeout bounds the whole request (imdsctl.imds.transport).
 """
 
 from __future__ import annotations
@@ -20,20 +21,41 @@ from imdsctl.imds.transport import BudgetTransport
 
 def download(url: str, *, timeout: float = 10.0, max_bytes: int = 64 * 1024) -> bytes:
     """GET an http(s) URL of the internet (not IMDS: proxies from the
-    environment honoured, up to 3 redirects followed), at most ``max_bytes``.
-    ValueError for another scheme or a bigger body; httpx errors as they come."""
+    environment honoured), at most ``max_bytes``, no redirect followed: the URL
+    comes from an untrusted document, and a redirect would send the request
+    wherever its server says (another host, or the identity endpoint).
+    ``timeout`` bounds the whole download, not each read (on the socket, as
+    for post_webhook). ValueError for another scheme or a bigger body;
+    OSError (one line) for a redirect, an error status or no answer in time."""
     if not url.lower().startswith(("http://", "https://")):
         raise ValueError("not an http(s) URL")
+    budget = Budget(timeout)
+    transport = BudgetTransport(budget, https=url.lower().startswith("https"), proxy=_proxy(url))
     data = bytearray()
-    with httpx.Client(timeout=timeout, follow_redirects=True, max_redirects=3,
-                      headers={"User-Agent": f"imdsctl/{__version__}"}) as http, \
-            http.stream("GET", url) as response:
-        response.raise_for_status()
-        for chunk in response.iter_bytes():
-            data += chunk
-            if len(data) > max_bytes:
-                raise ValueError(f"over {max_bytes} bytes: not a certificate")
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
+                          headers={"User-Agent": f"imdsctl/{__version__}"}) as http, \
+                http.stream("GET", url) as response:
+            _refuse(response)
+            for chunk in response.iter_bytes():
+                data += chunk
+                if len(data) > max_bytes:
+                    raise ValueError(f"over {max_bytes} bytes: not a certificate")
+    except httpx.TimeoutException:
+        raise OSError(f"no whole answer within {timeout:g}s") from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        raise OSError(_short(exc)) from None
     return bytes(data)
+
+
+def _refuse(response: httpx.Response) -> None:
+    """OSError for an answer that is not the file: a redirect (said, not followed) or an error."""
+    status = f"{response.status_code} {response.reason_phrase}".strip()
+    if response.is_redirect:
+        where = response.headers.get("Location", "nowhere")
+        raise OSError(f"answered {status}, a redirect to {where[:160]}: not followed")
+    if response.status_code >= 400:
+        raise OSError(f"answered {status}")
 
 
 def post_webhook(url: str, payload: Any, *, timeout: float = 5.0) -> int:
