@@ -169,3 +169,17 @@ def test_a_trickling_ca_issuers_server_ends_with_the_timeout(run, tmp_path, serv
     assert elapsed < 15, elapsed
     assert result.exit_code == 7, result.stderr
     assert checks["chain"]["result"] == "fail" and "within 3s" in checks["chain"]["reason"]
+
+
+def test_a_redirect_on_the_same_host_is_not_followed_either(run, tmp_path, servers, signer):
+    """None at all: a CA serves its certificate at the URL it publishes, and a rule that
+    follows "same host" redirects would still let the document's server pick the path."""
+    def answer(conn, stop):  # every request: a 301 to another path here
+        conn.sendall(b"HTTP/1.1 301 Moved Permanently\r\nLocation: /moved.crt\r\nContent-Length: 0\r\n"
+                     b"Connection: close\r\n\r\n")
+
+    issuer = servers(answer)
+    result, checks = _verify(run, tmp_path, signer, f"{issuer.url}/ca.crt")
+    assert result.exit_code == 7
+    assert issuer.requests == ["GET /ca.crt HTTP/1.1"]
+    assert "301" in checks["chain"]["reason"] and "not followed" in checks["chain"]["reason"]
