@@ -3,7 +3,7 @@ line does (issue 19.4): an argument wins, ``environ=`` injects, ``{}`` ignores t
 
 import pytest
 
-from imdsctl import instance
+from imdsctl import catalog, instance
 from imdsctl.errors import UsageError
 from imdsctl.imds.client import ImdsClient
 from imdsctl.session import DEFAULT, ENVIRONMENT, Session, Settings
@@ -34,10 +34,10 @@ def test_an_argument_wins_and_an_empty_environ_ignores_the_environment(monkeypat
     assert session.settings.api_version == "2020-09-01"
     bare = Session(environ={})
     assert (bare.settings.endpoint, bare.settings.timeout, bare.settings.api_version) == (
-        "http://169.254.169.254", 30.0, None)
+        catalog.DEFAULT_ENDPOINT, catalog.DEFAULT_TIMEOUT, None)
     assert bare.settings.endpoint_from == DEFAULT
     with ImdsClient(environ={}) as client:
-        assert (client.endpoint, client.timeout) == ("http://169.254.169.254", 30.0)
+        assert (client.endpoint, client.timeout) == (catalog.DEFAULT_ENDPOINT, catalog.DEFAULT_TIMEOUT)
     with ImdsClient(timeout=2, environ={"IMDSCTL_TIMEOUT": "9", "IMDSCTL_ENDPOINT": "http://127.0.0.1:7",
                                          "IMDSCTL_API_VERSION": "2019-06-01"}) as client:
         assert (client.endpoint, client.timeout, client.api_version) == ("http://127.0.0.1:7", 2.0,

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from imdsctl import catalog
 from imdsctl.emulator import load_profile
 from imdsctl.ui.shapes import flatten
 from tests.lib.helpers import ok
@@ -61,11 +62,11 @@ def test_api_version_wins_over_a_pasted_one_and_debug_says_which(run, imds_emula
 
 
 def test_a_whole_url_uses_its_path_and_says_once_the_host_is_not_used(run, imds_emulator):
-    url = "http://169.254.169.254/metadata/instance/compute/vmId?api-version=2021-02-01&format=text"
+    url = f"{catalog.DEFAULT_ENDPOINT}/metadata/instance/compute/vmId?api-version=2021-02-01&format=text"
     result = ok(run("get", url, url.replace("vmId", "location")))
     location = LINUX["compute"]["location"]
     assert json.loads(result.stdout) == {"compute/vmId": VM_ID, "compute/location": location}
-    assert result.stderr.count("the host of http://169.254.169.254 is not used") == 1
+    assert result.stderr.count(f"the host of {catalog.DEFAULT_ENDPOINT} is not used") == 1
     assert imds_emulator.url in result.stderr
 
 

@@ -74,7 +74,7 @@ def test_the_cli_takes_as():
 
 
 def test_gpa_enforce_at_the_real_address():
-    """`emulate --link-local --as gpa-enforce`: a non-root read at 169.254.169.254 itself
+    """`emulate --link-local --as gpa-enforce`: a non-root read at IMDS's own address
     (in the namespace emulate makes, lo only) is refused, exit 4, the cause named."""
     from tests.lib.mediated import netns_or_skip
 

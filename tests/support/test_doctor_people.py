@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import re
 
+from imdsctl import catalog
 from tests.lib.helpers import ok
 
 VMID = "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
-COMMAND = 'export NO_PROXY="$NO_PROXY,169.254.169.254"'
+COMMAND = f'export NO_PROXY="$NO_PROXY,{catalog.IMDS_ADDRESS}"'
 
 
 def test_doctor_at_80_columns_is_compact_and_copyable(run, imds_emulator, monkeypatch):
