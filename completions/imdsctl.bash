@@ -73,7 +73,7 @@ _imdsctl_spec() {
             args='' ;;
         'imdsctl emulator serve')
             cmds=''
-            opts='--host --port --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid -v --verbose -h --help'
+            opts='--host --port --control-anywhere --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid -v --verbose -h --help'
             valued='--host --port --profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid'
             args=''
             case $2 in --profile) vals='linux-2017 linux-2025 spot-vmss windows-sql-2017' ;; --attested-ca) vals='@file' ;; --attested-key) vals='@file' ;; --attested-ca-out) vals='@file' ;; --as) vals='imds gpa-enforce gpa-audit nmi' ;; esac ;;

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 
 from imdsctl import fastpath
 from imdsctl.cli import cli
+from imdsctl.emulator.control import CLIENT_HEADERS
 from imdsctl.imds import quick
 from tests.lib.clock import FakeTime
 from tests.lib.helpers import BASE, CLOSED_PORT
@@ -186,6 +187,7 @@ def emulator(imds_emulator_factory):
 @pytest.fixture
 def emulator_http(emulator):
     """An httpx client on ``emulator`` that sends Metadata: true, as IMDS clients must."""
-    with httpx.Client(verify=False, base_url=emulator.url, headers={"Metadata": "true"}, trust_env=False,
+    with httpx.Client(verify=False, base_url=emulator.url, headers={"Metadata": "true", **CLIENT_HEADERS},
+                      trust_env=False,
                       timeout=5) as client:
         yield client

@@ -83,7 +83,9 @@ def emulator_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--control", is_flag=True,
                      help="Serve the control channel on the same port: /_emulator/faults (GET, POST, "
                           "DELETE), /_emulator/requests (GET, DELETE), /_emulator/throttle/reset (POST), "
-                          "/_emulator/events (GET, POST, DELETE)."),
+                          "/_emulator/events (GET, POST, DELETE). Every request carries an "
+                          "X-Imdsctl-Control header, a POST is application/json; a request with an "
+                          "Origin or a foreign Host (a web page's) is refused."),
         click.option("--attested-ca", type=click.Path(exists=True, dir_okay=False), metavar="CERT.pem",
                      help="Sign attested documents with a leaf issued by this CA certificate "
                           "(with --attested-key) instead of a generated root and intermediate."),
@@ -117,6 +119,13 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def check_control_host(host: str, control: bool, anywhere: bool) -> None:
+    """Refuse the control channel on an address other machines reach, unless forced."""
+    if control and not anywhere and not _is_loopback(host):
+        raise UsageError(f"--control on {host}, not a loopback address, lets other machines arm faults "
+                         "and schedule events; add --control-anywhere to serve it there anyway")
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 def emulator() -> None:
     """Run a local Azure IMDS emulator, for tests and demos."""
@@ -130,14 +139,17 @@ def emulator() -> None:
               help="Address to listen on; keep it a loopback address.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8169, show_default=True,
               help="Port to listen on; 0 picks a free one.")
+@click.option("--control-anywhere", is_flag=True,
+              help="Allow --control with a --host that is not a loopback address.")
 @emulator_options
-def serve(host: str, port: int, **options: Any) -> None:
+def serve(host: str, port: int, control_anywhere: bool, **options: Any) -> None:
     """Serve IMDS until SIGINT or SIGTERM.
 
     The first line on stdout is 'IMDS emulator listening on http://HOST:PORT'.
     """
     from imdsctl.emulator.run import start, wait_for_signal
 
+    check_control_host(host, options["control"], control_anywhere)
     if not _is_loopback(host):
         note(f"warning: {host} is not a loopback address; other machines can reach this emulator")
     imds = start(host, port, **_emulator_kwargs(**options))

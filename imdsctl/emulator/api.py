@@ -72,6 +72,7 @@ class Emulator:
         if attested_ca is not None or attested_key is not None or attested_validity is not None:
             attested.configure(self.service, ca_cert=attested_ca, ca_key=attested_key,
                                validity=attested_validity)
+        self.service.hosts = (host.strip("[]").lower(),)
         self._server: Optional[Server] = None
 
     def __repr__(self) -> str:

@@ -135,6 +135,7 @@ class Service:
         self.faults = faults if faults is not None else FaultPlan()
         self.log = log if log is not None else RequestLog()
         self.control = control
+        self.hosts: Tuple[str, ...] = ()  #: what it listens on: a control request's Host may name it
         self.versions_require_metadata = versions_require_metadata
         self.answers = AnswerCache()
         self.mediator = mediator  #: what stands in front of IMDS (--as), if anything

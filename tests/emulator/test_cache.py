@@ -17,6 +17,7 @@ from imdsctl.catalog import (
     SCHEDULED_EVENTS_PATH,
     VERSIONS_PATH,
 )
+from imdsctl.emulator.control import CLIENT_HEADERS
 from imdsctl.emulator.faults import Fault
 from imdsctl.emulator.messages import Request
 from imdsctl.emulator.profiles import load_profile
@@ -30,7 +31,8 @@ V = DEFAULT_API_VERSION
 def request(target, method="GET", body=b""):
     path, _, query = target.partition("?")
     return Request(method, path, tuple(p for p in path.split("/") if p), query,
-                   tuple(parse_qsl(query, keep_blank_values=True)), {"Metadata": "true"}, body=body)
+                   tuple(parse_qsl(query, keep_blank_values=True)), {"Metadata": "true", **CLIENT_HEADERS},
+                   body=body)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from imdsctl.cli.emulator import emulate, emulator
+from imdsctl.emulator.control import CLIENT_HEADERS
 
 SERVE = [sys.executable, "-m", "imdsctl", "emulator", "serve"]
 EMULATE = [sys.executable, "-m", "imdsctl", "emulate"]
@@ -33,7 +34,7 @@ def readline(stream, timeout=10.0):
 
 def fetch(port, target):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    connection.request("GET", target, headers={"Metadata": "true"})
+    connection.request("GET", target, headers={"Metadata": "true", **CLIENT_HEADERS})
     response = connection.getresponse()
     return response.status, response.read()
 

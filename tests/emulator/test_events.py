@@ -16,6 +16,7 @@ import pytest
 from imdsctl.catalog import SCHEDULED_EVENTS_PATH, SCHEDULED_EVENTS_VERSIONS
 from imdsctl.emulator import Emulator, ProfileError, load_profile
 from imdsctl.emulator import events as se
+from imdsctl.emulator.control import CLIENT_HEADERS
 from imdsctl.emulator.events import EventSpec, EventSpecError, ScheduledEvents
 from imdsctl.emulator.messages import Request
 
@@ -391,8 +392,8 @@ def test_emulator_takes_events_and_schedules_more():
 
 @pytest.mark.imds_emulator(events=["Reboot@0"], throttle=False)
 def test_the_fixture_marker_takes_events(imds_emulator):
-    with httpx.Client(verify=False, base_url=imds_emulator.url, headers={"Metadata": "true"},
-                      trust_env=False) as emulator_http:
+    with httpx.Client(verify=False, base_url=imds_emulator.url, trust_env=False,
+                      headers={"Metadata": "true", **CLIENT_HEADERS}) as emulator_http:
         assert get(emulator_http).json()["Events"][0]["EventStatus"] == "Started"
         assert emulator_http.post("/_emulator/events", json=["Preempt@30"]).status_code == 201
         assert len(emulator_http.get("/_emulator/events").json()["Events"]) == 2

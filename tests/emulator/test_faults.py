@@ -11,6 +11,7 @@ import pytest
 
 from imdsctl.catalog import DEFAULT_API_VERSION, INSTANCE_PATH, VERSIONS_PATH
 from imdsctl.emulator import Fault, FaultSpecError
+from imdsctl.emulator.control import CLIENT_HEADERS
 from imdsctl.emulator.faults import FaultPlan
 from imdsctl.emulator.throttle import Throttle
 
@@ -30,7 +31,8 @@ def get(emulator, target=VM_ID, headers=None):
 
 
 def control(emulator, method, path, body=None):
-    response = httpx.request(method, f"{emulator.url}/_emulator/{path}", json=body, trust_env=False)
+    response = httpx.request(method, f"{emulator.url}/_emulator/{path}", json=body, trust_env=False,
+                             headers={**CLIENT_HEADERS, "Content-Type": "application/json"})
     return response.status_code, response.json()
 
 
@@ -219,7 +221,8 @@ def test_control_channel_errors(imds_emulator_factory):
     assert status == 400 and "4xx or 5xx" in body["error"]
     status, body = control(emulator, "POST", "faults", ["410", "nonsense"])
     assert status == 400 and emulator.faults == []  # all or nothing
-    bad_json = httpx.post(f"{emulator.url}/_emulator/faults", content=b"{", trust_env=False)
+    bad_json = httpx.post(f"{emulator.url}/_emulator/faults", content=b"{", trust_env=False,
+                          headers={**CLIENT_HEADERS, "Content-Type": "application/json"})
     assert bad_json.status_code == 400
     assert control(emulator, "PUT", "faults")[0] == 405
     assert control(emulator, "GET", "nothing") == (404, {"error": "Not found"})
@@ -234,7 +237,8 @@ def test_control_channel_is_not_logged_faulted_or_throttled(imds_emulator_factor
 
 def test_control_channel_is_off_by_default(imds_emulator_factory):
     emulator = imds_emulator_factory(throttle=False)
-    response = httpx.post(f"{emulator.url}/_emulator/faults", json="500", trust_env=False)
+    response = httpx.post(f"{emulator.url}/_emulator/faults", json="500", trust_env=False,
+                          headers=CLIENT_HEADERS)
     assert response.status_code == 400  # no Metadata header: refused like any other path
     assert get(emulator, f"/_emulator/faults?api-version={V}")[::2] == (404, b'{"error":"Not found"}')
     assert emulator.faults == []

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from imdsctl.emulator.control import CLIENT_HEADERS
+
 pytest_plugins = ["pytester"]
 
 
@@ -24,7 +26,7 @@ def test_imds_emulator_fixture(imds_emulator):
     assert os.environ["AZURE_POD_IDENTITY_AUTHORITY_HOST"] == imds_emulator.url
     assert [status(imds_emulator) for _ in range(6)] == [200] * 5 + [429]  # throttled like IMDS
     connection = http.client.HTTPConnection("127.0.0.1", imds_emulator.port, timeout=5)
-    connection.request("GET", "/_emulator/requests")
+    connection.request("GET", "/_emulator/requests", headers=CLIENT_HEADERS)
     assert connection.getresponse().status == 200  # control channel on
 
 

@@ -125,7 +125,8 @@ def test_http_1_0_closes_unless_keep_alive(emulator):
 
 def test_expect_100_continue(emulator):
     with socket.create_connection(("127.0.0.1", emulator.port), timeout=5) as sock:
-        sock.sendall(b"POST /_emulator/events HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 8\r\n\r\n")
+        sock.sendall(b"POST /_emulator/events HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 8\r\n"
+                     b"X-Imdsctl-Control: 1\r\nContent-Type: application/json\r\n\r\n")
         assert sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
         sock.sendall(b'"Reboot"')
         sock.shutdown(socket.SHUT_WR)
@@ -183,7 +184,8 @@ def test_header_values_are_read_in_linear_time():
                                     f"{SCHEDULED_EVENTS_PATH}?api-version=2020-07-01"])
 @pytest.mark.parametrize("body", [b"[" * 60000, b'{"a":' * 12000])
 def test_bodies_nested_too_deep_are_400(emulator, target, body):
-    request = f"POST {target} HTTP/1.1\r\nMetadata: true\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    request = (f"POST {target} HTTP/1.1\r\nMetadata: true\r\nContent-Length: {len(body)}\r\n"
+               "X-Imdsctl-Control: 1\r\nContent-Type: application/json\r\n\r\n").encode()
     (status, _, content), = answers(exchange(emulator.port, request + body))
     assert status == 400 and "error" in json.loads(content)
     assert get(emulator.port)[0] == 200
