@@ -136,7 +136,10 @@ def write_private(path: str, data: bytes, *, prefix: Optional[str] = None, suffi
             check(path)
         else:
             check_replaceable(path, dir_fd)
-        os.replace(temp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        if dir_fd is None:
+            os.replace(temp, path)
+        else:
+            os.replace(temp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         try:
             os.unlink(temp, dir_fd=dir_fd)
