@@ -97,10 +97,11 @@ def why_not_private(st: os.stat_result, kind: int = stat.S_IFREG) -> str:
     return ""
 
 
-def check_replaceable(path: str) -> None:
-    """NotRegularFile unless ``path`` is absent or a regular file (not a link)."""
+def check_replaceable(path: str, dir_fd: Optional[int] = None) -> None:
+    """NotRegularFile unless ``path`` (a name in the directory ``dir_fd``, when
+    given) is absent or a regular file (not a link)."""
     try:
-        st = os.lstat(path)
+        st = os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return
     if not stat.S_ISREG(st.st_mode):
@@ -108,14 +109,22 @@ def check_replaceable(path: str) -> None:
 
 
 def write_private(path: str, data: bytes, *, prefix: Optional[str] = None, suffix: str = ".tmp",
-                  check: Optional[Callable[[str], None]] = None, mode: int = 0o600) -> None:
+                  check: Optional[Callable[[str], None]] = None, mode: int = 0o600,
+                  dir_fd: Optional[int] = None) -> None:
     """Write ``data`` to ``path`` atomically, as a private file (see the module).
     ``prefix``/``suffix`` name the temporary file (default ``.<name>.``...``.tmp``);
     ``check(path)`` runs just before the rename (default check_replaceable) and
-    may raise what its caller wants said; ``mode``: see write_readable."""
+    may raise what its caller wants said; ``mode``: see write_readable.
+    ``dir_fd``: ``path`` is a name in that directory, held open by the caller:
+    the temporary file, the check, the rename and the fsync are all relative to
+    it (openat, fstatat, renameat), so a path swapped meanwhile (a link put in
+    place of the directory) is never followed."""
     path = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(path))
-    fd, temp = _create(directory, f".{name}." if prefix is None else prefix, suffix)
+    if dir_fd is None:
+        directory, name = os.path.split(os.path.abspath(path))
+    else:
+        directory, name = "", path
+    fd, temp = _create(directory, f".{name}." if prefix is None else prefix, suffix, dir_fd)
     try:
         with os.fdopen(fd, "wb") as out:
             if mode != 0o600 and hasattr(os, "fchmod"):
@@ -123,15 +132,24 @@ def write_private(path: str, data: bytes, *, prefix: Optional[str] = None, suffi
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        (check or check_replaceable)(path)
-        os.replace(temp, path)
+        if check is not None:
+            check(path)
+        else:
+            check_replaceable(path, dir_fd)
+        if dir_fd is None:
+            os.replace(temp, path)
+        else:
+            os.replace(temp, path, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except BaseException:
         try:
-            os.unlink(temp)
+            os.unlink(temp, dir_fd=dir_fd)
         except OSError:
             pass
         raise
-    fsync_directory(directory)
+    if dir_fd is None:
+        fsync_directory(directory)
+    else:
+        _fsync(dir_fd)
 
 
 def write_readable(path: str, data: bytes, *, mode: int = 0o644) -> None:
@@ -140,15 +158,15 @@ def write_readable(path: str, data: bytes, *, mode: int = 0o644) -> None:
     write_private(path, data, mode=mode)
 
 
-def _create(directory: str, prefix: str, suffix: str) -> tuple:
-    """A new file in ``directory``, created exclusively (mode 0600, no link
-    followed): (its descriptor, its path)."""
+def _create(directory: str, prefix: str, suffix: str, dir_fd: Optional[int] = None) -> tuple:
+    """A new file in ``directory`` (or the directory ``dir_fd``), created
+    exclusively (mode 0600, no link followed): (its descriptor, its path or name)."""
     flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
              | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
     for _ in range(100):
         temp = os.path.join(directory, f"{prefix}{os.urandom(6).hex()}{suffix}")
         try:
-            return os.open(temp, flags, 0o600), temp
+            return os.open(temp, flags, 0o600, dir_fd=dir_fd), temp
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "no free temporary file name", directory)
@@ -161,8 +179,13 @@ def fsync_directory(directory: str) -> None:
     except OSError:
         return
     try:
+        _fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync(fd: int) -> None:
+    try:
         os.fsync(fd)
     except OSError:
         pass
-    finally:
-        os.close(fd)

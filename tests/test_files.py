@@ -82,6 +82,31 @@ def test_the_temporary_file_is_created_exclusively_without_following_links(tmp_p
     assert flags & want == want
 
 
+def test_a_write_relative_to_a_held_directory_follows_it_not_its_path(tmp_path, monkeypatch):
+    """``dir_fd``: the name is in the directory held open, wherever its path now leads."""
+    (tmp_path / "d").mkdir(mode=0o700)
+    (tmp_path / "chosen").mkdir(mode=0o700)
+    fd = os.open(tmp_path / "d", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.rename(tmp_path / "d", tmp_path / "moved")
+        (tmp_path / "d").symlink_to(tmp_path / "chosen")
+        synced = []
+        real = os.fsync
+        monkeypatch.setattr(os, "fsync", lambda f: (synced.append(stat.S_IFMT(os.fstat(f).st_mode)), real(f)))
+        files.write_private("f.json", b"one", dir_fd=fd)
+        files.write_private("f.json", b"two", dir_fd=fd)
+        assert synced == [stat.S_IFREG, stat.S_IFDIR] * 2  # the file, then the directory held
+        (tmp_path / "moved" / "link").symlink_to(tmp_path / "chosen" / "x")
+        with pytest.raises(files.NotRegularFile):
+            files.write_private("link", b"new", dir_fd=fd)
+    finally:
+        os.close(fd)
+    assert listing(tmp_path / "chosen") == []
+    assert listing(tmp_path / "moved") == ["f.json", "link"]
+    assert (tmp_path / "moved" / "f.json").read_bytes() == b"two"
+    assert stat.S_IMODE((tmp_path / "moved" / "f.json").stat().st_mode) == 0o600
+
+
 def test_why_an_open_file_is_not_private(tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"")

@@ -14,7 +14,8 @@ imdsctl.events.watch reads it to handle each event once, whatever restarts it:
   run a third time (a hook that reboots the machine cannot loop).
 
 The file is private and written whole: mode 0600 in a directory of ours that
-no one else may write (the default one is created 0700), written to a
+no one else may write (the default one is created 0700; one of another user,
+root's XDG_RUNTIME_DIR after `su` without `-`, is refused), written to a
 temporary file, fsynced, renamed into place, and the directory fsynced, so a
 watch killed at any moment leaves the old file or the new one. A lock file
 beside it keeps a second watch from handling the same events. A file that
@@ -25,6 +26,12 @@ state in memory. The file never holds what it could not read back: an
 event is kept by its EventId (a longer one than MAX_KEY by its start and a
 hash of the whole), its type cut to MAX_TYPE, in UTF-8. Events gone from
 IMDS for FORGET_AFTER seconds are forgotten.
+
+The directory is checked once, on a descriptor held open (O_DIRECTORY,
+O_NOFOLLOW) for the watch's lifetime, and the lock, the read and every write
+are made relative to it (openat, fstatat, renameat): whoever may rename the
+directory (the owner of the one above it) and put a link in its place while a
+hook runs does not choose where the watch writes.
 
 Stdlib only; no click.
 """
@@ -115,6 +122,8 @@ class State:
         self.records: Dict[str, Record] = records or {}
         self._log = log
         self._lock_fd: Optional[int] = None
+        self._dir_fd: Optional[int] = None  # the directory held (POSIX); names are then relative to it
+        self._name = path or ""
         self._write_failed = ""
 
     # -- opening and closing -------------------------------------------------------------------
@@ -127,12 +136,13 @@ class State:
         directory may be created (0700)."""
         state = cls(None, log=log)
         try:
-            directory = os.path.dirname(os.path.abspath(path))
+            directory, name = os.path.split(os.path.abspath(path))
             if default:
                 os.makedirs(directory, mode=0o700, exist_ok=True)
-            _check_directory(directory)
-            state._lock_fd = _lock(path + ".lock")
-            state.records = _load(path, log)
+            state._dir_fd = _open_directory(directory)
+            state._name = name if state._dir_fd is not None else path
+            state._lock_fd = _lock(state._name + ".lock", state._dir_fd, path + ".lock")
+            state.records = _load(state._name, state._dir_fd, path, log)
         except (StateRefused, OSError) as exc:
             state.close()
             why = exc if isinstance(exc, StateRefused) else f"cannot be used ({exc.strerror or exc})"
@@ -144,10 +154,11 @@ class State:
         return state
 
     def close(self) -> None:
-        """Let another watch use the file (releases the lock)."""
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        """Let another watch use the file (releases the lock and the directory)."""
+        for fd in (self._lock_fd, self._dir_fd):
+            if fd is not None:
+                os.close(fd)
+        self._lock_fd = self._dir_fd = None
 
     def __enter__(self) -> State:
         return self
@@ -226,7 +237,7 @@ class State:
         data = json.dumps({"format": FORMAT, "version": VERSION, "events": self.records},
                           indent=1, sort_keys=True, ensure_ascii=False).encode() + b"\n"
         try:
-            write_private(self.path, data, prefix=".events-")
+            write_private(self._name, data, prefix=".events-", dir_fd=self._dir_fd)
             self._write_failed = ""
         except OSError as exc:
             if self._write_failed != exc.strerror:
@@ -235,36 +246,60 @@ class State:
                           "a restarted watch may run these hooks again")
 
 
-def _check_directory(directory: str) -> None:
+def _open_directory(directory: str) -> Optional[int]:
+    """``directory`` held open (POSIX; elsewhere None, and it is used by its path),
+    not followed if it is a link, and checked on that descriptor: a directory
+    of ours that no one else may write, else StateRefused."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) \
+        | getattr(os, "O_CLOEXEC", 0)
     try:
-        st = os.lstat(directory)
+        fd: Optional[int] = os.open(directory, flags) if _POSIX else None
+        st = os.fstat(fd) if fd is not None else os.lstat(directory)
     except OSError as exc:
+        if exc.errno in (errno.ENOTDIR, errno.ELOOP):
+            raise StateRefused(f"is in {directory}, which is not a directory") from None
         raise StateRefused(f"cannot be used: {directory}: {exc.strerror}") from None
+    why = ""
     if not stat.S_ISDIR(st.st_mode):
-        raise StateRefused(f"is in {directory}, which is not a directory")
-    if _POSIX and (st.st_uid != os.geteuid() or st.st_mode & 0o022):
-        raise StateRefused(f"is in {directory}, a directory others may write")
+        why = "which is not a directory"
+    elif _POSIX and st.st_uid != os.geteuid():
+        why = f"a directory of another user (uid {st.st_uid})"
+    elif _POSIX and st.st_mode & 0o022:
+        why = "a directory others may write"
+    if why:
+        if fd is not None:
+            os.close(fd)
+        raise StateRefused(f"is in {directory}, {why}")
+    return fd
 
 
-def _open(path: str, flags: int) -> int:
-    """Open without following a symbolic link or blocking on a FIFO."""
+def _open(name: str, flags: int, dir_fd: Optional[int]) -> int:
+    """Open ``name`` (in the directory ``dir_fd``) without following a symbolic
+    link or blocking on a FIFO."""
     flags |= getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        return os.open(path, flags, 0o600)
+        return os.open(name, flags, 0o600, dir_fd=dir_fd)
     except OSError as exc:
-        if exc.errno == errno.ELOOP or os.path.islink(path):
+        if exc.errno == errno.ELOOP or _is_link(name, dir_fd):
             raise StateRefused("is a symbolic link") from None
         raise
 
 
-def _lock(path: str) -> Optional[int]:
-    """Hold the lock file ``path`` for this watch (POSIX; elsewhere no lock)."""
+def _is_link(name: str, dir_fd: Optional[int]) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _lock(name: str, dir_fd: Optional[int], path: str) -> Optional[int]:
+    """Hold the lock file ``name`` (``path``, as said) for this watch (POSIX; elsewhere no lock)."""
     try:
         import fcntl
     except ImportError:
         return None
     try:
-        fd = _open(path, os.O_RDWR | os.O_CREAT)
+        fd = _open(name, os.O_RDWR | os.O_CREAT, dir_fd)
     except StateRefused as refused:
         raise StateRefused(f"cannot be locked: {path} {refused}") from None
     except OSError as exc:
@@ -282,10 +317,11 @@ def _lock(path: str) -> Optional[int]:
     return fd
 
 
-def _load(path: str, log: Callable[[str], None]) -> Dict[str, Record]:
-    """The records in ``path`` ({} when there is no file yet, or it is empty)."""
+def _load(name: str, dir_fd: Optional[int], path: str, log: Callable[[str], None]) -> Dict[str, Record]:
+    """The records in ``name`` (in ``dir_fd``; ``path`` as said): {} when there is
+    no file yet, or it is empty."""
     try:
-        fd = _open(path, os.O_RDONLY)
+        fd = _open(name, os.O_RDONLY, dir_fd)
     except FileNotFoundError:
         return {}
     except OSError as exc:

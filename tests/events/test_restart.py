@@ -217,3 +217,20 @@ def test_requests_keep_a_margin_under_the_rate_limit():
     w.run()
     gaps = [round(b - a, 6) for a, b in zip(client.times, client.times[1:])]
     assert gaps == [0.21] * 4  # name, GET, POST, GET, POST: 5% over IMDS's 5 per second
+
+
+def test_a_hook_that_swaps_the_state_directory_for_a_link_does_not_choose_where_it_is_written(tmp_path):
+    """#18.11: the hook (standing for the owner of the directory above) renames the
+    state's directory away and links a directory of its choosing in its place."""
+    directory, chosen = tmp_path / "state", tmp_path / "chosen"
+    directory.mkdir(mode=0o700)
+    chosen.mkdir(mode=0o700)
+    hook = f"mv {directory} {tmp_path}/moved && ln -s {chosen} {directory}"
+    with State.open(str(directory / "events.json")) as state:
+        client = Scripted(doc(2, event()))
+        run(state, client, tmp_path, hook=hook)
+        assert client.posts == [{"StartRequests": [{"EventId": ID1}]}]
+    assert list(chosen.iterdir()) == []
+    again = State.open(str(tmp_path / "moved" / "events.json"))
+    assert again.records[ID1]["hook"] == "exited 0" and "acknowledged" in again.records[ID1]
+    again.close()

@@ -259,3 +259,70 @@ def test_a_default_directory_that_cannot_be_made_is_said_once(tmp_path):
 def test_a_missing_directory_given_is_said_once(tmp_path):
     nowhere = tmp_path / "nowhere"
     refused(nowhere / "events.json", f"cannot be used: {nowhere}: No such file or directory")
+
+
+# -- the directory is held, not trusted by its path (#18.11) -------------------------------------------------
+
+
+def test_a_directory_swapped_for_a_link_between_writes_is_not_followed(place, tmp_path):
+    """The attacker (who owns the directory above) renames the state's directory away
+    while a hook runs and puts a link to a directory of their choosing in its place:
+    the watch goes on writing in the directory it opened, never in the link's target."""
+    state, log = opened(place)
+    record = state.record({"EventId": ID1, "EventType": "Reboot"}, T0)
+    state.hook_started(record, T0 + 1)
+    moved, chosen = tmp_path / "moved", tmp_path / "chosen"
+    chosen.mkdir(mode=0o700)
+    os.rename(place.parent, moved)
+    place.parent.symlink_to(chosen)
+    state.hook_ended(record, True, "exited 0", T0 + 2)
+    state.acknowledged(record, T0 + 3)
+    state.close()
+    assert os.listdir(chosen) == [], "the state was written through the link"
+    assert sorted(os.listdir(moved)) == ["events.json", "events.json.lock"]
+    written = json.loads((moved / "events.json").read_text())["events"][ID1]
+    assert (written["hook"], written["acknowledged"]) == ("exited 0", "2027-01-15T08:00:03.000+00:00")
+    assert log == []
+
+
+def test_a_directory_swapped_before_the_first_write_is_not_followed(place, tmp_path):
+    state, _ = opened(place)
+    chosen = tmp_path / "chosen"
+    chosen.mkdir(mode=0o700)
+    os.rename(place.parent, tmp_path / "moved")
+    place.parent.symlink_to(chosen)
+    handled(state)
+    assert os.listdir(chosen) == []
+    assert (tmp_path / "moved" / "events.json").exists()
+
+
+def test_the_directory_is_held_open_for_the_watch_and_not_inherited(place):
+    state, _ = opened(place)
+    held = [fd for fd in map(int, os.listdir("/proc/self/fd")) if _is(fd, place.parent)] \
+        if os.path.isdir("/proc/self/fd") else []
+    assert held, "the state's directory is not held open"
+    assert all(not os.get_inheritable(fd) for fd in held)
+    state.close()
+    assert not [fd for fd in held if _is(fd, place.parent)]
+
+
+def _is(fd, directory):
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(directory))
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root to give a directory away")
+@pytest.mark.parametrize("default", [False, True])
+def test_root_refuses_a_directory_of_another_user(place, default):
+    """As root with XDG_RUNTIME_DIR another user's (after `su` without `-`): their
+    directory is not used, explicit --state or default; one line says whose it is."""
+    os.chown(place.parent, 65534, 65534)
+    state, log = opened(place, default=default)
+    assert state.path is None and len(log) == 1, log
+    assert log[0] == (f"state file {place} is in {place.parent}, a directory of another user "
+                      "(uid 65534): not used; this watch keeps its state in memory "
+                      "(remove it, or pass another --state)")
+    handled(state)
+    assert os.listdir(place.parent) == []
