@@ -8,7 +8,7 @@ _imdsctl_spec() {
     vals='' stop=''
     case $1 in
         'imdsctl')
-            cmds='attested collect completion compute diff doctor emulate emulator events get identity loadbalancer network versions wait'
+            cmds='attested collect completion compute diff doctor emulate emulator events get identity loadbalancer man network versions wait'
             opts='-V --version --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
             valued='--max-age --endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
@@ -135,6 +135,11 @@ _imdsctl_spec() {
             valued='--endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
+        'imdsctl man')
+            cmds=''
+            opts='--install -h --help'
+            valued=''
+            args='@dir' ;;
         'imdsctl network')
             cmds=''
             opts='--nic --ip --mac --allow-missing --max-age --endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'

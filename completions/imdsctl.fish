@@ -16,6 +16,7 @@ function __imdsctl_path
         'imdsctl get' \
         'imdsctl identity' \
         'imdsctl loadbalancer' \
+        'imdsctl man' \
         'imdsctl network' \
         'imdsctl versions' \
         'imdsctl wait' \
@@ -86,6 +87,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'events' -d 'Scheduled Events
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'get' -d 'Read raw paths under /metadata/instance, e.g. compute/vmId.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'identity' -d 'Managed identity: access tokens and the tenant, from IMDS.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'loadbalancer' -d 'The Standard load balancer\'s view of this VM: public IPs, inbound and...'
+complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'man' -d 'Print the man page (roff), or install it where man finds it.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'network' -d 'The network facts of this VM, one NIC, or FIELDs of one NIC.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'versions' -d 'The api-versions IMDS offers, oldest first.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl"' -a 'wait' -d 'Block until IMDS answers a real request, for boot scripts.'
@@ -472,6 +474,11 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l prefix -x -d 'Va
 complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -l debug -d 'Log requests, retries and timings to stderr.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl loadbalancer"' -s h -l help -d 'Show this message and exit.'
+
+# imdsctl man
+complete -c imdsctl -n '__imdsctl_at "imdsctl man"' -l install -d 'Write DIR/man1/imdsctl.1 (DIR defaults to ~/.local/share/man) and print its path.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl man"' -s h -l help -d 'Show this message and exit.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl man"' -a '(__fish_complete_directories)' -d 'DIR'
 
 # imdsctl network
 complete -c imdsctl -n '__imdsctl_at "imdsctl network"' -l nic -x -d 'NIC index [default: 0] (IMDS does not guarantee NIC order: prefer --mac).'

@@ -117,6 +117,7 @@ def generate() -> Dict[str, str]:
         "completions/_imdsctl": zsh_script(nodes),
         "completions/imdsctl.fish": fish_script(nodes),
         "man/imdsctl.1": man_page(nodes),
+        "imdsctl/cli/imdsctl.1": man_page(nodes),  # the same page as package data (imdsctl man)
         "imdsctl/fastpath_options.py": fastpath_table(nodes),
         REFERENCE: update_readme(_read(ROOT / REFERENCE), sections),
         "README.md": update_readme(_read(ROOT / "README.md"), {n: sections[n] for n in README_SECTIONS}),

@@ -11,6 +11,7 @@
     support.py      collect, doctor, diff
     emulator.py     emulator serve, emulator profiles, emulate
     completion.py   completion
+    manpage.py      man
 
 Commands only parse and raise: the one error path is ``ImdsGroup.main``
 (every failure, typed or not, is reported there by terminal.report).
@@ -54,6 +55,7 @@ COMMANDS: Dict[str, Tuple[str, str]] = {
     "emulator": ("emulator", "emulator"),
     "emulate": ("emulator", "emulate"),
     "completion": ("completion", "completion"),
+    "man": ("manpage", "man"),
 }
 
 
