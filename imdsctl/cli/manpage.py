@@ -7,9 +7,7 @@ an old pipx that links no share/man and a zipapp included.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 from typing import Optional
@@ -18,6 +16,7 @@ import click
 
 from imdsctl.cli.options import command
 from imdsctl.errors import OutputError, UsageError
+from imdsctl.files import write_readable
 from imdsctl.result import Result
 from imdsctl.ui.render import render
 
@@ -33,21 +32,11 @@ def page() -> bytes:
 
 
 def install(top: Path, data: bytes) -> Path:
-    """Write ``top/man1/imdsctl.1`` whole (a temp file renamed over it), mode 0644."""
+    """Write ``top/man1/imdsctl.1`` whole (files.write_readable: a temp file renamed over it), 0644."""
     target = top / "man1" / PAGE
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{PAGE}.", dir=str(target.parent))
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    write_readable(str(target), data)
     return target
-
 
 
 @command(examples=(

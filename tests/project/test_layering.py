@@ -55,7 +55,7 @@ MAY_IMPORT: Dict[str, Set[str]] = {
                 "files"},
     "emulator": {"errors", "catalog", "imds", "ui", "support", "files"},  # files: read_capped
     "cli": {"imdsctl", "errors", "catalog", "result", "imds", "ui", "session", "instance", "wait", "identity",
-            "events", "attested", "support", "emulator", "_docgen"},
+            "events", "attested", "support", "emulator", "_docgen", "files"},  # files: man --install
     "fastpath": {"errors", "catalog", "result", "imds", "ui", "session", "instance", "cli",
                  "fastpath_options"},
     "fastpath_options": set(),
