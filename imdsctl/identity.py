@@ -151,11 +151,21 @@ def _ask(imds: Imds, path: str, params: Dict[str, str], retry: frozenset, expect
                                cause="identity-throttled") from None
 
 
+#: What a token looks like inside an error text (a JWT: base64url header, payload, signature), and
+#: after "Bearer ": a broken or hostile endpoint echoing one is never quoted.
+_TOKENISH = re.compile(r"eyJ[\w-]{4,}(?:\.[\w-]*){0,2}|(?<=Bearer )\S+", re.IGNORECASE)
+
+
+def _no_token(text: str) -> str:
+    return _TOKENISH.sub("<token hidden>", text)
+
+
 def _explain(err: RefusedError, path: str, version: Optional[str], selector: Optional[Tuple[str, str]],
              resource: Optional[str]) -> ImdsctlError:
     """A refusal of the identity endpoint, in words: which identity, which resource, what to do."""
     body = err.body if isinstance(err.body, dict) else {}
-    code, description = (one_line(str(body.get(key, ""))) for key in ("error", "error_description"))
+    code, description = (_no_token(one_line(str(body.get(key, ""))))
+                         for key in ("error", "error_description"))
     said = f"{err.status} {': '.join(part for part in (code, description) if part)}".strip()
     kwargs: Dict[str, Any] = dict(status=err.status, body=err.body, url=err.url)
     if err.status == 400 and description.startswith("Identity not found"):

@@ -97,11 +97,11 @@ class Run:
     """Invoke the CLI in-process the way a shell would: through the click group
     alone, or (``fast``) through the console script's fast path first."""
 
-    def __init__(self, fast: bool = False):
+    def __init__(self, fast: bool = False, charset: str = "utf-8"):
         try:  # click < 8.2 (the newest on Python 3.9) mixes stderr into stdout unless asked
-            self.runner = CliRunner(mix_stderr=False)
+            self.runner = CliRunner(mix_stderr=False, charset=charset)
         except TypeError:
-            self.runner = CliRunner()
+            self.runner = CliRunner(charset=charset)
         self.fast = fast
 
     def __call__(self, *args: str, input: str = None, env: dict = None):

@@ -24,7 +24,8 @@ others, over MAX_BYTES, in a directory others may write) or is not an
 imdsctl state file is not used: one line on stderr, and the watch keeps its
 state in memory. The file never holds what it could not read back: an
 event is kept by its EventId (a longer one than MAX_KEY by its start and a
-hash of the whole), its type cut to MAX_TYPE, in UTF-8. Events gone from
+hash of the whole), its type cut to MAX_TYPE and every outcome to MAX_TEXT bytes,
+in UTF-8: MAX_RECORDS records of the worst kind fit in MAX_BYTES. Events gone from
 IMDS for FORGET_AFTER seconds are forgotten.
 
 The directory is checked once, on a descriptor held open (O_DIRECTORY,
@@ -66,6 +67,9 @@ MAX_RECORDS = 1000
 #: (the id with a hash of the whole: imdsctl.events.state.event_key), so MAX_RECORDS fit in MAX_BYTES.
 MAX_KEY = 64
 MAX_TYPE = 32
+#: The most of a step's outcome kept (a hook's, the node handler's: UTF-8 bytes): longer is cut, so
+#: that MAX_RECORDS records of the worst kind (every step, four-byte characters) fit in MAX_BYTES.
+MAX_TEXT = 120
 #: How many times a hook may start for one event (the second start is the retry of an interrupted one).
 MAX_ATTEMPTS = 2
 
@@ -86,6 +90,14 @@ def event_key(event_id: str) -> str:
         return key
     digest = hashlib.sha256(key.encode(errors="surrogatepass")).hexdigest()[:16].upper()
     return f"{_utf8(key[:MAX_KEY - 17])}~{digest}"
+
+
+def _bounded(text: str) -> str:
+    """A text the file keeps: UTF-8, at most MAX_TEXT bytes (cut with an ellipsis)."""
+    data = _utf8(text).encode()
+    if len(data) <= MAX_TEXT:
+        return data.decode()
+    return data[:MAX_TEXT - 3].decode(errors="ignore") + "…"
 
 
 def _utf8(text: str) -> str:
@@ -186,12 +198,13 @@ class State:
         return record["attempts"]
 
     def hook_ended(self, record: Record, ok: bool, outcome: str, now: float) -> None:
-        record.update(hookEnded=stamp(now), hookOk=ok, hook=outcome)
+        record.update(hookEnded=stamp(now), hookOk=ok, hook=_bounded(outcome))
         self.save()
 
     def update(self, record: Record, *, save: bool = True, **fields: Any) -> None:
-        """Note other steps taken for ``record`` (the node handler's ``kube*`` fields), saved."""
-        record.update(fields)
+        """Note other steps taken for ``record`` (the node handler's ``kube*`` fields), saved;
+        a text (kubectl's last line, an EventType quoted) is kept to MAX_TEXT bytes."""
+        record.update({k: _bounded(v) if isinstance(v, str) else v for k, v in fields.items()})
         if save:
             self.save()
 

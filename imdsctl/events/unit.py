@@ -52,7 +52,8 @@ def quote(word: str, first: bool = False) -> str:
     (systemd.syntax(7), systemd.service(5)): specifiers (%) escaped, and
     variables ($) but in the ``first`` word (the executable, where systemd
     substitutes none); quoted when it is not plain, with \\, \", C escapes
-    for the controls, \\u/\\U for every other non-printable character."""
+    for the controls, \\u/\\U for every other non-printable character, \\xNN for a byte
+    that is not UTF-8 (a path's, as Python's surrogateescape holds it)."""
     escaped = word.replace("%", "%%") if first else word.replace("%", "%%").replace("$", "$$")
     if _PLAIN.match(word):
         return escaped
@@ -67,6 +68,8 @@ def _escape(char: str) -> str:
     code = ord(char)
     if code < 0x80:
         return _C_ESCAPES.get(char, f"\\x{code:02x}")
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a path that is not UTF-8 (surrogateescape): that byte
+        return f"\\x{code - 0xDC00:02x}"
     return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 

@@ -220,6 +220,37 @@ def test_hostile_answers_and_arguments_keep_the_contract(run, hostile_imds, answ
     _check_contract(result, time.monotonic() - started, 2)
 
 
+NARROW = ("latin-1", "ascii", "cp1252")
+_unencodable = st.text(alphabet=st.sampled_from(list("a-\u00e9\u20ac\u4e2d\U0001F600\u202e\x1b")), min_size=1,
+                       max_size=8)
+
+
+@st.composite
+def narrow_reads(draw):
+    """A read that prints a value IMDS filled with what a narrow stdout cannot
+    carry: the value's route, and the command line that prints it."""
+    route = draw(st.sampled_from(ROUTES))
+    text = json.dumps(draw(_unencodable), ensure_ascii=draw(st.booleans()))
+    answer = Hostile(200, route, text, b"", "application/json")
+    argv = draw(st.sampled_from([["get", "/".join(route)], ["get", "/".join(route[:1])], ["compute", "--all"],
+                                 ["compute", "name", "tags"], ["network"]]))
+    return answer, argv + draw(st.sampled_from([[], *(["-o", f] for f in FORMATS)]))
+
+
+@settings(max_examples=60, deadline=dt.timedelta(seconds=2), derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(read=narrow_reads(), charset=st.sampled_from(NARROW))
+def test_a_stdout_that_cannot_encode_the_answer_keeps_the_contract(run, hostile_imds, read, charset):
+    """#18.3 as a property: whatever IMDS sends, a stdout in latin-1, ASCII or
+    cp1252 gets bytes of that encoding (escapes for the rest), never a traceback."""
+    hostile_imds["answer"], argv = read
+    started = time.monotonic()
+    result = type(run)(charset=charset)(*argv, "--timeout", "2")  # the run fixture's Run, narrower
+    _check_contract(result, time.monotonic() - started, 2)
+    result.stdout_bytes.decode(charset)  # strict: every byte is the encoding's own
+    assert len([line for line in result.stderr.splitlines() if "cannot encode" in line]) <= 1
+
+
 # -- raw bytes from a loopback server, real time ---------------------------------------------------
 
 HEADS = [b"HTTP/1.1 200 OK\r\nX: ",
