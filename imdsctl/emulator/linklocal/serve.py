@@ -33,7 +33,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from imdsctl.emulator import run
 from imdsctl.emulator.api import CLIENT_VARIABLES, Emulator
-from imdsctl.emulator.linklocal import netns
+from imdsctl.emulator.linklocal import netns, userns
 from imdsctl.emulator.linklocal.netns import LINK_LOCAL, NamespaceError
 
 #: The emulator's URL inside the namespace.
@@ -98,7 +98,7 @@ def _child(imds: Emulator, command: Sequence[str], ready: int, env: Dict[str, st
     """In the forked child: isolate, serve, say ``ok`` (or why not), run COMMAND."""
     netns.die_with_parent()
     try:
-        serve_here(imds)
+        gate = _serve_for(imds, command, env)
     except NamespaceError as exc:
         os.write(ready, f"{exc}\n".encode())
         return 2
@@ -112,9 +112,32 @@ def _child(imds: Emulator, command: Sequence[str], ready: int, env: Dict[str, st
     os.write(ready, b"ok\n")
     os.close(ready)
     try:
-        return run.run(command, env)
+        if gate is None:
+            return run.run(command, env)
+        gate.go()
+        with run.passing_signals(gate.kill):
+            return gate.wait()
     finally:
         imds.stop()
+
+
+def _serve_for(imds: Emulator, command: Sequence[str], env: Dict[str, str]) -> Optional[userns.Gate]:
+    """``serve_here``, and for root the process that will run COMMAND in a
+    user namespace of its own (forked before the emulator's thread starts)."""
+    before = userns.user_namespace()
+    netns.isolate()
+    netns.verify()
+    gate = None
+    if userns.wanted(before):
+        userns.open_low_ports()
+        gate = userns.Gate(lambda: run.run(command, env))
+    try:
+        imds.start()
+    except BaseException:
+        if gate is not None:
+            gate.abort()
+        raise
+    return gate
 
 
 # -- the pytest plugin: a helper process over a socket pair ----------------------------------------
