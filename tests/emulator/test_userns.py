@@ -18,12 +18,14 @@ pytestmark = [pytest.mark.e2e,
 
 EMULATE = [sys.executable, "-m", "imdsctl", "emulate", "--link-local", "--"]
 
-SETNS = textwrap.dedent("""\
+#: A process in the host's namespaces that this test may reach (PID 1 may be another container's).
+HOST = os.getpid()
+SETNS = textwrap.dedent(f"""\
     import ctypes, errno, os
     libc = ctypes.CDLL(None, use_errno=True)
     for name in ("net", "mnt"):
         try:
-            fd = os.open(f"/proc/1/ns/{name}", os.O_RDONLY)
+            fd = os.open(f"/proc/{HOST}/ns/{{name}}", os.O_RDONLY)
         except OSError as exc:
             print(name, errno.errorcode[exc.errno]); continue
         code = libc.setns(fd, 0)
@@ -44,7 +46,7 @@ def emulate(*command):
 
 
 def test_nsenter_into_the_hosts_network_fails(namespaces):
-    done = emulate("nsenter", "--net=/proc/1/ns/net", "true")
+    done = emulate("nsenter", f"--net=/proc/{HOST}/ns/net", "true")
     assert done.returncode != 0
     assert "Permission denied" in done.stderr or "Operation not permitted" in done.stderr
 
