@@ -56,7 +56,7 @@ _imdsctl_spec() {
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;
         'imdsctl emulate')
             cmds=''
-            opts='--link-local --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid -v --verbose -h --help'
+            opts='--link-local --wireserver-root-only --profile --no-throttle --rate --fault --event --events-time-factor --events-enable-delay --control --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid -v --verbose -h --help'
             valued='--profile --rate --fault --event --events-time-factor --events-enable-delay --attested-ca --attested-key --attested-validity --attested-ca-out --as --allow-uid'
             args='@command'
             stop=1

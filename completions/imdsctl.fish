@@ -231,6 +231,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -s h -l help -d 'Show thi
 
 # imdsctl emulate
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l link-local -d 'Serve at http://169.254.169.254 (port 80), IMDS\'s own address, in a private network namespace where COMMAND runs (Linux; unprivileged user namespaces, or root).'
+complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l wireserver-root-only -d 'With --link-local: let only root reach WireServer (168.63.129.16), as waagent\'s firewall does (its iptables owner-match rule, added in the namespace; needs iptables).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l profile -x -a 'linux-2017 linux-2025 spot-vmss windows-sql-2017' -d 'Built-in profile (see \'imdsctl emulator profiles\'), a JSON file (an instance document or {"instance": ..., "loadbalancer": ...}), or a support bundle from \'imdsctl collect\' (tar.gz or zip) to replay.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l no-throttle -d 'Do not rate-limit (IMDS answers 429 beyond 5 requests per second, and managed identity beyond 20 per second or 5 in flight).'
 complete -c imdsctl -n '__imdsctl_at "imdsctl emulate"' -l rate -x -d 'Requests per second allowed per client before 429.'

@@ -174,10 +174,13 @@ def profiles() -> None:
 @click.option("--link-local", is_flag=True,
               help="Serve at http://169.254.169.254 (port 80), IMDS's own address, in a private "
                    "network namespace where COMMAND runs (Linux; unprivileged user namespaces, or root).")
+@click.option("--wireserver-root-only", is_flag=True,
+              help="With --link-local: let only root reach WireServer (168.63.129.16), as waagent's "
+                   "firewall does (its iptables owner-match rule, added in the namespace; needs iptables).")
 @emulator_options
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED,
                 shell_complete=lambda ctx, param, incomplete: [CompletionItem(incomplete, type="command")])
-def emulate(command: Tuple[str, ...], link_local: bool, **options: Any) -> int:
+def emulate(command: Tuple[str, ...], link_local: bool, wireserver_root_only: bool, **options: Any) -> int:
     """Run COMMAND against an emulator: on a free loopback port, or at 169.254.169.254.
 
     COMMAND runs with IMDSCTL_ENDPOINT and AZURE_POD_IDENTITY_AUTHORITY_HOST
@@ -188,12 +191,18 @@ def emulate(command: Tuple[str, ...], link_local: bool, **options: Any) -> int:
     interface, lo, holds 169.254.169.254, where the emulator listens on port
     80: clients that cannot be pointed elsewhere (curl one-liners, SDKs,
     cloud-init) reach it at the real address, and neither variable is set.
+    WireServer answers at 168.63.129.16 there too (port 80 /?comp=versions,
+    the HostGAPlugin on 32526); --wireserver-root-only drops other uids'
+    connections to it, as waagent's firewall does.
     Nothing else is reachable there: no DNS, no other host.  Without a
     namespace, nothing runs (exit 2).  Either way, this installation's
     imdsctl comes first on COMMAND's PATH.
     """
     if link_local:
-        return _emulate_link_local(command, _emulator_kwargs(**options))
+        return _emulate_link_local(command, _emulator_kwargs(**options), wireserver_root_only)
+    if wireserver_root_only:
+        raise UsageError("--wireserver-root-only needs --link-local: WireServer is emulated only at "
+                         "168.63.129.16, in the namespace")
     from imdsctl.emulator.run import run, start
 
     imds = start("127.0.0.1", 0, **_emulator_kwargs(**options))
@@ -219,7 +228,7 @@ def _path_with_this_imdsctl() -> str:
     return path
 
 
-def _emulate_link_local(command: Tuple[str, ...], options: Dict[str, Any]) -> int:
+def _emulate_link_local(command: Tuple[str, ...], options: Dict[str, Any], root_only: bool = False) -> int:
     """emulate --link-local: the namespace, the emulator in it, COMMAND."""
     from imdsctl.emulator.linklocal import netns
     from imdsctl.emulator.linklocal.serve import PORT, run_command
@@ -229,7 +238,7 @@ def _emulate_link_local(command: Tuple[str, ...], options: Dict[str, Any]) -> in
     if reason is None:
         imds = build(netns.LINK_LOCAL, PORT, **options)
         try:
-            return run_command(imds, command, {**os.environ, "PATH": _path_with_this_imdsctl()})
+            return run_command(imds, command, {**os.environ, "PATH": _path_with_this_imdsctl()}, root_only)
         except netns.NamespaceError as exc:
             reason = str(exc)
     raise UsageError(f"--link-local: no private network namespace, so nothing ran: {reason}")

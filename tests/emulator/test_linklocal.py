@@ -171,7 +171,11 @@ def test_the_emulator_binds_only_after_lo_is_found_alone(monkeypatch):
         serve.serve_here(imds)
     assert not imds.started
     monkeypatch.setattr(netns, "interfaces", lambda: ["lo"])
-    assert serve.serve_here(imds).started
+    added = []
+    monkeypatch.setattr(netns, "add_address", added.append)  # never in this test's own namespace
+    monkeypatch.setattr(serve, "WireServer", Unstarted)
+    served, wire = serve.serve_here(imds)
+    assert served.started and wire.started and added == ["168.63.129.16"]
 
 
 @pytest.mark.parametrize(("names", "message"), [

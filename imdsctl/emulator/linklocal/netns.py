@@ -110,14 +110,23 @@ def isolate() -> None:
     try:
         index = socket.if_nametoindex("lo")
         _netlink(RTM_NEWLINK, 0, struct.pack("=BxHiII", socket.AF_UNSPEC, 0, index, IFF_UP, IFF_UP))
-        address = socket.inet_aton(LINK_LOCAL)
+    except OSError as exc:
+        raise NamespaceError(f"cannot bring lo up in the new namespace: {exc.strerror or exc}") from None
+    add_address(LINK_LOCAL)
+    verify()
+
+
+def add_address(address: str) -> None:
+    """Put ``address``/32 on lo, in the namespace ``isolate()`` made (NamespaceError if not)."""
+    try:
+        index = socket.if_nametoindex("lo")
+        packed = socket.inet_aton(address)
         _netlink(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
                  struct.pack("=BBBBI", socket.AF_INET, 32, 0, 0, index)
-                 + _attribute(IFA_LOCAL, address) + _attribute(IFA_ADDRESS, address))
+                 + _attribute(IFA_LOCAL, packed) + _attribute(IFA_ADDRESS, packed))
     except OSError as exc:
-        raise NamespaceError(f"cannot put {LINK_LOCAL} on lo in the new namespace: "
+        raise NamespaceError(f"cannot put {address} on lo in the new namespace: "
                              f"{exc.strerror or exc}") from None
-    verify()
 
 
 def verify() -> None:

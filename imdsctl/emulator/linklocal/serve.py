@@ -29,12 +29,13 @@ import socket
 import struct
 import subprocess
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from imdsctl.emulator import run
 from imdsctl.emulator.api import CLIENT_VARIABLES, Emulator
-from imdsctl.emulator.linklocal import netns, userns
+from imdsctl.emulator.linklocal import netns, userns, wireserver
 from imdsctl.emulator.linklocal.netns import LINK_LOCAL, NamespaceError
+from imdsctl.emulator.linklocal.wireserver import FirewallError, WireServer
 
 #: The emulator's URL inside the namespace.
 URL = f"http://{LINK_LOCAL}"
@@ -46,22 +47,41 @@ def environment(base: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     return {k: v for k, v in (os.environ if base is None else base).items() if k not in CLIENT_VARIABLES}
 
 
-def serve_here(imds: Emulator) -> Emulator:
-    """Isolate this process (a child) and start ``imds`` at 169.254.169.254:80,
-    only once lo is checked to be the namespace's only interface."""
+def serve_here(imds: Emulator, wireserver_root_only: bool = False,
+               before_threads: Optional[Callable[[], None]] = None) -> Tuple[Emulator, WireServer]:
+    """Isolate this process (a child) and start ``imds`` at 169.254.169.254:80
+    and WireServer at 168.63.129.16 (:80, :32526), only once lo is checked to
+    be the namespace's only interface; with ``wireserver_root_only``, behind
+    waagent's firewall rule (wireserver.FirewallError when it cannot be had).
+    ``before_threads`` runs once the namespace is ready, while this process
+    has one thread still (userns.Gate forks there)."""
     netns.isolate()
+    netns.verify()  # before the address, too: never add one outside a lo-only namespace
+    netns.add_address(wireserver.ADDRESS)
     netns.verify()
-    return imds.start()
+    if wireserver_root_only:
+        wireserver.firewall()
+    if before_threads is not None:
+        before_threads()
+    wire = WireServer().start()
+    try:
+        return imds.start(), wire
+    except BaseException:
+        wire.stop()
+        raise
 
 
 # -- imdsctl emulate --link-local: fork ------------------------------------------------------
 
 
-def run_command(imds: Emulator, command: Sequence[str], env: Optional[Dict[str, str]] = None) -> int:
+def run_command(imds: Emulator, command: Sequence[str], env: Optional[Dict[str, str]] = None,
+                wireserver_root_only: bool = False) -> int:
     """Run ``command`` in a new namespace against ``imds`` (built for
     169.254.169.254:80, not started), in ``env`` (default os.environ) without
     the variables that redirect clients; its exit code (128+N if killed by
-    signal N).  Raises NamespaceError when the namespace cannot be had."""
+    signal N).  WireServer answers at 168.63.129.16 there too, to root only
+    with ``wireserver_root_only``.  Raises NamespaceError when the namespace
+    (or waagent's firewall rule in it) cannot be had."""
     reason = netns.unavailable()
     if reason is not None:
         raise NamespaceError(reason)
@@ -73,7 +93,7 @@ def run_command(imds: Emulator, command: Sequence[str], env: Optional[Dict[str, 
         os.close(ready_r)
         code = 2
         try:
-            code = _child(imds, command, ready_w, environment(env))
+            code = _child(imds, command, ready_w, environment(env), wireserver_root_only)
         finally:
             for stream in (sys.stdout, sys.stderr):
                 try:
@@ -94,12 +114,13 @@ def run_command(imds: Emulator, command: Sequence[str], env: Optional[Dict[str, 
     return 128 - code if code < 0 else code
 
 
-def _child(imds: Emulator, command: Sequence[str], ready: int, env: Dict[str, str]) -> int:
+def _child(imds: Emulator, command: Sequence[str], ready: int, env: Dict[str, str],
+           root_only: bool) -> int:
     """In the forked child: isolate, serve, say ``ok`` (or why not), run COMMAND."""
     netns.die_with_parent()
     try:
-        gate = _serve_for(imds, command, env)
-    except NamespaceError as exc:
+        gate, wire = _serve_for(imds, command, env, root_only)
+    except (NamespaceError, FirewallError) as exc:
         os.write(ready, f"{exc}\n".encode())
         return 2
     except OSError as exc:
@@ -118,26 +139,29 @@ def _child(imds: Emulator, command: Sequence[str], ready: int, env: Dict[str, st
         with run.passing_signals(gate.kill):
             return gate.wait()
     finally:
+        wire.stop()
         imds.stop()
 
 
-def _serve_for(imds: Emulator, command: Sequence[str], env: Dict[str, str]) -> Optional[userns.Gate]:
+def _serve_for(imds: Emulator, command: Sequence[str], env: Dict[str, str],
+               root_only: bool) -> Tuple[Optional[userns.Gate], WireServer]:
     """``serve_here``, and for root the process that will run COMMAND in a
-    user namespace of its own (forked before the emulator's thread starts)."""
+    user namespace of its own (forked before the servers' threads start)."""
     before = userns.user_namespace()
-    netns.isolate()
-    netns.verify()
-    gate = None
-    if userns.wanted(before):
-        userns.open_low_ports()
-        gate = userns.Gate(lambda: run.run(command, env))
+    gates: List[userns.Gate] = []
+
+    def fork_command() -> None:
+        if userns.wanted(before):
+            userns.open_low_ports()
+            gates.append(userns.Gate(lambda: run.run(command, env)))
+
     try:
-        imds.start()
+        _, wire = serve_here(imds, root_only, before_threads=fork_command)
     except BaseException:
-        if gate is not None:
+        for gate in gates:
             gate.abort()
         raise
-    return gate
+    return (gates[0] if gates else None), wire
 
 
 # -- the pytest plugin: a helper process over a socket pair ----------------------------------------
@@ -286,7 +310,8 @@ def main(argv: Sequence[str]) -> int:
     channel = socket.socket(fileno=int(argv[1]))
     _, options = _receive(channel)
     try:
-        imds = serve_here(Emulator(host=LINK_LOCAL, port=PORT, **options))
+        root_only = bool(options.pop("wireserver_root_only", False))
+        imds, wire = serve_here(Emulator(host=LINK_LOCAL, port=PORT, **options), root_only)
     except BaseException as exc:
         _send(channel, ("raise", _portable(exc)))
         return 2
@@ -303,6 +328,7 @@ def main(argv: Sequence[str]) -> int:
                 reply = ("raise", _portable(exc))
             _send(channel, reply)
     finally:
+        wire.stop()
         imds.stop()
 
 
