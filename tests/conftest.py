@@ -170,6 +170,10 @@ def imds(httpx_mock, monkeypatch):
         raise ConnectionRefusedError(111, "Connection refused (no WireServer off Azure)")
 
     monkeypatch.setattr(platform, "_ask_wireserver", no_wireserver)
+    from imdsctl.support import doctor
+
+    # doctor's raw TCP connect (which httpx's mock cannot see) is taken as made: the mock answers
+    monkeypatch.setattr(doctor, "_open", lambda host, port, timeout: None)
     return httpx_mock
 
 

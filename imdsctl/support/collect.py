@@ -10,8 +10,10 @@ The archive (tar.gz or zip) holds one directory named like the file, with:
 * ``environment.json``: imdsctl, Python and the OS, the uid, the endpoint,
   which proxy and endpoint variables are set (never their values), whether
   NO_PROXY covers 169.254.169.254, and the route to 169.254.169.254;
-* ``doctor.json``: doctor's rows that need no request (platform, container,
-  proxy, systemd-imds, identity-source);
+* ``doctor.json``: every row of ``imdsctl doctor`` (platform, container,
+  proxy, route, TCP, IMDS's answers, interceptor, identity-source,
+  systemd-imds, WireServer, uid), asked within the last share of collect's
+  --timeout, so the whole command keeps to it;
 * ``manifest.json``: the files, every redacted path and why, every failure
   with its message and exit code.
 
@@ -98,8 +100,12 @@ def collect(imds: Imds, target: Optional[str] = None, archive_format: Optional[s
     if not redacting:
         imds.reporter.note("warning: --no-redact: the bundle keeps userData, SSH keys, the admin user "
                       "name and the attested signature; share it only with people you trust")
+    budget = Budget(imds.settings.timeout)
     with imds.reporter.spinner("collecting IMDS data") as status:
-        calls = _ask(imds, [s for s in SOURCES if s.name not in skip], status)
+        calls = _ask(imds, [s for s in SOURCES if s.name not in skip], status, budget)
+        if status is not None:
+            status.update("running doctor's checks")
+        checks = _doctor(imds, budget.left())
     created = datetime.now(timezone.utc)
     if path is None or path.is_dir():
         instance = next((c.body for c in calls if c.ok and c.source.name == "instance"), None)
@@ -107,7 +113,7 @@ def collect(imds: Imds, target: Optional[str] = None, archive_format: Optional[s
         path = path / name if path is not None else None
     else:
         name = path.name
-    files, manifest = _contents(imds, calls, created, bundle.stem(name), redacting)
+    files, manifest = _contents(imds, calls, checks, created, bundle.stem(name), redacting)
     data = bundle.archive(fmt, bundle.stem(name), files, created)
     failed = _all_failed(calls, "stdout" if path is None else str(path))
     if path is None:  # the archive is the output; a total failure is said on stderr
@@ -133,7 +139,7 @@ def _all_failed(calls: List[Call], where: str) -> Optional[ImdsctlError]:
                                      "explains what is wrong")
 
 
-def _contents(imds: Imds, calls: List[Call], created: datetime, stem: str,
+def _contents(imds: Imds, calls: List[Call], checks: List[Dict[str, str]], created: datetime, stem: str,
               redacting: bool) -> Tuple[Dict[str, bytes], Dict[str, Any]]:
     """The files of the bundle, by name, and its manifest (also among the files)."""
     files: Dict[str, bytes] = {}
@@ -147,7 +153,7 @@ def _contents(imds: Imds, calls: List[Call], created: datetime, stem: str,
             files[call.source.file] = _json(body)
     files["requests.json"] = _json([c.record for c in calls])
     files["environment.json"] = _json(_environment(imds, created))
-    files["doctor.json"] = _json(_doctor(imds))
+    files["doctor.json"] = _json(checks)
     manifest = {
         "bundle": "imdsctl support bundle", "version": 1, "created": created.isoformat(),
         "imdsctl": __version__, "redacted": redacting,
@@ -162,21 +168,31 @@ def _contents(imds: Imds, calls: List[Call], created: datetime, stem: str,
     return files, manifest
 
 
-def _doctor(imds: Any) -> List[Dict[str, str]]:
-    """doctor's rows that need no request of their own (what stands between this machine and IMDS)."""
-    from imdsctl.support.doctor import environment_rows
+def _doctor(imds: Imds, seconds: float) -> List[Dict[str, str]]:
+    """Every row of doctor's, asked within ``seconds`` (what collect's budget has left);
+    should doctor itself fail, the rows that need no request and one that says why."""
+    from imdsctl.support.doctor import doctor, environment_rows
 
-    return environment_rows()
+    saved = imds.settings
+    imds.settings = saved._replace(timeout=max(round(seconds, 2), 0.05))
+    try:
+        rows = doctor(imds).data
+        return list(rows) if isinstance(rows, list) else environment_rows()
+    except ImdsctlError as err:
+        return environment_rows() + [{"check": "doctor", "verdict": "fail", "detail": err.message,
+                                      "remedy": err.hint or ""}]
+    finally:
+        imds.settings = saved
 
 
 # -- asking IMDS -------------------------------------------------------------------------
 
 
-def _ask(imds: Imds, sources: List[Source], status: Any) -> List[Call]:
+def _ask(imds: Imds, sources: List[Source], status: Any, budget: Budget) -> List[Call]:
     """Ask every source with one client; each gets a fair share of the budget
-    left. Once IMDS proved unreachable and nothing has answered, the rest are
-    skipped instead of each waiting out its share."""
-    budget = Budget(imds.settings.timeout)
+    left, and one share is left for doctor's checks. Once IMDS proved
+    unreachable and nothing has answered, the rest are skipped instead of each
+    waiting out its share."""
     calls: List[Call] = []
     for index, source in enumerate(sources):
         if status is not None:
@@ -185,7 +201,7 @@ def _ask(imds: Imds, sources: List[Source], status: Any) -> List[Call]:
             calls.append(Call(source, {"source": source.name, "path": source.path, "outcome": "skipped",
                                        "reason": "not attempted: IMDS was unreachable"}))
         else:
-            calls.append(_call(imds, source, budget.share(len(sources) - index)))
+            calls.append(_call(imds, source, budget.share(len(sources) + 1 - index)))
     return calls
 
 

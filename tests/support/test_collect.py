@@ -178,6 +178,8 @@ def test_unreachable_imds_still_writes_the_environment_and_exits_6(run, here):
     calls = document(files, "requests.json")
     assert [c["outcome"] for c in calls] == ["failed"] + ["skipped"] * 5
     assert calls[0]["exit_code"] == 6
+    rows = {row["check"]: row for row in document(files, "doctor.json")}
+    assert rows["tcp-connect"]["verdict"] == "fail" and rows["imds-answer"]["verdict"] == "skip"
 
 
 @pytest.mark.imds_emulator(faults=["html*inf"])
@@ -325,7 +327,8 @@ TENANT = {"tenantId": "abd8daee-d393-4239-9377-883adda3d40f"}
 @pytest.fixture
 def imds(imds, monkeypatch, here):
     monkeypatch.delenv("IMDSCTL_TIMEOUT")
-    monkeypatch.setattr(facts, "route_to", lambda address, **kw: {"address": address, "route": None})
+    unlooked = {"source": None, "route": None, "commands": [], "error": "not looked up"}
+    monkeypatch.setattr(facts, "route_to", lambda address, **kw: {"address": address, **unlooked})
     for path, version, body in [
             (catalog.VERSIONS_PATH, None, {"apiVersions": list(catalog.INSTANCE_VERSIONS)}),
             (catalog.INSTANCE_PATH, V, LINUX.instance),
@@ -335,7 +338,8 @@ def imds(imds, monkeypatch, here):
             (catalog.ATTESTED_PATH, V, ATTESTED),
             (catalog.IDENTITY_INFO_PATH, catalog.IDENTITY_API_VERSION, TENANT)]:
         query = f"?api-version={version}" if version else ""
-        imds.add_response(url=f"{BASE}{path}{query}", json=body)
+        for _ in range(2 if path in (catalog.VERSIONS_PATH, catalog.INSTANCE_PATH) else 1):  # doctor asks too
+            imds.add_response(url=f"{BASE}{path}{query}", json=body)
     return imds
 
 
@@ -352,7 +356,8 @@ def test_every_endpoint_answering(run, imds):
             "reason": redactions[-1]["reason"]} == redactions[-1]
     assert "identity" in redactions[-1]["reason"]
     paths = [r.url.path for r in imds.get_requests()]
-    assert catalog.IDENTITY_TOKEN_PATH not in paths and len(paths) == 6
+    assert catalog.IDENTITY_TOKEN_PATH not in paths and len(paths) == 6 + 2  # doctor: versions, instance
+    assert paths[6:] == [catalog.VERSIONS_PATH, catalog.INSTANCE_PATH]
 
 
 def test_the_summary_as_a_table_for_people(run, imds, here, monkeypatch):

@@ -106,7 +106,7 @@ def test_doctor_tells_a_prohibit_route_from_a_pods_drop(tmp_path):
     assert "IMDS restricted for pods" in found(out)["tcp-connect"]["detail"]
 
 
-def test_collect_carries_the_doctor_rows_that_need_no_request(run, imds_emulator, root, tmp_path):
+def test_collect_carries_every_doctor_row(run, imds_emulator, root, tmp_path):
     import tarfile
 
     root(vendor="QEMU")
@@ -115,6 +115,11 @@ def test_collect_carries_the_doctor_rows_that_need_no_request(run, imds_emulator
     with tarfile.open(target) as archive:
         member = next(m for m in archive.getmembers() if m.name.endswith("/doctor.json"))
         rows = json.loads(archive.extractfile(member).read())
-    checks = [row["check"] for row in rows]
-    assert checks == ["platform", "container", "proxy", "systemd-imds", "identity-source"]
-    assert next(r for r in rows if r["check"] == "platform")["verdict"] == "warn"
+    by_check = {row["check"]: row for row in rows}
+    doctor = json.loads(ok(run("doctor", "-o", "json")).stdout)
+    assert list(by_check) == [row["check"] for row in doctor]  # the same rows, in doctor's order
+    assert {"platform", "container", "proxy", "route", "tcp-connect", "imds-answer", "instance",
+            "interceptor", "identity-source", "systemd-imds", "wireserver", "user"} <= set(by_check)
+    assert by_check["platform"]["verdict"] == "warn"
+    assert by_check["imds-answer"]["verdict"] == "ok" and by_check["instance"]["verdict"] == "ok"
+    assert all(set(row) == {"check", "verdict", "detail", "remedy"} for row in rows)
