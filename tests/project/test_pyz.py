@@ -7,12 +7,12 @@ import hashlib
 import os
 import subprocess
 import sys
-import sysconfig
 from pathlib import Path
 
 import pytest
 
 from imdsctl import __version__
+from tests.lib.dist import build_pyz
 
 pytestmark = pytest.mark.once
 
@@ -39,19 +39,6 @@ LINES = [
 ]
 #: What needs cryptography, compared with the venv's interpreter (-I: its site-packages, not PYTHON*).
 CRYPTO_LINES = [["attested", "verify", "-o", "json", "-q", "checks[?check=='signature'].result"]]
-
-
-def _build(out: Path, **env: str) -> Path:
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / "build_pyz.py"),
-                             "--site", sysconfig.get_paths()["purelib"], "--out", str(out)],
-                            env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return Path(result.stdout.strip())
-
-
-@pytest.fixture(scope="session")
-def pyz(tmp_path_factory):
-    return _build(tmp_path_factory.mktemp("dist"))
 
 
 def _run(argv, env):
@@ -102,7 +89,7 @@ def test_the_plain_read_imports_neither_click_nor_httpx_from_the_archive(pyz, en
 
 
 def test_two_builds_from_one_commit_give_the_same_bytes_and_its_checksum(pyz, tmp_path):
-    again = _build(tmp_path)
+    again = build_pyz(tmp_path)
     assert again.read_bytes() == pyz.read_bytes()
     checksum = again.with_name(again.name + ".sha256").read_text()
     assert checksum == f"{hashlib.sha256(again.read_bytes()).hexdigest()}  {again.name}\n"

@@ -41,10 +41,10 @@ def readme_emulator():
         yield imds
 
 
-def _env(imds, tmp_path: Path) -> Dict[str, str]:
+def _env(imds, tmp_path: Path, **extra: str) -> Dict[str, str]:
     cache = tmp_path / "cache"
     cache.mkdir(mode=0o700, exist_ok=True)
-    return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
+    return {**extra, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
             "IMDSCTL_ENDPOINT": imds.url, "IMDSCTL_CACHE_DIR": str(cache), "NO_COLOR": "1",
             "LANG": os.environ.get("LANG", "C.UTF-8")}
 
@@ -62,8 +62,11 @@ def _netns():
 
 @pytest.mark.parametrize("shell", SHELLS)
 @pytest.mark.parametrize("where_block", BLOCKS, ids=_block_id)
-def test_every_readme_script_runs(readme_emulator, tmp_path, shell, where_block):
+def test_every_readme_script_runs(readme_emulator, tmp_path, shell, where_block, request):
     _, block = where_block
+    # A block that installs the zipapp gets a local build standing in for the download
+    # (IMDSCTL_PYZ, with its .sha256 beside it), built once per session.
+    extra = {"IMDSCTL_PYZ": str(request.getfixturevalue("pyz"))} if "IMDSCTL_PYZ" in block else {}
     if not shutil.which(shell):
         pytest.skip(f"{shell} is not installed")
     if "--link-local" in block:
@@ -74,7 +77,8 @@ def test_every_readme_script_runs(readme_emulator, tmp_path, shell, where_block)
         if not shutil.which(tool):
             pytest.skip(f"{tool} is not installed")
     done = subprocess.run([shell, "-c", "set -e\n" + block], cwd=tmp_path,
-                          env=_env(readme_emulator, tmp_path), capture_output=True, text=True, timeout=60)
+                          env=_env(readme_emulator, tmp_path, **extra), capture_output=True, text=True,
+                          timeout=60)
     assert done.returncode == 0, (done.stdout, done.stderr)
 
 

@@ -1,0 +1,19 @@
+"""Fixtures of the project checks: the zipapp, built once per session (per xdist worker) and
+shared by the pyz tests and the install page's sh block (as IMDSCTL_PYZ); and the wheel, for the pipx test."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.lib.dist import build_pyz, build_wheel
+
+
+@pytest.fixture(scope="session")
+def pyz(tmp_path_factory) -> Path:
+    return build_pyz(tmp_path_factory.mktemp("dist"))
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """imdsctl's wheel, built once per session (per xdist worker) without the index."""
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
