@@ -6,17 +6,21 @@ wheelhouse of its dependencies repacked from this venv (so that installs need no
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import hashlib
+import http.server
 import os
 import re
 import shutil
 import subprocess
 import sys
 import sysconfig
+import threading
 import zipfile
 from importlib import metadata
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, Iterator, List
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -101,3 +105,23 @@ def wheelhouse(out: Path, name: str = "imdsctl") -> Path:
     for dist in _closure(name):
         _repack(dist, out)
     return out
+
+
+@contextlib.contextmanager
+def serving(directory: Path) -> Iterator[str]:
+    """``directory`` over HTTP on 127.0.0.1 (a free port), for as long as the block runs:
+    what stands in for a release's download URL; its base URL, without a trailing slash."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - http.server's name
+        pass

@@ -14,6 +14,8 @@ from typing import List
 import pytest
 import yaml
 
+from tests.lib.dist import serving
+
 pytestmark = pytest.mark.once
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +29,7 @@ def _blocks(lang: str) -> List[str]:
 
 
 def _zipapp_block() -> str:
-    (block,) = [block for block in _blocks("sh") if "IMDSCTL_PYZ" in block]
+    (block,) = [block for block in _blocks("sh") if "IMDSCTL_PYZ_URL" in block]
     return block
 
 
@@ -46,12 +48,17 @@ def emulator():
 
 
 def _run(block: str, imds, pyz: Path, home: Path, shell: str = "sh") -> subprocess.CompletedProcess:
+    """The block run as a VM would: the pyz (and its .sha256) downloaded from a loopback server."""
+    if not shutil.which("curl"):
+        pytest.skip("curl is not installed")
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home),
-           "IMDSCTL_ENDPOINT": imds.url, "IMDSCTL_PYZ": str(pyz), "NO_COLOR": "1", "LANG": "C.UTF-8"}
+           "IMDSCTL_ENDPOINT": imds.url, "NO_COLOR": "1", "LANG": "C.UTF-8"}
     work = home / "work"
     work.mkdir()
-    return subprocess.run([shell, "-c", "set -e\n" + block], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=120)
+    with serving(pyz.parent) as base:
+        return subprocess.run([shell, "-c", "set -e\n" + block], cwd=work,
+                              env={**env, "IMDSCTL_PYZ_URL": f"{base}/{pyz.name}"},
+                              capture_output=True, text=True, timeout=120)
 
 
 def test_the_zipapp_block_checks_installs_runs_and_installs_the_man_page(emulator, pyz, tmp_path):

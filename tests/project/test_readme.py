@@ -64,9 +64,9 @@ def _netns():
 @pytest.mark.parametrize("where_block", BLOCKS, ids=_block_id)
 def test_every_readme_script_runs(readme_emulator, tmp_path, shell, where_block, request):
     _, block = where_block
-    # A block that installs the zipapp gets a local build standing in for the download
-    # (IMDSCTL_PYZ, with its .sha256 beside it), built once per session.
-    extra = {"IMDSCTL_PYZ": str(request.getfixturevalue("pyz"))} if "IMDSCTL_PYZ" in block else {}
+    # A block that installs the zipapp downloads a build of this tree (once per session) from a
+    # loopback server standing in for the release: IMDSCTL_PYZ_URL, its .sha256 beside it.
+    extra = {"IMDSCTL_PYZ_URL": request.getfixturevalue("pyz_url")} if "IMDSCTL_PYZ_URL" in block else {}
     if not shutil.which(shell):
         pytest.skip(f"{shell} is not installed")
     if "--link-local" in block:
