@@ -50,7 +50,7 @@ _imdsctl_spec() {
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; esac ;;
         'imdsctl doctor')
             cmds=''
-            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --via --debug -h --help'
+            opts='--endpoint --api-version --timeout -o --output -q --query --prefix --via --debug --wireserver-as-root -h --help'
             valued='--endpoint --api-version --timeout -o --output -q --query --prefix --via'
             args=''
             case $2 in -o|--output) vals='json jsonc yaml table tsv text env none' ;; --via) vals='auto imds systemd-imds' ;; esac ;;

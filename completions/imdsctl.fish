@@ -227,6 +227,7 @@ complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -s q -l query -x -d 'JMES
 complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l prefix -x -d 'Variable name prefix for -o env.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l via -x -a 'auto imds systemd-imds' -d 'The way to IMDS: systemd-imds reads leaf values through its Varlink socket (what its locked route leaves); auto does so when that route locks IMDS and the socket exists.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l debug -d 'Log requests, retries and timings to stderr.'
+complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -l wireserver-as-root -d 'Ask WireServer (168.63.129.16) as root too (sudo -n; as root: also as uid 65534), which tells waagent\'s root-only firewall from a network problem.'
 complete -c imdsctl -n '__imdsctl_at "imdsctl doctor"' -s h -l help -d 'Show this message and exit.'
 
 # imdsctl emulate

@@ -61,9 +61,13 @@ def collect(imds: Session, target: Optional[str], archive_format: Optional[str],
 @command(examples=(
     ("Why IMDS does or does not answer, for people:", "imdsctl doctor"),
     ("Only what failed, and what to do about it:",
-     "imdsctl doctor -o json -q \"[?verdict=='fail'].remedy\"")))
+     "imdsctl doctor -o json -q \"[?verdict=='fail'].remedy\""),
+    ("Is waagent's firewall why this user cannot reach WireServer?", "imdsctl doctor --wireserver-as-root")))
 @imds_command(timeout=diagnosis.BUDGET)
-def doctor(imds: Session) -> Result:
+@click.option("--wireserver-as-root", is_flag=True,
+              help="Ask WireServer (168.63.129.16) as root too (sudo -n; as root: also as uid 65534), "
+                   "which tells waagent's root-only firewall from a network problem.")
+def doctor(imds: Session, wireserver_as_root: bool) -> Result:
     """Explain why IMDS is or is not reachable, one check per row.
 
     Checks: the endpoint and where it was set; proxy variables that would send
@@ -79,7 +83,7 @@ def doctor(imds: Session) -> Result:
     failure: 6 unreachable, 7 not IMDS, 5 kept failing, 4 refused, 3 not
     found. --timeout (default 10 s) bounds all checks together.
     """
-    return diagnosis.doctor(imds)
+    return diagnosis.doctor(imds, wireserver_as_root)
 
 
 @command(examples=(

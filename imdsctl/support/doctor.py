@@ -57,8 +57,9 @@ class Row(NamedTuple):
         return {"check": self.check, "verdict": self.verdict, "detail": self.detail, "remedy": self.remedy}
 
 
-def doctor(imds: Imds) -> Result:
-    """Every check, one row each; the exit code of the most serious failure."""
+def doctor(imds: Imds, wireserver_as_root: bool = False) -> Result:
+    """Every check, one row each; the exit code of the most serious failure.
+    ``wireserver_as_root``: WireServer is asked as root too (imdsctl.support.privileged)."""
     imds.settings = settings = imds.settings._replace(via="imds")  # doctor asks IMDS itself
     budget = Budget(settings.timeout)
     client = imds.client  # a malformed --endpoint is a usage error before any check
@@ -77,7 +78,8 @@ def doctor(imds: Imds) -> Result:
     interceptor, who = mediated.interceptor_row(*seen)
     is_default = settings.endpoint.rstrip("/") == catalog.DEFAULT_ENDPOINT
     rows += [Row(*interceptor), Row(*mediated.identity_row(os.environ, who)),
-             Row(*mediated.wireserver_row(is_default, min(CONNECT_TIMEOUT, budget.left())))]
+             Row(*mediated.wireserver_row(is_default, min(CONNECT_TIMEOUT, budget.left()),
+                                          second=wireserver_as_root))]
     reached = any(r.check == "imds-answer" and r.verdict in ("ok", "warn") for r in rows)
     rows.append(_user(reached))
     failed = [r.code for r in rows if r.verdict == "fail"]

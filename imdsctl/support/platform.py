@@ -18,6 +18,7 @@ from typing import Callable, Mapping, Optional, Tuple
 
 from imdsctl.errors import ImdsctlError
 from imdsctl.imds import mediation
+from imdsctl.support import privileged
 
 Check = Tuple[str, str, str, str, int]
 WIRESERVER = "168.63.129.16"
@@ -123,22 +124,58 @@ def _ask_wireserver(port: int, timeout: float) -> str:
         return "accepted"
 
 
-def wireserver_row(is_default: bool, timeout: float,
-                   ask: Optional[Callable[[int, float], str]] = None) -> Check:
+def wireserver_row(is_default: bool, timeout: float, ask: Optional[Callable[[int, float], str]] = None,
+                   second: bool = False) -> Check:
+    """168.63.129.16 as this uid; with ``second``, also as root (as another uid when
+    this is root: imdsctl.support.privileged), which tells waagent's firewall apart."""
     ask = ask or _ask_wireserver
     if not is_default:
         return ("wireserver", "skip", "the endpoint is not IMDS's: WireServer not asked", "", 0)
-    said, failed = [], []
-    for port in WIRESERVER_PORTS:
-        try:
-            said.append(f":{port} {ask(port, timeout)}")
-        except OSError as exc:
-            failed.append(f":{port} {exc.strerror or type(exc).__name__}")
+    seen = privileged.probe(ask, WIRESERVER_PORTS, timeout)
     geteuid = getattr(os, "geteuid", None)
     who = f"as uid {geteuid()}" if geteuid is not None else "as this user"
-    if not failed:
-        return ("wireserver", "ok", f"{WIRESERVER} {who}: " + ", ".join(said), "", 0)
-    remedy = "waagent's firewall lets only root reach WireServer: compare with 'sudo imdsctl doctor'" \
-        if geteuid is not None and geteuid() != 0 else \
-        "the VM agent needs WireServer ('VM agent not ready'): check the route and firewall to " + WIRESERVER
-    return ("wireserver", "warn", f"{WIRESERVER} {who}: " + ", ".join(said + failed), remedy, 0)
+    detail = f"{WIRESERVER} {who}: {_said(seen)}"
+    reached = all(ok for _, ok, _ in seen)
+    if second:
+        return _compared(detail, seen, geteuid is not None and geteuid() == 0,
+                         privileged.second_probe(ask, WIRESERVER_PORTS, timeout))
+    if reached:
+        return ("wireserver", "ok", detail, "", 0)
+    remedy = "waagent's firewall lets only root reach WireServer: compare with 'imdsctl doctor " \
+             "--wireserver-as-root'" if geteuid is not None and geteuid() != 0 else _AGENT
+    return ("wireserver", "warn", detail, remedy, 0)
+
+
+_AGENT = f"the VM agent needs WireServer ('VM agent not ready'): check the route and firewall to {WIRESERVER}"
+_FIREWALL = "waagent's firewall (only root may reach WireServer)"
+
+
+def _said(seen: privileged.Probe) -> str:
+    return ", ".join(f":{port} {text}" for port, ok, text in sorted(seen, key=lambda s: not s[1]))
+
+
+def _compared(detail: str, mine: privileged.Probe, root: bool,
+              second: Tuple[str, Optional[privileged.Probe], str]) -> Check:
+    """The row from both probes: this uid's and the second uid's (root, or 65534 when this is root)."""
+    other, seen, why = second
+    reached = all(ok for _, ok, _ in mine)
+    if seen is None:
+        remedy = "" if reached else _AGENT if root else \
+            f"compare as root: 'sudo imdsctl doctor --wireserver-as-root'; {_AGENT}"
+        return ("wireserver", "ok" if reached else "warn", f"{detail}; {why}", remedy, 0)
+    detail = f"{detail}; as {other}: {_said(seen)}"
+    as_root, as_user = (mine, seen) if root else (seen, mine)
+    root_reached = all(ok for _, ok, _ in as_root)
+    user_reached, user_none = all(ok for _, ok, _ in as_user), not any(ok for _, ok, _ in as_user)
+    if not root_reached:
+        return ("wireserver", "warn", f"{detail}: root does not reach WireServer either", _AGENT, 0)
+    if user_reached:
+        return ("wireserver", "ok", f"{detail}: every uid reaches WireServer (no firewall in front of it)",
+                "", 0)
+    if not user_none:
+        return ("wireserver", "warn", f"{detail}: only some ports reach WireServer for non-root", _AGENT, 0)
+    if root:
+        return ("wireserver", "ok", f"{detail}: {_FIREWALL} is in place", "", 0)
+    return ("wireserver", "warn", f"{detail}: {_FIREWALL} keeps this uid out",
+            "nothing to fix for the VM agent, which runs as root; a process of this uid cannot reach "
+            "WireServer, by design", 0)
