@@ -182,7 +182,7 @@ class CacheFinder:
                   target: Optional[ModuleType] = None) -> Optional[ModuleSpec]:
         spec = PathFinder.find_spec(fullname, path, target)
         if spec is not None and isinstance(spec.loader, zipimport.zipimporter):
-            spec.loader = CachedLoader(spec.loader, self.directory)  # type: ignore[assignment]
+            spec.loader = CachedLoader(spec.loader, self.directory)
         return spec
 
 
