@@ -4,7 +4,9 @@ interpreter (`python3 -I -S`: no site-packages at all); it builds the same bytes
 read imports neither click nor httpx; what needs cryptography says what to install."""
 
 import hashlib
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -59,9 +61,18 @@ def _run(argv, env):
                           cwd=str(ROOT / "tests"))
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory):
+    """One bytecode cache for the parity tests: later ones load the archive from it."""
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
 @pytest.fixture
-def env(imds_emulator):
-    return {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "PYTHONPATH": "/nonexistent"}
+def env(imds_emulator, shared_cache):
+    environ = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100", "PYTHONPATH": "/nonexistent",
+               "XDG_CACHE_HOME": str(shared_cache)}
+    environ.pop("IMDSCTL_PYZ_DEBUG", None)
+    return environ
 
 
 def _same(line, installed, pyz_argv, env):
@@ -123,3 +134,123 @@ def test_a_venv_without_pip_runs_the_pyz(pyz, env, tmp_path):
     subprocess.run([BARE, "-m", "venv", "--without-pip", str(tmp_path / "venv")], check=True, timeout=120)
     result = _run([str(tmp_path / "venv" / "bin" / "python"), "-I", str(pyz), "compute", "name"], env)
     assert (result.returncode, result.stdout, result.stderr) == (0, "web-01\n", "")
+
+
+# The private bytecode cache (imdsctl/pyzcache.py, installed by the archive's __main__): a second
+# run loads the archive's modules from code compiled by the first, and a cache another user could
+# write is never read.
+
+def _debugged(pyz, env, cache, python=BARE, line=("compute", "name"), *flags):
+    environ = {**env, "XDG_CACHE_HOME": str(cache), "IMDSCTL_PYZ_DEBUG": "1"}
+    return _run([python, "-I", *flags, str(pyz), *line], environ)
+
+
+def _cached_files(cache):
+    return sorted(p for p in cache.rglob("*") if p.is_file())
+
+
+def test_a_second_run_takes_the_archives_modules_from_a_private_cache(pyz, env, tmp_path):
+    cache = tmp_path / "xdg"
+    first = _debugged(pyz, env, cache)
+    assert (first.returncode, first.stdout) == (0, "web-01\n"), first.stderr
+    assert "imdsctl.fastpath compiled and cached" in first.stderr
+    assert "from the cache" not in first.stderr
+    (directory,) = (cache / "imdsctl").iterdir()
+    assert directory.name.startswith("pyz-")
+    for folder in (cache / "imdsctl", directory):
+        assert (folder.stat().st_mode & 0o777, folder.stat().st_uid) == (0o700, os.geteuid())
+    files = _cached_files(cache)
+    assert directory / "imdsctl.fastpath.pyc" in files
+    assert {f.stat().st_mode & 0o777 for f in files} == {0o600}
+    second = _debugged(pyz, env, cache, BARE, ("compute", "name"), "-X", "importtime")
+    assert (second.returncode, second.stdout) == (0, "web-01\n"), second.stderr
+    assert "imdsctl.fastpath from the cache" in second.stderr
+    assert "compiled and cached" not in second.stderr
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in second.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "imdsctl" in imported and not imported & {"click", "httpx", "rich", "yaml"}
+
+
+def test_a_damaged_cached_module_is_compiled_again(pyz, env, tmp_path):
+    cache = tmp_path / "xdg"
+    assert _debugged(pyz, env, cache).returncode == 0
+    (cached,) = [f for f in _cached_files(cache) if f.name == "imdsctl.fastpath.pyc"]
+    cached.write_bytes(b"not a code object")
+    again = _debugged(pyz, env, cache)
+    assert (again.returncode, again.stdout) == (0, "web-01\n"), again.stderr
+    assert "imdsctl.fastpath compiled and cached" in again.stderr
+    assert cached.read_bytes().startswith(importlib.util.MAGIC_NUMBER)
+
+
+def _loose(cache):
+    (cache / "imdsctl").mkdir(parents=True)
+    (cache / "imdsctl").chmod(0o777)
+
+
+def _foreign(cache):
+    if os.geteuid() != 0:
+        pytest.skip("giving a directory to another user needs root")
+    (cache / "imdsctl").mkdir(parents=True, mode=0o700)
+    os.chown(cache / "imdsctl", 65534, 65534)
+
+
+def _linked(cache):
+    (cache.parent / "elsewhere").mkdir(mode=0o700)
+    cache.mkdir()
+    (cache / "imdsctl").symlink_to(cache.parent / "elsewhere")
+
+
+def _open_base(cache):
+    cache.mkdir()
+    cache.chmod(0o777)
+
+
+@pytest.mark.parametrize("spoil", [_loose, _foreign, _linked, _open_base], ids=lambda f: f.__name__[1:])
+def test_a_cache_another_user_could_write_is_refused_and_left_alone(pyz, env, tmp_path, spoil):
+    cache = tmp_path / "xdg"
+    spoil(cache)
+    result = _debugged(pyz, env, cache)
+    assert (result.returncode, result.stdout) == (0, "web-01\n"), result.stderr
+    assert "imdsctl pyz cache: not used:" in result.stderr
+    assert "cached" not in result.stderr and "from the cache" not in result.stderr
+    assert _cached_files(tmp_path) == [] and not [p for p in tmp_path.rglob("pyz-*")]
+
+
+def test_a_cached_module_another_user_could_have_written_is_not_loaded(pyz, env, tmp_path):
+    cache = tmp_path / "xdg"
+    assert _debugged(pyz, env, cache).returncode == 0
+    (cached,) = [f for f in _cached_files(cache) if f.name == "imdsctl.fastpath.pyc"]
+    cached.chmod(0o666)
+    result = _debugged(pyz, env, cache)
+    assert (result.returncode, result.stdout) == (0, "web-01\n"), result.stderr
+    assert "imdsctl.fastpath.pyc is not a private file of this user: not used" in result.stderr
+    assert "imdsctl.fastpath from the cache" not in result.stderr
+
+
+@pytest.mark.parametrize("where", [{"XDG_CACHE_HOME": "/proc"}, {"XDG_CACHE_HOME": "", "HOME": ""},
+                                   {"XDG_CACHE_HOME": "relative", "HOME": "/proc/self"}],
+                         ids=["unwritable", "no-home", "relative"])
+def test_with_no_usable_cache_the_pyz_still_answers(pyz, env, tmp_path, where):
+    environ = {**env, "IMDSCTL_PYZ_DEBUG": "1", **where}
+    for name in [k for k, v in where.items() if not v]:
+        environ.pop(name)
+    result = _run([BARE, "-I", str(pyz), "compute", "name"], environ)
+    assert (result.returncode, result.stdout) == (0, "web-01\n"), result.stderr
+    assert "imdsctl pyz cache: not used:" in result.stderr
+
+
+def _python39():
+    for candidate in ("/work/main/.venv39/bin/python", shutil.which("python3.9") or ""):
+        check = [candidate, "-I", "-c", "import sys; assert sys.version_info[:2] == (3, 9)"]
+        if candidate and subprocess.run(check, capture_output=True, timeout=60).returncode == 0:
+            return candidate
+    pytest.skip("no Python 3.9 here")
+
+
+def test_each_interpreter_gets_its_own_cache_and_3_9_uses_it(pyz, env, tmp_path):
+    python39, cache = _python39(), tmp_path / "xdg"
+    for python in (BARE, python39, python39):
+        result = _debugged(pyz, env, cache, python, ("compute", "name"), "-S")
+        assert (result.returncode, result.stdout) == (0, "web-01\n"), result.stderr
+    assert "imdsctl.fastpath from the cache" in result.stderr
+    assert len(list((cache / "imdsctl").iterdir())) == 2  # the key holds the magic number
