@@ -1,9 +1,9 @@
 """The zipapp's private bytecode cache: what its __main__ installs before anything else.
 
 zipimport compiles every module from source on every start (the archive holds no .pyc, to stay
-reproducible and to run on any CPython), which was most of a plain read's time. This meta-path
-finder lets the usual machinery find a module (sys.path: the archive) and, when zipimport would
-load it, loads the code compiled on an earlier run instead, from
+reproducible and to run on any CPython), which was most of a plain read's time. This path hook
+gives the archive's sys.path entries a zipimporter that finds modules as zipimport does and
+loads the code compiled on an earlier run instead of compiling the source again, from
 ``$XDG_CACHE_HOME/imdsctl/pyz-<key>/`` (else ``~/.cache/...``), the key made of the archive's
 content digest (written into __main__ by tools/build_pyz.py), the interpreter's magic number and
 the archive's path (a module's code names its file); a module not cached yet is compiled as
@@ -30,12 +30,12 @@ import sys
 import zipimport
 import zlib
 from importlib import _bootstrap_external  # loaded at start-up: its MAGIC_NUMBER is the interpreter's
-from importlib.machinery import ModuleSpec, PathFinder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # no typing import at run time: this is the start-up path
+    from importlib.machinery import ModuleSpec
     from types import CodeType, ModuleType
-    from typing import Mapping, Optional, Sequence
+    from typing import Mapping, Optional
 
 DIRECTORY_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 MAGIC = _bootstrap_external.MAGIC_NUMBER
@@ -106,20 +106,16 @@ def open_cache(base: str, key: str) -> int:
         os.close(mine)
 
 
-class CachedLoader:
-    """zipimport's loader for one module, its code taken from the cache when there."""
+class CachedZipImporter(zipimport.zipimporter):
+    """zipimport for the archive (sys.path's hook for it), a module's code taken from the cache
+    when there; every other path entry keeps its own finder (frozen and built-in modules too)."""
 
-    def __init__(self, archive: zipimport.zipimporter, directory: int) -> None:
-        self.archive = archive
-        self.directory = directory
+    cache = -1  # the cache directory's fd, set by install
 
-    def __getattr__(self, name: str) -> object:  # get_source, get_data, get_resource_reader, ...
-        return getattr(self.archive, name)
-
-    def create_module(self, spec: ModuleSpec) -> Optional[ModuleType]:
+    def create_module(self, spec: ModuleSpec) -> None:
         return None
 
-    def exec_module(self, module: ModuleType) -> None:
+    def exec_module(self, module: ModuleType) -> None:  # 3.9's zipimporter has only load_module
         exec(self.get_code(module.__name__), module.__dict__)
 
     def get_code(self, fullname: str) -> CodeType:
@@ -128,13 +124,13 @@ class CachedLoader:
         if code is not None:
             _debug(f"{fullname} from the cache")
             return code
-        code = self.archive.get_code(fullname)
+        code = super().get_code(fullname)
         self._write(name, marshal.dumps(code))
         return code
 
     def _read(self, name: str) -> Optional[CodeType]:
         try:
-            fd = os.open(name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0), dir_fd=self.directory)
+            fd = os.open(name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0), dir_fd=self.cache)
         except OSError:
             return None
         try:
@@ -159,35 +155,39 @@ class CachedLoader:
         temporary = f".{name}.{os.getpid()}.tmp"
         try:
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
-                         0o600, dir_fd=self.directory)
+                         0o600, dir_fd=self.cache)
             with os.fdopen(fd, "wb") as stream:
                 stream.write(MAGIC + data)
-            os.replace(temporary, name, src_dir_fd=self.directory, dst_dir_fd=self.directory)
+            os.replace(temporary, name, src_dir_fd=self.cache, dst_dir_fd=self.cache)
             _debug(f"{name[:-4]} compiled and cached")
         except OSError as err:  # a full disk, a read-only cache: only slower
             _debug(f"cannot write {name}: {err.strerror}")
             try:
-                os.unlink(temporary, dir_fd=self.directory)
+                os.unlink(temporary, dir_fd=self.cache)
             except OSError:
                 pass
 
 
-class CacheFinder:
-    """Finds modules as sys.path's finders do; gives the archive's ones a CachedLoader."""
+class ArchiveHook:
+    """sys.path_hooks' entry: a CachedZipImporter for the archive and the folders in it."""
 
-    def __init__(self, directory: int) -> None:
-        self.directory = directory
+    def __init__(self, archive: str, cache: int) -> None:
+        self.archive = archive
+        self.cache = cache
 
-    def find_spec(self, fullname: str, path: Optional[Sequence[str]] = None,
-                  target: Optional[ModuleType] = None) -> Optional[ModuleSpec]:
-        spec = PathFinder.find_spec(fullname, path, target)
-        if spec is not None and isinstance(spec.loader, zipimport.zipimporter):
-            spec.loader = CachedLoader(spec.loader, self.directory)
-        return spec
+    def covers(self, path: str) -> bool:
+        return path == self.archive or path.startswith(self.archive + os.sep)
+
+    def __call__(self, path: str) -> CachedZipImporter:
+        if not self.covers(path):
+            raise ImportError("not the archive", path=path)
+        importer = CachedZipImporter(path)
+        importer.cache = self.cache
+        return importer
 
 
 def install(archive: str, digest: str, environ: Mapping[str, str] = os.environ) -> bool:
-    """Put a CacheFinder first on sys.meta_path for ``archive`` (whose content has ``digest``);
+    """Put an ArchiveHook first on sys.path_hooks for ``archive`` (whose content has ``digest``);
     False when no cache can be used (said why under IMDSCTL_PYZ_DEBUG)."""
     where = os.path.abspath(archive)
     key = f"{digest[:24]}-{MAGIC.hex()}-{zlib.crc32(where.encode(errors='surrogateescape')):08x}"
@@ -196,5 +196,8 @@ def install(archive: str, digest: str, environ: Mapping[str, str] = os.environ) 
     except Refused as refused:
         _debug(f"not used: {refused}")
         return False
-    sys.meta_path.insert(0, CacheFinder(directory))
+    hook = ArchiveHook(where, directory)
+    sys.path_hooks.insert(0, hook)
+    for path in [p for p in sys.path_importer_cache if hook.covers(p)]:  # zipimport's, of runpy
+        del sys.path_importer_cache[path]
     return True

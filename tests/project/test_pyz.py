@@ -254,3 +254,13 @@ def test_each_interpreter_gets_its_own_cache_and_3_9_uses_it(pyz, env, tmp_path)
         assert (result.returncode, result.stdout) == (0, "web-01\n"), result.stderr
     assert "imdsctl.fastpath from the cache" in result.stderr
     assert len(list((cache / "imdsctl").iterdir())) == 2  # the key holds the magic number
+
+
+def test_the_cache_takes_only_the_archives_modules(pyz, tmp_path):
+    """Frozen, built-in and stdlib modules keep their own finders; the archive's get the cache."""
+    code = (f"import sys; sys.path.insert(0, {str(pyz)!r})\nfrom imdsctl import pyzcache\n"
+            f"assert pyzcache.install({str(pyz)!r}, 'f' * 64)\n"
+            "import __hello__, json, imdsctl.errors as e\n"
+            "print(__hello__.__spec__.origin, type(json.__loader__).__name__, type(e.__loader__).__name__)\n")
+    result = _run([BARE, "-I", "-c", code], {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")})
+    assert result.stdout.split() == ["frozen", "SourceFileLoader", "CachedZipImporter"], result.stderr
