@@ -194,6 +194,13 @@ def _foreign(cache):
     os.chown(cache / "imdsctl", 65534, 65534)
 
 
+def _foreign_base(cache):  # root with another user's HOME: its ~/.cache is not taken over
+    if os.geteuid() != 0:
+        pytest.skip("giving a directory to another user needs root")
+    cache.mkdir(mode=0o700)
+    os.chown(cache, 65534, 65534)
+
+
 def _linked(cache):
     (cache.parent / "elsewhere").mkdir(mode=0o700)
     cache.mkdir()
@@ -205,7 +212,8 @@ def _open_base(cache):
     cache.chmod(0o777)
 
 
-@pytest.mark.parametrize("spoil", [_loose, _foreign, _linked, _open_base], ids=lambda f: f.__name__[1:])
+@pytest.mark.parametrize("spoil", [_loose, _foreign, _foreign_base, _linked, _open_base],
+                         ids=lambda f: f.__name__[1:])
 def test_a_cache_another_user_could_write_is_refused_and_left_alone(pyz, env, tmp_path, spoil):
     cache = tmp_path / "xdg"
     spoil(cache)
