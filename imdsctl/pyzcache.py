@@ -13,8 +13,9 @@ Nothing is read from a place another user can write: the cache directory and the
 must be 0700 directories of this uid (``imdsctl`` and the key's), their parent not group- or
 other-writable and of this uid, opened without following a symlink, every file then opened
 relative to them, a regular file of this uid and mode 0600 with the magic number first.
-Otherwise, and with no HOME, no XDG_CACHE_HOME or an unwritable one, there is no cache: the
-archive runs as plain zipimport runs it, only slower. Root is no exception: a HOME of another
+Otherwise, and with no HOME, no XDG_CACHE_HOME or an unwritable one, there is no cache: each
+module is compiled from the archive's source on each run (once, where zipimport alone compiles
+it twice: to name its file, then to run it), only slower. Root is no exception: a HOME of another
 user's is refused, not taken over. IMDSCTL_PYZ_DEBUG=1 writes what the cache does to stderr.
 
 This module is compiled from source on each run itself, so it stays small and imports only
@@ -110,7 +111,7 @@ class CachedZipImporter(zipimport.zipimporter):
     """zipimport for the archive (sys.path's hook for it), a module's code taken from the cache
     when there; every other path entry keeps its own finder (frozen and built-in modules too)."""
 
-    cache = -1  # the cache directory's fd, set by install
+    cache = -1  # the cache directory's fd, set by install; -1: none (each module compiled once)
 
     def create_module(self, spec: ModuleSpec) -> None:
         return None
@@ -118,14 +119,23 @@ class CachedZipImporter(zipimport.zipimporter):
     def exec_module(self, module: ModuleType) -> None:  # 3.9's zipimporter has only load_module
         exec(self.get_code(module.__name__), module.__dict__)
 
+    def get_filename(self, fullname: str) -> str:
+        """Where the module is (its spec's origin), found without compiling it: zipimport's own
+        compiles the source to know, so that every module was compiled twice. The archive holds
+        sources only, so the file is the package's __init__.py or the module's .py."""
+        package = self.is_package(fullname)
+        name = self.prefix + fullname.rpartition(".")[2]
+        return self.archive + os.sep + name + (os.sep + "__init__.py" if package else ".py")
+
     def get_code(self, fullname: str) -> CodeType:
         name = f"{fullname}.pyc"
-        code = self._read(name)
+        code = self._read(name) if self.cache >= 0 else None
         if code is not None:
             _debug(f"{fullname} from the cache")
             return code
         code = super().get_code(fullname)
-        self._write(name, marshal.dumps(code))
+        if self.cache >= 0:
+            self._write(name, marshal.dumps(code))
         return code
 
     def _read(self, name: str) -> Optional[CodeType]:
@@ -188,16 +198,17 @@ class ArchiveHook:
 
 def install(archive: str, digest: str, environ: Mapping[str, str] = os.environ) -> bool:
     """Put an ArchiveHook first on sys.path_hooks for ``archive`` (whose content has ``digest``);
-    False when no cache can be used (said why under IMDSCTL_PYZ_DEBUG)."""
+    False when no cache can be used (said why under IMDSCTL_PYZ_DEBUG): the hook then still
+    spares zipimport's second compilation of each module."""
     where = os.path.abspath(archive)
     key = f"{digest[:24]}-{MAGIC.hex()}-{zlib.crc32(where.encode(errors='surrogateescape')):08x}"
     try:
         directory = open_cache(cache_base(environ), key)
     except Refused as refused:
         _debug(f"not used: {refused}")
-        return False
+        directory = -1
     hook = ArchiveHook(where, directory)
     sys.path_hooks.insert(0, hook)
     for path in [p for p in sys.path_importer_cache if hook.covers(p)]:  # zipimport's, of runpy
         del sys.path_importer_cache[path]
-    return True
+    return directory >= 0

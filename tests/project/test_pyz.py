@@ -272,3 +272,27 @@ def test_the_cache_takes_only_the_archives_modules(pyz, tmp_path):
             "print(__hello__.__spec__.origin, type(json.__loader__).__name__, type(e.__loader__).__name__)\n")
     result = _run([BARE, "-I", "-c", code], {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "xdg")})
     assert result.stdout.split() == ["frozen", "SourceFileLoader", "CachedZipImporter"], result.stderr
+
+
+COUNT_COMPILES = """
+import builtins, sys
+compiled = []
+def counting(source, filename, *args, **kwargs):
+    compiled.append(filename)
+    return real(source, filename, *args, **kwargs)
+real, builtins.compile = builtins.compile, counting
+sys.path.insert(0, {pyz!r})
+from imdsctl import pyzcache
+pyzcache.install({pyz!r}, 'f' * 64)
+del compiled[:]
+import imdsctl.errors, imdsctl.catalog
+print(len([name for name in compiled if name.startswith({pyz!r})]))
+"""
+
+
+@pytest.mark.parametrize("cache", ["/proc", "fresh"], ids=["no-cache", "cache"])
+def test_each_module_is_compiled_at_most_once_and_then_not_at_all(pyz, tmp_path, cache):
+    """zipimport alone compiles a module twice (to name its file, then to run it)."""
+    environ = {**os.environ, "XDG_CACHE_HOME": cache if cache == "/proc" else str(tmp_path / "xdg")}
+    counts = [_run([BARE, "-I", "-c", COUNT_COMPILES.format(pyz=str(pyz))], environ) for _ in range(2)]
+    assert [c.stdout for c in counts] == (["2\n", "2\n"] if cache == "/proc" else ["2\n", "0\n"]), counts
