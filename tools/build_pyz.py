@@ -39,11 +39,18 @@ SKIPPED_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd", ".dylib", ".dll", ".c", ".h",
 MAIN = '''\
 """imdsctl as one file: python3 imdsctl.pyz COMMAND ... (see docs/install.md)."""
 import os
-
-from imdsctl import pyzcache
+import sys
+import zipimport
 
 DIGEST = "{digest}"
-pyzcache.install(os.path.dirname(__file__), DIGEST)
+ARCHIVE = os.path.dirname(__file__)
+# The bytecode cache first, compiled once: imported, zipimport would compile imdsctl/pyzcache.py
+# twice (to name its file, then to run it), and imdsctl/__init__.py, before the cache is there.
+pyzcache = type(sys)("imdsctl.pyzcache")
+pyzcache.__file__ = os.path.join(ARCHIVE, "imdsctl", "pyzcache.py")
+sys.modules[pyzcache.__name__] = pyzcache
+exec(zipimport.zipimporter(os.path.join(ARCHIVE, "imdsctl")).get_code(pyzcache.__name__), vars(pyzcache))
+pyzcache.install(ARCHIVE, DIGEST)
 from imdsctl.fastpath import main  # noqa: E402
 
 main()

@@ -296,3 +296,24 @@ def test_each_module_is_compiled_at_most_once_and_then_not_at_all(pyz, tmp_path,
     environ = {**os.environ, "XDG_CACHE_HOME": cache if cache == "/proc" else str(tmp_path / "xdg")}
     counts = [_run([BARE, "-I", "-c", COUNT_COMPILES.format(pyz=str(pyz))], environ) for _ in range(2)]
     assert [c.stdout for c in counts] == (["2\n", "2\n"] if cache == "/proc" else ["2\n", "0\n"]), counts
+
+
+RUN_COUNTING_COMPILES = """
+import builtins, os, runpy, sys
+real = builtins.compile
+def counting(source, filename, *args, **kwargs):
+    os.write(2, ("compiled " + str(filename) + "\\n").encode())
+    return real(source, filename, *args, **kwargs)
+builtins.compile = counting
+sys.argv = [sys.argv[1], "compute", "name"]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_a_warm_run_compiles_only_the_cache_itself_and_once(pyz, env, tmp_path):
+    environ = {**env, "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    runs = [_run([BARE, "-I", "-c", RUN_COUNTING_COMPILES, str(pyz)], environ) for _ in range(2)]
+    assert [r.stdout for r in runs] == ["web-01\n", "web-01\n"], runs[1].stderr
+    compiled = [line.split(" ", 1)[1] for line in runs[1].stderr.splitlines() if line.startswith("compiled ")]
+    ours = [name for name in compiled if name.startswith(str(pyz)) and not name.endswith("__main__.py")]
+    assert ours == [str(pyz / "imdsctl" / "pyzcache.py")]
