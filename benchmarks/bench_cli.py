@@ -16,7 +16,8 @@ directory unless --pyz names one; its bytecode cache in a temporary
 XDG_CACHE_HOME, filled by the warm-up run) at most 3x one curl. Shown for
 reference: the naive `python -c "import click, httpx; httpx.get(...)"`, the
 zipapp with no usable cache (XDG_CACHE_HOME=/proc: every module compiled from
-source, as before the cache) and `python3 -I -c pass`, the interpreter's floor.
+source) and with -S (the site-packages' .pth files of a given python3 run at
+every start, before the zipapp), and `python3 -I [-S] -c pass`, the floor.
 Bounded: N runs per contender, nothing else.
 """
 
@@ -113,7 +114,9 @@ def measure(contenders, launcher, runs):
 
 PYZ = "imdsctl-X.pyz compute vmid (python3 -I)"
 PYZ_COLD = "  the same, no bytecode cache (env XDG_CACHE_HOME=/proc)"
+PYZ_NO_SITE = "  the same, python3 -I -S (no site-packages, no .pth file)"
 BARE = "python3 -I -c pass (the interpreter alone)"
+BARE_NO_SITE = "python3 -I -S -c pass"
 
 
 def build_pyz() -> str:
@@ -158,7 +161,9 @@ def main() -> int:
         python = getattr(sys, "_base_executable", sys.executable)
         contenders[PYZ] = [python, "-I", pyz, "compute", "vmid"]
         contenders[PYZ_COLD] = ["env", "XDG_CACHE_HOME=/proc", python, "-I", pyz, "compute", "vmid"]
+        contenders[PYZ_NO_SITE] = [python, "-I", "-S", pyz, "compute", "vmid"]
         contenders[BARE] = [python, "-I", "-c", "pass"]
+        contenders[BARE_NO_SITE] = [python, "-I", "-S", "-c", "pass"]
         if has_curl:
             contenders["curl (one leaf)"] = ["curl", "-s", "--noproxy", "*", "-H", "Metadata: true",
                                              leaf_url]
@@ -196,6 +201,9 @@ def main() -> int:
     print(f"{'zipapp vs the installed cold leaf':40s} ratio {median[PYZ] / leaf:5.2f} (for reference)")
     cold = median[PYZ] / median[PYZ_COLD]
     print(f"{'zipapp vs itself with no cache':40s} ratio {cold:5.2f} (for reference)")
+    if has_curl:
+        no_site = median[PYZ_NO_SITE] / median["curl (one leaf)"]
+        print(f"{'zipapp with -S vs one curl':40s} ratio {no_site:5.2f} (for reference)")
     failed = False
     for name, ratio, target in verdicts:
         ok = ratio <= target
