@@ -88,6 +88,9 @@ def _open_private(name: str, parent: Optional[int], private: bool) -> int:
 def open_cache(base: str, key: str) -> int:
     """The fd of ``base``/imdsctl/pyz-``key``, checked at every level; Refused otherwise.
     ``base`` is made only in a directory of this uid (root does not make one in a user's HOME)."""
+    needed = {os.open, os.mkdir, os.unlink, os.rename}  # os.rename: renameat, as os.replace uses
+    if not hasattr(os, "geteuid") or not needed <= os.supports_dir_fd:  # Windows: no such checks
+        raise Refused("this platform cannot open files relative to a checked directory")
     parent = os.path.dirname(os.path.normpath(base))
     if not os.path.isdir(base):
         try:

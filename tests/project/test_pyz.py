@@ -317,3 +317,14 @@ def test_a_warm_run_compiles_only_the_cache_itself_and_once(pyz, env, tmp_path):
     compiled = [line.split(" ", 1)[1] for line in runs[1].stderr.splitlines() if line.startswith("compiled ")]
     ours = [name for name in compiled if name.startswith(str(pyz)) and not name.endswith("__main__.py")]
     assert ours == [str(pyz / "imdsctl" / "pyzcache.py")]
+
+
+def test_a_platform_without_dir_fd_runs_without_a_cache(monkeypatch, tmp_path):
+    from imdsctl import pyzcache
+
+    monkeypatch.setattr(os, "supports_dir_fd", set())
+    monkeypatch.setattr(sys, "path_hooks", list(sys.path_hooks))
+    monkeypatch.setattr(sys, "path_importer_cache", dict(sys.path_importer_cache))
+    assert pyzcache.install(str(tmp_path / "x.pyz"), "f" * 64, {"XDG_CACHE_HOME": str(tmp_path)}) is False
+    assert list(tmp_path.iterdir()) == []
+    assert isinstance(sys.path_hooks[0], pyzcache.ArchiveHook) and sys.path_hooks[0].cache == -1
