@@ -261,7 +261,8 @@ def test_each_interpreter_gets_its_own_cache_and_3_9_uses_it(pyz, env, tmp_path)
         result = _debugged(pyz, env, cache, python, ("compute", "name"), "-S")
         assert (result.returncode, result.stdout) == (0, "web-01\n"), result.stderr
     assert "imdsctl.fastpath from the cache" in result.stderr
-    assert len(list((cache / "imdsctl").iterdir())) == 2  # the key holds the magic number
+    keys = 1 if sys.version_info[:2] == (3, 9) else 2  # the key holds the magic number
+    assert len(list((cache / "imdsctl").iterdir())) == keys
 
 
 def test_the_cache_takes_only_the_archives_modules(pyz, tmp_path):
