@@ -12,8 +12,12 @@ Targets (issue #11; checked here, exit 1 if one is missed): a cold leaf
 one curl; ten fields in one `get -o env` at most 0.2x ten `curl | jq` calls;
 peak memory of a plain read at most 20 MiB; the zipapp's cold leaf (`python3 -I
 imdsctl-X.pyz compute vmid`, issue #19; built from this venv into a temporary
-directory unless --pyz names one) at most 3x one curl. The naive
-`python -c "import click, httpx; httpx.get(...)"` is shown for reference.
+directory unless --pyz names one; its bytecode cache in a temporary
+XDG_CACHE_HOME, filled by the warm-up run) at most 3x one curl. Shown for
+reference: the naive `python -c "import click, httpx; httpx.get(...)"`, the
+zipapp with no usable cache (XDG_CACHE_HOME=/proc: every module compiled from
+source) and with -S (the site-packages' .pth files of a given python3 run at
+every start, before the zipapp), and `python3 -I [-S] -c pass`, the floor.
 Bounded: N runs per contender, nothing else.
 """
 
@@ -109,6 +113,10 @@ def measure(contenders, launcher, runs):
 
 
 PYZ = "imdsctl-X.pyz compute vmid (python3 -I)"
+PYZ_COLD = "  the same, no bytecode cache (env XDG_CACHE_HOME=/proc)"
+PYZ_NO_SITE = "  the same, python3 -I -S (no site-packages, no .pth file)"
+BARE = "python3 -I -c pass (the interpreter alone)"
+BARE_NO_SITE = "python3 -I -S -c pass"
 
 
 def build_pyz() -> str:
@@ -133,7 +141,8 @@ def main() -> int:
         raise SystemExit("imdsctl is not installed next to this python")
     with Emulator(throttle=False) as emulator:
         env = dict(os.environ, IMDSCTL_ENDPOINT=emulator.url,
-                   IMDSCTL_CACHE_DIR=tempfile.mkdtemp(prefix="imdsctl-bench-"))
+                   IMDSCTL_CACHE_DIR=tempfile.mkdtemp(prefix="imdsctl-bench-"),
+                   XDG_CACHE_HOME=tempfile.mkdtemp(prefix="imdsctl-bench-xdg-"))  # the pyz's bytecode
         for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
             env.pop(name, None)
         version = catalog.DEFAULT_API_VERSION
@@ -149,7 +158,12 @@ def main() -> int:
                 [imdsctl, "compute", "vmid", "--max-age", "3600"],
             "imdsctl get -o env (10 fields, 1 call)": [imdsctl, "get", "-o", "env", *paths],
         }
-        contenders[PYZ] = [getattr(sys, "_base_executable", sys.executable), "-I", pyz, "compute", "vmid"]
+        python = getattr(sys, "_base_executable", sys.executable)
+        contenders[PYZ] = [python, "-I", pyz, "compute", "vmid"]
+        contenders[PYZ_COLD] = ["env", "XDG_CACHE_HOME=/proc", python, "-I", pyz, "compute", "vmid"]
+        contenders[PYZ_NO_SITE] = [python, "-I", "-S", pyz, "compute", "vmid"]
+        contenders[BARE] = [python, "-I", "-c", "pass"]
+        contenders[BARE_NO_SITE] = [python, "-I", "-S", "-c", "pass"]
         if has_curl:
             contenders["curl (one leaf)"] = ["curl", "-s", "--noproxy", "*", "-H", "Metadata: true",
                                              leaf_url]
@@ -164,7 +178,7 @@ def main() -> int:
             floor = launcher.own_rss()
         finally:
             launcher.close()
-    rows = [(name, seconds, rss if name.startswith("imdsctl") else None)
+    rows = [(name, seconds, rss if name.startswith(("imdsctl", "  ")) else None)
             for name, (seconds, rss) in results.items()]
     print(f"{'contender':58s} {'median':>9s} {'peak RSS':>10s}")
     for name, seconds, rss in rows:
@@ -184,6 +198,12 @@ def main() -> int:
     reference = median["naive python -c 'import click, httpx; httpx.get(...)'"]
     print()
     print(f"{'cold leaf vs naive httpx one-liner':40s} ratio {leaf / reference:5.2f} (for reference)")
+    print(f"{'zipapp vs the installed cold leaf':40s} ratio {median[PYZ] / leaf:5.2f} (for reference)")
+    cold = median[PYZ] / median[PYZ_COLD]
+    print(f"{'zipapp vs itself with no cache':40s} ratio {cold:5.2f} (for reference)")
+    if has_curl:
+        no_site = median[PYZ_NO_SITE] / median["curl (one leaf)"]
+        print(f"{'zipapp with -S vs one curl':40s} ratio {no_site:5.2f} (for reference)")
     failed = False
     for name, ratio, target in verdicts:
         ok = ratio <= target

@@ -157,4 +157,7 @@ def test_private_files_have_one_writer():
     pattern = re.compile(r"\bos\.(replace|rename|fsync)\(|\bmkstemp\(|def _fsync_directory|def _private\(")
     found = {str(p.relative_to(PACKAGE)): pattern.findall(p.read_text(encoding="utf-8"))
              for p in sorted(PACKAGE.rglob("*.py")) if "emulator" not in p.parts}
-    assert {path: hits for path, hits in found.items() if hits and path != "files.py"} == {}
+    # pyzcache.py: the zipapp's bytecode cache, stdlib only and loaded before any other module, renames
+    # within a directory it holds open (dir_fd) and wants no fsync: a lost file is compiled again
+    exempt = ("files.py", "pyzcache.py")
+    assert {path: hits for path, hits in found.items() if hits and path not in exempt} == {}

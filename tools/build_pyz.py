@@ -34,9 +34,24 @@ VENDORED = ("click", "httpx", "httpcore", "h11", "anyio", "idna", "certifi", "ri
             "mdurl", "pygments", "jmespath", "yaml")
 OPTIONAL = ("sniffio", "exceptiongroup", "typing_extensions")
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".so", ".pyd", ".dylib", ".dll", ".c", ".h", ".pyx")
+#: The archive's __main__: the bytecode cache (imdsctl/pyzcache.py, keyed by DIGEST, the
+#: sha256 of every other entry's name and bytes), then the console-script entry point.
 MAIN = '''\
 """imdsctl as one file: python3 imdsctl.pyz COMMAND ... (see docs/install.md)."""
-from imdsctl.fastpath import main
+import os
+import sys
+import zipimport
+
+DIGEST = "{digest}"
+ARCHIVE = os.path.dirname(__file__)
+# The bytecode cache first, compiled once: imported, zipimport would compile imdsctl/pyzcache.py
+# twice (to name its file, then to run it), and imdsctl/__init__.py, before the cache is there.
+pyzcache = type(sys)("imdsctl.pyzcache")
+pyzcache.__file__ = os.path.join(ARCHIVE, "imdsctl", "pyzcache.py")
+sys.modules[pyzcache.__name__] = pyzcache
+exec(zipimport.zipimporter(os.path.join(ARCHIVE, "imdsctl")).get_code(pyzcache.__name__), vars(pyzcache))
+pyzcache.install(ARCHIVE, DIGEST)
+from imdsctl.fastpath import main  # noqa: E402
 
 main()
 '''
@@ -82,7 +97,7 @@ def _distribution_files(site: Path, name: str) -> Iterator[Tuple[str, Path]]:
 
 def entries(site: Path) -> Dict[str, bytes]:
     """Every file of the archive, by its name in it."""
-    found: Dict[str, bytes] = {"__main__.py": MAIN.encode()}
+    found: Dict[str, bytes] = {}
     for arcname, path in _files(ROOT / "imdsctl", "imdsctl"):
         found[arcname] = path.read_bytes()
     missing: List[str] = []
@@ -96,7 +111,17 @@ def entries(site: Path) -> Dict[str, bytes]:
             found[arcname] = path.read_bytes()
     if missing:
         raise SystemExit(f"build_pyz: {site} lacks {', '.join(missing)}")
+    found["__main__.py"] = MAIN.format(digest=content_digest(found)).encode()
     return found
+
+
+def content_digest(found: Dict[str, bytes]) -> str:
+    """The sha256 of the entries' names and bytes, in order: what keys the bytecode cache."""
+    digest = hashlib.sha256()
+    for arcname, data in sorted(found.items()):
+        digest.update(b"%d:%s%d:" % (len(arcname.encode()), arcname.encode(), len(data)))
+        digest.update(data)
+    return digest.hexdigest()
 
 
 def build(site: Path, out: Path) -> Path:

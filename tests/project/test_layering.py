@@ -61,6 +61,7 @@ MAY_IMPORT: Dict[str, Set[str]] = {
     "fastpath_options": set(),
     "_docgen": {"imdsctl", "errors", "catalog", "result", "ui", "session", "cli", "emulator", "fastpath"},
     "__main__": {"fastpath"},
+    "pyzcache": set(),  # the pyz's bytecode cache: stdlib only, loaded before anything else
 }
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
