@@ -78,7 +78,8 @@ def table(value: Any, stream: TextIO) -> str:
                  caption=caption or None, caption_justify="left")
     for index, name in enumerate(columns):
         cells = [row[index] for row in rows]
-        grid.add_column(name, min_width=_minimum(name, cells), no_wrap=(keys and index == 0) or _whole(cells),
+        whole = (keys and index == 0) or _whole(cells)
+        grid.add_column(name, min_width=None if whole else _minimum(name, cells), no_wrap=whole,
                         overflow="fold")
     for row in rows:
         grid.add_row(*row)

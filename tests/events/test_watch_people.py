@@ -52,14 +52,6 @@ def test_a_watch_on_a_pipe_has_no_status_line_and_the_same_lines(run, imds):
                         r"not before \S+( \S+)? \(in 14m \d\ds\)\n", result.stdout), result.stdout
 
 
-def _rich_version():
-    from importlib.metadata import version
-
-    return tuple(int(p) for p in version("rich").split(".")[:2])
-
-
-@pytest.mark.skipif(_rich_version() < (13, 4), reason="known: rich 13.3 (the floor, Debian 12's) sizes this "
-                    "table two columns wider and cuts the Starts cell's last character; not fixed yet")
 def test_events_list_at_80_columns_keeps_its_starts_column_across_midnight(monkeypatch):
     """Near midnight an event 15 minutes away is tomorrow: its row still fits
     80 columns with Starts (the countdown says the day; the day, not the time, a day or more ahead)."""
