@@ -150,6 +150,17 @@ def interfaces() -> List[str]:
     return sorted(row.split(":", 1)[0].strip() for row in rows if ":" in row)
 
 
+def exit_flushed(code: int) -> None:
+    """End a forked child with ``code``: stdout and stderr flushed (whatever they are), no cleanup
+    of the parent's (os._exit)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def die_with_parent(signum: int = signal.SIGTERM) -> None:
     """Have the kernel send ``signum`` to this process when its parent dies (best effort)."""
     try:

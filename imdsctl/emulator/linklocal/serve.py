@@ -95,12 +95,7 @@ def run_command(imds: Emulator, command: Sequence[str], env: Optional[Dict[str, 
         try:
             code = _child(imds, command, ready_w, environment(env), wireserver_root_only)
         finally:
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except (OSError, ValueError):
-                    pass
-            os._exit(code)
+            netns.exit_flushed(code)
     os.close(ready_w)
     with os.fdopen(ready_r, "rb") as ready:
         word = ready.readline()

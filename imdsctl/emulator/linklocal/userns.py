@@ -26,10 +26,9 @@ the emulator included).  docs/emulator.md says the same.
 from __future__ import annotations
 
 import os
-import sys
 from typing import Callable, Optional, Tuple
 
-from imdsctl.emulator.linklocal.netns import CLONE_NEWUSER, NamespaceError, _libc
+from imdsctl.emulator.linklocal.netns import CLONE_NEWUSER, NamespaceError, _libc, exit_flushed
 
 #: The ids mapped into COMMAND's user namespace: all of the initial namespace's, one to one.
 IDENTITY_MAP = "0 0 4294967295"
@@ -81,13 +80,7 @@ class Gate:
         if self.pid == 0:  # never returns
             os.close(ready_r)
             os.close(go_w)
-            code = _inside(body, ready_w, go_r)
-            for stream in (sys.stdout, sys.stderr):
-                try:
-                    stream.flush()
-                except (OSError, ValueError):
-                    pass
-            os._exit(code)
+            exit_flushed(_inside(body, ready_w, go_r))
         os.close(ready_w)
         os.close(go_r)
         self._go: Optional[int] = go_w
