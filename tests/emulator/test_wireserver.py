@@ -96,3 +96,13 @@ def test_root_only_needs_link_local():
     done = subprocess.run([*EMULATE[:4], "--wireserver-root-only", "--", "true"],
                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert done.returncode == 2 and "--wireserver-root-only needs --link-local" in done.stderr
+
+
+def test_the_firewall_rule_is_never_added_outside_a_lo_only_namespace(monkeypatch):
+    if netns.interfaces() == ["lo"]:
+        pytest.skip("this test process's own namespace has only lo: nothing to refuse")
+    ran = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: ran.append(a))
+    with pytest.raises(netns.NamespaceError, match="interfaces other than lo"):
+        wireserver.firewall("/usr/sbin/iptables")
+    assert ran == []

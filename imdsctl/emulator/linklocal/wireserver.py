@@ -131,7 +131,11 @@ class WireServer:
 
 
 def firewall(iptables: Optional[str] = None) -> None:
-    """Add waagent's root-only rules to this namespace's OUTPUT chain (FirewallError if not)."""
+    """Add waagent's root-only rules to this namespace's OUTPUT chain (FirewallError if not);
+    never outside a namespace whose only interface is lo (netns.verify, checked again here)."""
+    from imdsctl.emulator.linklocal import netns
+
+    netns.verify()
     binary = iptables or shutil.which("iptables") or shutil.which("iptables", path="/usr/sbin:/sbin")
     if binary is None:
         raise FirewallError("no iptables here to add waagent's rule (-m owner --uid-owner 0)")
