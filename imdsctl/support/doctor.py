@@ -140,6 +140,9 @@ def _route(host: str, timeout: float) -> Row:
         return Row("route", "ok", f"{host} goes {via} on {route['interface']} "
                                   f"(route {route['destination']}, metric {route['metric']})")
     said = "; ".join(c.get("error") or c.get("output", "") for c in found["commands"])
+    if any(str(c.get("output", "")).startswith("local ") for c in found["commands"]):
+        return Row("route", "ok", f"{host} is an address of this machine: whatever listens here answers "
+                                  f"for it (imdsctl emulate --link-local, a local proxy); {said}")
     if found["source"] is None or found.get("error"):
         return Row("route", "skip", found.get("error", "") + (f" ({said})" if said else ""))
     return Row("route", "warn", f"no route for {host} in {found['source']}" + (f"; {said}" if said else ""),

@@ -291,6 +291,13 @@ def test_connect_failures_exit_6(run, imds, monkeypatch, error, detail):
      "ok", "169.254.169.254 goes on-link on eth0 (route 169.254.169.254/32, metric 0)"),
     ({"source": None, "route": None, "commands": [], "error": "no way to read routes on Plan9"},
      "skip", "no way to read routes on Plan9"),
+    # emulate --link-local: the address is on lo, so whatever listens here answers for it
+    ({"source": "/proc/net/route", "route": None, "commands": [
+        {"command": "ip route get 169.254.169.254",
+         "output": "local 169.254.169.254 dev lo src 169.254.169.254 uid 0"}]},
+     "ok", "169.254.169.254 is an address of this machine: whatever listens here answers for it "
+           "(imdsctl emulate --link-local, a local proxy); "
+           "local 169.254.169.254 dev lo src 169.254.169.254 uid 0"),
 ])
 def test_route_verdicts(run, imds, monkeypatch, found, verdict, detail):
     imds.add_response(url=f"{BASE}{catalog.VERSIONS_PATH}", json={"apiVersions": ["2025-04-07"]},
