@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from imdsctl.catalog import IMDS_ADDRESS
 from imdsctl.emulator import Emulator
 from imdsctl.emulator.control import HEADER
 
@@ -99,11 +100,11 @@ def test_the_emulators_own_address_is_a_good_host():
         return refusal(Request("GET", "/_emulator/faults", ("_emulator", "faults"), "", (),
                                Headers({"host": host, HEADER.lower(): "1"})), own)
 
-    assert asked("169.254.169.254", ("169.254.169.254",)) is None          # --link-local
-    assert asked("169.254.169.254:80", ("169.254.169.254",)) is None
+    assert asked(IMDS_ADDRESS, (IMDS_ADDRESS,)) is None          # --link-local
+    assert asked(f"{IMDS_ADDRESS}:80", (IMDS_ADDRESS,)) is None
     assert asked("10.1.2.3:8169", ("0.0.0.0",)) is None                   # every address of the machine
     assert asked("[fd00::1]:8169", ("::",)) is None
-    assert asked("169.254.169.254", ()).status == 403
+    assert asked(IMDS_ADDRESS, ()).status == 403
     assert asked("vm.example", ("0.0.0.0",)).status == 403                # a name: rebinding
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from imdsctl.events import kube
-from imdsctl.events.state import State
 from tests.lib.events import ID1, ID2, Scripted, doc, event, watcher
 from tests.lib.kubectl import FakeKubectl
 
@@ -22,15 +21,6 @@ class Log(list):
 @pytest.fixture
 def kubectl(tmp_path):
     return FakeKubectl(tmp_path / "bin")
-
-
-@pytest.fixture
-def state(tmp_path):
-    directory = tmp_path / "state"
-    directory.mkdir(mode=0o700)
-    opened = State.open(str(directory / "events.json"))
-    yield opened
-    opened.close()
 
 
 def run(kubectl, state, *documents, drain_on=kube.DRAIN_ON, **options):

@@ -19,15 +19,6 @@ class Log(list):
         self.append(line)
 
 
-@pytest.fixture
-def state(tmp_path):
-    directory = tmp_path / "state"
-    directory.mkdir(mode=0o700)
-    opened = State.open(str(directory / "events.json"))
-    yield opened
-    opened.close()
-
-
 def remember(state, event_id=ID1, **fields):
     """A record as an earlier watch left it."""
     state.records[event_id] = {"type": "Reboot", "seen": stamp(time.time() - 60), "attempts": 0, **fields}

@@ -20,6 +20,8 @@ from typing import Dict, List, Optional, Sequence
 
 import pytest
 
+from imdsctl.catalog import IMDS_ADDRESS
+
 AZURE_TAG = "7783-7084-3265-9085-8269-3286-77"
 
 _HELPER = r"""
@@ -114,12 +116,12 @@ def clean_env(**extra: str) -> Dict[str, str]:
 
 
 #: A prohibit route, as systemd-imds's locked mode adds (IMDS's address taken off lo first).
-PROHIBIT = [["ip", "addr", "del", "169.254.169.254/32", "dev", "lo"],
-            ["ip", "route", "add", "prohibit", "169.254.169.254/32"]]
+PROHIBIT = [["ip", "addr", "del", f"{IMDS_ADDRESS}/32", "dev", "lo"],
+            ["ip", "route", "add", "prohibit", f"{IMDS_ADDRESS}/32"]]
 #: A silent drop of everything to IMDS.
-DROP = [["iptables", "-A", "OUTPUT", "-d", "169.254.169.254", "-j", "DROP"]]
+DROP = [["iptables", "-A", "OUTPUT", "-d", IMDS_ADDRESS, "-j", "DROP"]]
 #: A silent drop for every uid but root (waagent-style owner match).
-DROP_NOT_ROOT = [["iptables", "-A", "OUTPUT", "-d", "169.254.169.254", "-m", "owner", "!", "--uid-owner", "0",
+DROP_NOT_ROOT = [["iptables", "-A", "OUTPUT", "-d", IMDS_ADDRESS, "-m", "owner", "!", "--uid-owner", "0",
                   "-j", "DROP"]]
 
 

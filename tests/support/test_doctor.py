@@ -18,6 +18,8 @@ from imdsctl import catalog
 from imdsctl.support import doctor, facts
 from tests.lib.helpers import BASE, ok
 
+IMDS = catalog.IMDS_ADDRESS
+
 CHECKS = ["endpoint", "platform", "container", "proxy", "route", "systemd-imds", "tcp-connect", "imds-answer",
           "instance", "api-version", "latency", "throttling", "interceptor", "identity-source", "wireserver",
           "user"]
@@ -86,7 +88,7 @@ def test_proxy_variables_that_capture_imds_are_a_warning(run, imds_emulator, mon
     found = rows(ok(run("doctor", "-o", "json")))
     proxy = found["proxy"]
     assert proxy["verdict"] == "warn"
-    assert proxy["detail"].startswith("HTTP_PROXY set and NO_PROXY does not cover 169.254.169.254")
+    assert proxy["detail"].startswith(f"HTTP_PROXY set and NO_PROXY does not cover {IMDS}")
     assert "NO_PROXY" in proxy["remedy"]
     assert "secret" not in json.dumps(found)
     assert found["imds-answer"]["verdict"] == "ok"  # imdsctl itself ignores them
@@ -222,11 +224,11 @@ def instance_url(version: str = catalog.DEFAULT_API_VERSION) -> str:
 
 def test_docker_desktops_403_means_unreachable(run, imds):
     imds.add_response(url=f"{BASE}{catalog.VERSIONS_PATH}", status_code=403,
-                      text="connecting to 169.254.169.254:80: dial tcp 169.254.169.254:80: connectex: "
+                      text=f"connecting to {IMDS}:80: dial tcp {IMDS}:80: connectex: "
                            "A socket operation was attempted to an unreachable network.")
     found = rows(ok(run("doctor", "-o", "json"), 6))
     assert verdicts(found)["endpoint"] == "ok"
-    assert found["route"]["detail"] == ("169.254.169.254 goes via 10.0.0.1 on eth0 (route 0.0.0.0/0, "
+    assert found["route"]["detail"] == (f"{IMDS} goes via 10.0.0.1 on eth0 (route 0.0.0.0/0, "
                                         "metric 100)")
     assert "Docker Desktop" in found["imds-answer"]["detail"]
     assert found["instance"]["verdict"] == "skip"
@@ -270,8 +272,8 @@ def test_versions_without_a_list_is_not_imds(run, imds):
 
 
 @pytest.mark.parametrize(("error", "detail"), [
-    (socket.timeout(), "no answer to a TCP connect to 169.254.169.254:80 within"),
-    (OSError(101, "Network is unreachable"), "cannot connect to 169.254.169.254:80: Network is unreachable"),
+    (socket.timeout(), f"no answer to a TCP connect to {IMDS}:80 within"),
+    (OSError(101, "Network is unreachable"), f"cannot connect to {IMDS}:80: Network is unreachable"),
 ])
 def test_connect_failures_exit_6(run, imds, monkeypatch, error, detail):
     def fail(host, port, timeout):
@@ -284,20 +286,20 @@ def test_connect_failures_exit_6(run, imds, monkeypatch, error, detail):
 
 @pytest.mark.parametrize(("found", "verdict", "detail"), [
     ({"source": "/proc/net/route", "route": None, "commands": [
-        {"command": "ip route get 169.254.169.254", "error": "RTNETLINK answers: Network is unreachable"}]},
-     "warn", "no route for 169.254.169.254 in /proc/net/route; RTNETLINK answers: Network is unreachable"),
-    ({"source": "/proc/net/route", "route": {"destination": "169.254.169.254/32", "gateway": "",
+        {"command": f"ip route get {IMDS}", "error": "RTNETLINK answers: Network is unreachable"}]},
+     "warn", f"no route for {IMDS} in /proc/net/route; RTNETLINK answers: Network is unreachable"),
+    ({"source": "/proc/net/route", "route": {"destination": f"{IMDS}/32", "gateway": "",
                                              "interface": "eth0", "metric": 0}, "commands": []},
-     "ok", "169.254.169.254 goes on-link on eth0 (route 169.254.169.254/32, metric 0)"),
+     "ok", f"{IMDS} goes on-link on eth0 (route {IMDS}/32, metric 0)"),
     ({"source": None, "route": None, "commands": [], "error": "no way to read routes on Plan9"},
      "skip", "no way to read routes on Plan9"),
     # emulate --link-local: the address is on lo, so whatever listens here answers for it
     ({"source": "/proc/net/route", "route": None, "commands": [
-        {"command": "ip route get 169.254.169.254",
-         "output": "local 169.254.169.254 dev lo src 169.254.169.254 uid 0"}]},
-     "ok", "169.254.169.254 is an address of this machine: whatever listens here answers for it "
+        {"command": f"ip route get {catalog.IMDS_ADDRESS}",
+         "output": f"local {catalog.IMDS_ADDRESS} dev lo src {catalog.IMDS_ADDRESS} uid 0"}]},
+     "ok", f"{catalog.IMDS_ADDRESS} is an address of this machine: whatever listens here answers for it "
            "(imdsctl emulate --link-local, a local proxy); "
-           "local 169.254.169.254 dev lo src 169.254.169.254 uid 0"),
+           f"local {catalog.IMDS_ADDRESS} dev lo src {catalog.IMDS_ADDRESS} uid 0"),
 ])
 def test_route_verdicts(run, imds, monkeypatch, found, verdict, detail):
     imds.add_response(url=f"{BASE}{catalog.VERSIONS_PATH}", json={"apiVersions": ["2025-04-07"]},
@@ -313,12 +315,12 @@ def test_route_verdicts(run, imds, monkeypatch, found, verdict, detail):
 
 
 @pytest.mark.parametrize(("value", "covered"), [
-    ("", False), ("*", True), ("169.254.169.254", True), ("169.254.169.254:80", True),
+    ("", False), ("*", True), (f"{IMDS}", True), (f"{IMDS}:80", True),
     ("localhost, 169.254.0.0/16", True), ("10.0.0.0/8,.internal", False), ("169.254.169.25", False),
-    ("[::1],metadata", False), ("::/0", False), ("example.com 169.254.169.254/32", True),
+    ("[::1],metadata", False), ("::/0", False), (f"example.com {IMDS}/32", True),
 ])
 def test_no_proxy_covers_the_imds_address(value, covered):
-    assert facts.no_proxy_covers(value, "169.254.169.254") is covered
+    assert facts.no_proxy_covers(value, f"{IMDS}") is covered
 
 
 @pytest.mark.parametrize(("value", "host", "covered"), [
@@ -331,9 +333,9 @@ def test_no_proxy_covers_host_names(value, host, covered):
 
 def test_proxies_capturing():
     env = {"HTTP_PROXY": "http://p:1", "ALL_PROXY": " ", "HTTPS_PROXY": "http://p:1"}
-    assert facts.proxies_capturing("169.254.169.254", env) == ["HTTP_PROXY"]
-    assert facts.proxies_capturing("169.254.169.254", {**env, "no_proxy": "169.254.169.254"}) == []
-    assert facts.proxies_capturing("169.254.169.254", {"https_proxy": "http://p:1"}) == []
+    assert facts.proxies_capturing(f"{IMDS}", env) == ["HTTP_PROXY"]
+    assert facts.proxies_capturing(f"{IMDS}", {**env, "no_proxy": f"{IMDS}"}) == []
+    assert facts.proxies_capturing(f"{IMDS}", {"https_proxy": "http://p:1"}) == []
 
 
 PROC_NET_ROUTE = """\
@@ -350,32 +352,32 @@ def test_proc_net_route():
     routes = facts.parse_proc_net_route(PROC_NET_ROUTE)
     assert routes == [facts.Route("0.0.0.0/0", "10.0.0.1", "eth0", 100),
                       facts.Route("10.0.0.0/24", "", "eth0", 100),
-                      facts.Route("169.254.169.254/32", "10.0.0.1", "eth0", 100)]  # eth1's is down
-    assert facts.best_route(routes, "169.254.169.254") == routes[2]
+                      facts.Route(f"{IMDS}/32", "10.0.0.1", "eth0", 100)]  # eth1's is down
+    assert facts.best_route(routes, f"{IMDS}") == routes[2]
     assert facts.best_route(routes, "10.0.0.9") == routes[1]
     assert facts.best_route(routes[1:], "8.8.8.8") is None
 
 
-ROUTE_PRINT = """\
+ROUTE_PRINT = f"""\
 IPv4 Route Table
 ===========================================================================
 Active Routes:
 Network Destination        Netmask          Gateway       Interface  Metric
           0.0.0.0          0.0.0.0         10.0.0.1         10.0.0.4     10
-  169.254.169.254  255.255.255.255         10.0.0.1         10.0.0.4     11
+  {IMDS}  255.255.255.255         10.0.0.1         10.0.0.4     11
         127.0.0.0        255.0.0.0         On-link         127.0.0.1    331
 ===========================================================================
 Persistent Routes:
   Network Address          Netmask  Gateway Address  Metric
-  169.254.169.254  255.255.255.255         10.0.0.1       1
+  {IMDS}  255.255.255.255         10.0.0.1       1
 """
 
 
 def test_route_print():
     routes = facts.parse_route_print(ROUTE_PRINT)
     assert len(routes) == 3
-    assert facts.best_route(routes, "169.254.169.254") == facts.Route(
-        "169.254.169.254/32", "10.0.0.1", "10.0.0.4", 11)
+    assert facts.best_route(routes, f"{IMDS}") == facts.Route(
+        f"{IMDS}/32", "10.0.0.1", "10.0.0.4", 11)
     assert facts.best_route(routes, "127.0.0.5").gateway == ""
 
 
@@ -384,8 +386,8 @@ class Done:
         self.stdout, self.returncode, self.stderr = stdout, returncode, stderr
 
 
-ROUTE_GET = """\
-   route to: 169.254.169.254
+ROUTE_GET = f"""\
+   route to: {IMDS}
 destination: default
        mask: default
     gateway: 10.0.0.1
@@ -395,7 +397,7 @@ destination: default
 
 
 def test_route_get_on_macos():
-    found = facts.route_to("169.254.169.254", system="Darwin", run=lambda a, **k: Done(ROUTE_GET))
+    found = facts.route_to(f"{IMDS}", system="Darwin", run=lambda a, **k: Done(ROUTE_GET))
     assert found["route"] == {"destination": "0.0.0.0/0", "gateway": "10.0.0.1", "interface": "en0",
                               "metric": 0}
     assert facts.parse_route_get("route: writing to routing socket: not in table") == []
@@ -408,30 +410,30 @@ def test_route_to_on_linux(tmp_path):
 
     def run(argv, **kwargs):
         calls.append((argv, kwargs["timeout"]))
-        return Done("169.254.169.254 via 10.0.0.1 dev eth0 src 10.0.0.4\n")
+        return Done(f"{IMDS} via 10.0.0.1 dev eth0 src 10.0.0.4\n")
 
-    found = facts.route_to("169.254.169.254", system="Linux", proc=str(table), which=lambda n: "/sbin/ip",
+    found = facts.route_to(f"{IMDS}", system="Linux", proc=str(table), which=lambda n: "/sbin/ip",
                              run=run)
-    assert found["route"] == {"destination": "169.254.169.254/32", "gateway": "10.0.0.1",
+    assert found["route"] == {"destination": f"{IMDS}/32", "gateway": "10.0.0.1",
                               "interface": "eth0", "metric": 100}
-    assert found["commands"] == [{"command": "ip route get 169.254.169.254",
-                                  "output": "169.254.169.254 via 10.0.0.1 dev eth0 src 10.0.0.4"}]
-    assert calls == [(["/sbin/ip", "route", "get", "169.254.169.254"], facts.COMMAND_TIMEOUT)]
+    assert found["commands"] == [{"command": f"ip route get {IMDS}",
+                                  "output": f"{IMDS} via 10.0.0.1 dev eth0 src 10.0.0.4"}]
+    assert calls == [(["/sbin/ip", "route", "get", f"{IMDS}"], facts.COMMAND_TIMEOUT)]
 
 
 def test_route_to_never_fails(tmp_path):
     def broken(argv, **kwargs):
         raise OSError(2, "No such file or directory")
 
-    found = facts.route_to("169.254.169.254", system="Linux", proc=str(tmp_path / "none"),
+    found = facts.route_to(f"{IMDS}", system="Linux", proc=str(tmp_path / "none"),
                              which=lambda n: None, run=broken)
     assert found["route"] is None and found["error"].startswith("cannot read")
-    windows = facts.route_to("169.254.169.254", system="Windows", run=broken)
+    windows = facts.route_to(f"{IMDS}", system="Windows", run=broken)
     assert windows["error"] == "FileNotFoundError: [Errno 2] No such file or directory"
     assert windows["route"] is None
-    windows = facts.route_to("169.254.169.254", system="Windows", run=lambda a, **k: Done(ROUTE_PRINT))
+    windows = facts.route_to(f"{IMDS}", system="Windows", run=lambda a, **k: Done(ROUTE_PRINT))
     assert windows["route"]["interface"] == "10.0.0.4"
-    mac = facts.route_to("169.254.169.254", system="Darwin", run=lambda a, **k: Done("", 1, "bad"))
-    assert mac["commands"] == [{"command": "route -n get 169.254.169.254", "error": "bad"}]
+    mac = facts.route_to(f"{IMDS}", system="Darwin", run=lambda a, **k: Done("", 1, "bad"))
+    assert mac["commands"] == [{"command": f"route -n get {IMDS}", "error": "bad"}]
     assert mac["error"] == "bad"
-    assert facts.route_to("169.254.169.254", system="Plan9")["error"] == "no way to read routes on Plan9"
+    assert facts.route_to(f"{IMDS}", system="Plan9")["error"] == "no way to read routes on Plan9"
