@@ -13,7 +13,8 @@ The archive (tar.gz or zip) holds one directory named like the file, with:
 * ``doctor.json``: every row of ``imdsctl doctor`` (platform, container,
   proxy, route, TCP, IMDS's answers, interceptor, identity-source,
   systemd-imds, WireServer, uid), asked within the last share of collect's
-  --timeout, so the whole command keeps to it;
+  --timeout, so the whole command keeps to it, and once collect's own
+  requests have left IMDS's 5-a-second window;
 * ``manifest.json``: the files, every redacted path and why, every failure
   with its message and exit code.
 
@@ -85,6 +86,21 @@ class Call(NamedTuple):
         return self.record.get("outcome") == "ok"
 
 
+#: IMDS answers 5 requests a second (https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#rate-limiting);
+#: doctor's checks ask DOCTOR_ASKS of them.
+RATE, DOCTOR_ASKS = 5, 2
+
+
+def _pause(asked: List[float], now: float) -> float:
+    """How long to wait (seconds) before doctor's checks so that with collect's own asks (their
+    start times) no second holds more than RATE: what doctor.json says of throttling is IMDS's,
+    not the echo of collect's burst."""
+    keep = RATE - DOCTOR_ASKS  # of collect's asks, this many may still be in the last second
+    if len(asked) <= keep:
+        return 0.0
+    return max(0.0, asked[-keep - 1] + 1.0 - now)
+
+
 def collect(imds: Imds, target: Optional[str] = None, archive_format: Optional[str] = None,
             no_redact: bool = False, skip: Tuple[str, ...] = ()) -> Result:
     """Write a support bundle to ``target`` (a file, a directory to hold the
@@ -102,9 +118,11 @@ def collect(imds: Imds, target: Optional[str] = None, archive_format: Optional[s
                       "name and the attested signature; share it only with people you trust")
     budget = Budget(imds.settings.timeout)
     with imds.reporter.spinner("collecting IMDS data") as status:
-        calls = _ask(imds, [s for s in SOURCES if s.name not in skip], status, budget)
+        asked: List[float] = []
+        calls = _ask(imds, [s for s in SOURCES if s.name not in skip], status, budget, asked)
         if status is not None:
             status.update("running doctor's checks")
+        time.sleep(min(_pause(asked, time.monotonic()), budget.left() / 2))
         checks = _doctor(imds, budget.left())
     created = datetime.now(timezone.utc)
     if path is None or path.is_dir():
@@ -188,9 +206,9 @@ def _doctor(imds: Imds, seconds: float) -> List[Dict[str, str]]:
 # -- asking IMDS -------------------------------------------------------------------------
 
 
-def _ask(imds: Imds, sources: List[Source], status: Any, budget: Budget) -> List[Call]:
+def _ask(imds: Imds, sources: List[Source], status: Any, budget: Budget, asked: List[float]) -> List[Call]:
     """Ask every source with one client; each gets a fair share of the budget
-    left, and one share is left for doctor's checks. Once IMDS proved
+    left, and one share is left for doctor's checks (``asked``: when each began). Once IMDS proved
     unreachable and nothing has answered, the rest are skipped instead of each
     waiting out its share."""
     calls: List[Call] = []
@@ -201,6 +219,7 @@ def _ask(imds: Imds, sources: List[Source], status: Any, budget: Budget) -> List
             calls.append(Call(source, {"source": source.name, "path": source.path, "outcome": "skipped",
                                        "reason": "not attempted: IMDS was unreachable"}))
         else:
+            asked.append(time.monotonic())
             calls.append(_call(imds, source, budget.share(len(sources) + 1 - index)))
     return calls
 

@@ -220,6 +220,7 @@ def _user(reached: bool) -> Row:
 
 def _http_checks(client: Client, api_version: Optional[str], budget: Budget,
                  seen: List[Any]) -> List[Row]:
+    first = len(client.log)  # doctor's own requests: a collect before it has asked on this client too
     client.reset_budget(max(budget.share(2), 0.001))
     answer_row, versions = _versions(client, seen)
     rows = [answer_row]
@@ -229,7 +230,7 @@ def _http_checks(client: Client, api_version: Optional[str], budget: Budget,
         client.reset_budget(max(budget.share(1), 0.001))
         rows.append(_instance(client))
     rows.append(_api_version_row(api_version, versions))
-    rows += [_latency(client.log), _throttling(client.log)]
+    rows += [_latency(client.log[first:]), _throttling(client.log[first:])]
     return rows
 
 

@@ -407,3 +407,21 @@ def test_tokens_are_redacted_by_key_anywhere():
 
 def test_other_endpoints_are_not_redacted_by_instance_rules():
     assert redact(catalog.LOADBALANCER_PATH, {"compute": {"userData": "x"}})[1] == []
+
+
+def test_doctors_checks_wait_out_collects_own_burst():
+    from imdsctl.support.collect import _pause
+
+    assert _pause([], 10.0) == 0.0
+    assert _pause([9.5, 9.6, 9.7], 10.0) == 0.0            # three in the last second leave room for two
+    assert _pause([9.4, 9.5, 9.6, 9.7], 10.0) == pytest.approx(0.4)  # the oldest of four must age out
+    assert _pause([1.0, 2.0, 3.0, 4.0], 10.0) == 0.0
+
+
+def test_the_bundles_doctor_rows_see_imds_not_collects_own_burst(run, imds_emulator, here):
+    """Against IMDS's 5 requests a second, doctor's throttling and latency rows in the bundle
+    are about doctor's own requests, made once collect's burst has aged out."""
+    summary = json.loads(ok(run("collect", "-o", "json")).stdout)
+    rows = {row["check"]: row for row in document(members(Path(summary["file"])), "doctor.json")}
+    assert rows["throttling"]["verdict"] == "ok", rows["throttling"]
+    assert rows["latency"]["detail"].startswith("2 answer(s)"), rows["latency"]
